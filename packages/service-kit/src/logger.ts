@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { pino, type DestinationStream, type Logger } from "pino";
+
+export type { Logger } from "pino";
+
+/** Paths that must never reach a log line in clear. */
+export const REDACTED_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "*.client_secret",
+  "*.client_assertion",
+  "*.access_token",
+  "*.password",
+  "client_secret",
+  "client_assertion",
+  "access_token",
+];
+
+export interface LoggerOptions {
+  /** Stamped on every line as `service`. */
+  service: string;
+  level?: string;
+  /** Defaults to stdout. */
+  destination?: DestinationStream;
+}
+
+/** One JSON object per line, `service` on every line, secrets redacted. */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: { service: options.service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/** A logger that drops everything, for tests. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
+
+/**
+ * A stable, non-reversible handle for a bearer token or secret, so logs can
+ * correlate requests without ever holding the credential: `sha256:` and the
+ * first 12 hex digits of its hash.
+ */
+export function fingerprint(credential: string): string {
+  return `sha256:${createHash("sha256").update(credential).digest("hex").slice(0, 12)}`;
+}
