@@ -1,0 +1,81 @@
+import type { Server } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { HttpError } from "./errors.js";
+import { createBaseApp, finishApp, jsonBody } from "./http.js";
+import { closeServer, listen, serverUrl } from "./lifecycle.js";
+import { silentLogger } from "./logger.js";
+
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await closeServer(server);
+  server = undefined;
+});
+
+async function start(ready = true) {
+  const logger = silentLogger();
+  const app = createBaseApp({ logger, ready: () => ready });
+  app.post("/echo", jsonBody("1kb"), (req, res) => {
+    res.json(req.body);
+  });
+  app.get("/teapot", () => {
+    throw new HttpError(418, "teapot", "short and stout", { "Retry-After": "3" });
+  });
+  app.get("/boom", () => {
+    throw new Error("database password is hunter2");
+  });
+  finishApp(app, logger);
+  server = await listen(app, 0, "127.0.0.1");
+  return serverUrl(server);
+}
+
+describe("the base app", () => {
+  it("answers /healthz always and /readyz only when ready", async () => {
+    const url = await start(false);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const readyz = await fetch(`${url}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toEqual({ status: "not_ready" });
+  });
+
+  it("renders exposable errors with their status, headers and body", async () => {
+    const url = await start();
+    const res = await fetch(`${url}/teapot`);
+    expect(res.status).toBe(418);
+    expect(res.headers.get("retry-after")).toBe("3");
+    expect(await res.json()).toEqual({ error: "teapot", error_description: "short and stout" });
+  });
+
+  it("turns an unexpected error into server_error without any internal detail", async () => {
+    const url = await start();
+    const res = await fetch(`${url}/boom`);
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: "server_error", error_description: "internal error" });
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("at ");
+  });
+
+  it("answers malformed and oversized JSON with invalid_request", async () => {
+    const url = await start();
+    const bad = await fetch(`${url}/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe("invalid_request");
+    const big = await fetch(`${url}/echo`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ a: "x".repeat(4096) }),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: string }).error).toBe("invalid_request");
+  });
+
+  it("answers unknown paths with a JSON 404 and sets security headers and a request id", async () => {
+    const url = await start();
+    const res = await fetch(`${url}/nope`, { headers: { "x-request-id": "abc-123" } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "not_found", error_description: "no such resource" });
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-powered-by")).toBeNull();
+    expect(res.headers.get("x-request-id")).toBe("abc-123");
+  });
+});
