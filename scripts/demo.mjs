@@ -1,0 +1,218 @@
+// `npm run demo`: starts the three apps as separate processes, places orders,
+// and narrates the five steps of the client credentials flow from what the
+// apps really logged. Exits non-zero if any step did not happen as it should.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack } from "./stack.mjs";
+
+const verbose = process.argv.includes("--verbose");
+const tty = process.stdout.isTTY;
+/** @param {number} code @returns {(text: string) => string} */
+const style = (code) => (text) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
+const bold = style(1);
+const dim = style(2);
+const green = style(32);
+const red = style(31);
+
+/** @type {string[]} */
+const failures = [];
+/** @param {boolean} ok @param {string} what */
+function expectThat(ok, what) {
+  if (!ok) failures.push(what);
+  return ok;
+}
+/** @param {string} text */
+const say = (text = "") => console.log(text);
+/** @param {string} text */
+const heading = (text) => say(`\n${bold(`━━ ${text}`)}`);
+/** @param {string} step @param {string} text */
+const step = (step, text) => say(`${bold(step.padEnd(4))}${text}`);
+/** @param {string} text */
+const detail = (text) => say(`    ${text}`);
+/** @param {string[]} checks */
+const ticks = (checks) => checks.forEach((check) => detail(`${green("✓")} ${check}`));
+/** @param {unknown} value */
+const json = (value) => JSON.stringify(value);
+
+const dataRoot = mkdtempSync(join(tmpdir(), "m2m-demo-"));
+say(bold("Client credentials, end to end: order-service → auth-server → payment-service"));
+say(dim(`starting the three apps as separate processes (data in ${dataRoot})…`));
+
+const stack = await startStack({
+  dataDirs: { auth: join(dataRoot, "auth"), order: join(dataRoot, "order"), payment: join(dataRoot, "payment") },
+  onLog: verbose ? (line) => say(dim(JSON.stringify(line))) : undefined,
+});
+const { logs, urls } = stack;
+say(dim(`auth-server ${urls.auth} · payment-service ${urls.payment} · order-service ${urls.order}`));
+
+/**
+ * Waits until a log line matching the filter arrives at or after `from`.
+ * @param {number} from
+ * @param {string} service
+ * @param {string} msg
+ * @param {(line: import("./stack.mjs").LogLine) => boolean} [where]
+ * @param {number} [timeoutMs]
+ */
+async function logged(from, service, msg, where = () => true, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = logs.slice(from).find((l) => l.service === service && l.msg === msg && where(l));
+    if (line || Date.now() > deadline) return line;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+/** @param {string} service @param {string} msg */
+const count = (service, msg) => logs.filter((l) => l.service === service && l.msg === msg).length;
+
+/** @param {string} url @param {RequestInit} init */
+async function call(url, init) {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/**
+ * Steps 2 and 3 as the auth server logged them.
+ * @param {import("./stack.mjs").LogLine | undefined} issued
+ */
+function narrateIssuance(issued) {
+  if (!expectThat(issued !== undefined, "auth-server logged token.issued")) return;
+  const i = /** @type {any} */ (issued);
+  step("(2)", "auth-server checks the client and what it asks for:");
+  ticks(Array.isArray(i.checks) ? i.checks : []);
+  step("(3)", `auth-server issues a signed JWT access token, valid ${i.expires_in} s:`);
+  detail(`header ${json(i.header)}`);
+  detail(`claims ${json(i.claims)}`);
+}
+
+/**
+ * Steps 4 and 5 for an order, as order-service and payment-service logged them.
+ * @param {number} from
+ * @param {string} orderId
+ */
+async function narrateCharge(from, orderId) {
+  const requested = /** @type {any} */ (await logged(from, "order-service", "charge.requested", (l) => l.order_id === orderId));
+  if (expectThat(requested !== undefined, "order-service logged charge.requested")) {
+    step("(4)", `order-service → payment-service: POST /charge`);
+    detail(`Authorization: Bearer <token ${requested.token}>   Idempotency-Key: ${orderId}`);
+  }
+  const verified = /** @type {any} */ (await logged(from, "payment-service", "token.verified"));
+  if (expectThat(verified !== undefined, "payment-service logged token.verified")) {
+    step("(5)", "payment-service validates the token before it does anything:");
+    ticks(Array.isArray(verified.checks) ? verified.checks : []);
+  }
+  const charged = /** @type {any} */ (await logged(from, "payment-service", "charge.created", (l) => l.order_id === orderId));
+  if (expectThat(charged !== undefined, "payment-service logged charge.created")) {
+    detail(`→ charge ${charged.charge_id}: ${charged.amount} ${charged.currency} ${charged.status}`);
+  }
+}
+
+/**
+ * Places one order through order-service and narrates what happened.
+ * @param {string} title
+ * @param {{ customerId: string, amount: number, currency: string }} order
+ * @param {boolean} expectFetch whether a token request is expected
+ */
+async function placeOrder(title, order, expectFetch) {
+  heading(title);
+  const from = logs.length;
+  const issuedBefore = count("auth-server", "token.issued");
+  step("", `POST ${urls.order}/orders ${json(order)}`);
+  const res = await call(`${urls.order}/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(order),
+  });
+  const orderId = typeof res.body === "object" && res.body ? String(res.body.id) : "";
+  const created = await logged(from, "order-service", "order.created");
+  if (created) detail(dim(`order-service stored order ${orderId} as pending before calling anyone`));
+
+  if (expectFetch) {
+    const fetched = /** @type {any} */ (await logged(from, "order-service", "token.fetched"));
+    const requested = /** @type {any} */ (await logged(from, "auth-server", "token.requested"));
+    if (expectThat(fetched !== undefined && requested !== undefined, "order-service fetched a token from auth-server")) {
+      step("(1)", "order-service has no token yet → auth-server: POST /token");
+      const target = requested.resource ? `resource=${requested.resource}` : `audience=${requested.audience ?? fetched.audience}`;
+      detail(
+        `grant_type=${requested.grant_type}  scope=${requested.scope ?? fetched.scope}  ${target}  (client authentication: ${requested.auth_method}, client_id=${requested.client_id})`,
+      );
+    }
+    narrateIssuance(await logged(from, "auth-server", "token.issued"));
+  } else {
+    const reused = /** @type {any} */ (await logged(from, "order-service", "token.reused"));
+    const asked = count("auth-server", "token.issued") - issuedBefore;
+    if (expectThat(reused !== undefined && asked === 0, "order-service reused its cached token without asking auth-server")) {
+      step("(1-3)", "");
+      detail(
+        `skipped: order-service reuses its cached token ${reused.token} (about ${reused.expires_in_remaining} s left); auth-server was not asked`,
+      );
+    }
+  }
+  await narrateCharge(from, orderId);
+  const ok = expectThat(res.status === 201 && res.body?.status === "paid", `${title}: 201 paid (got ${res.status} ${json(res.body)})`);
+  say(`${ok ? green("Result") : red("Result")}: ${res.status} ${json(res.body)}`);
+  if (orderId) {
+    const readBack = await call(`${urls.order}/orders/${orderId}`, {});
+    expectThat(readBack.status === 200 && readBack.body?.status === "paid", "GET /orders/:id shows the order paid");
+  }
+}
+
+/** Step 5 saying no: a real token of reporting-service, which may only read charges. */
+async function refusedCharge() {
+  heading("Order 3: a token of reporting-service on /charge");
+  const from = logs.length;
+  step("(1)", "reporting-service → auth-server: POST /token (client_secret_basic, scope=charge:read)");
+  const tokenRes = await call(`${urls.auth}/token`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}`,
+    },
+    body: new URLSearchParams({ grant_type: "client_credentials", scope: "charge:read" }).toString(),
+  });
+  if (!expectThat(tokenRes.status === 200, `reporting-service got a token (got ${tokenRes.status})`)) return;
+  narrateIssuance(await logged(from, "auth-server", "token.issued", (l) => l.client_id === "reporting-service"));
+  step("(4)", "reporting-service → payment-service: POST /charge with that token");
+  const res = await call(`${urls.payment}/charge`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${tokenRes.body.access_token}`,
+      "idempotency-key": "demo-refused-charge",
+    },
+    body: JSON.stringify({ orderId: "demo-refused", customerId: "cus_1003", amount: 500, currency: "EUR" }),
+  });
+  step("(5)", "payment-service says no:");
+  const challenge = res.headers.get("www-authenticate") ?? "";
+  detail(`${res.status} WWW-Authenticate: ${challenge}`);
+  detail(`${json(res.body)}`);
+  const ok = expectThat(
+    res.status === 403 && challenge.includes('error="insufficient_scope"'),
+    `the reporting token is refused with 403 insufficient_scope (got ${res.status})`,
+  );
+  const charged = logs.slice(from).some((l) => l.msg === "charge.created");
+  expectThat(!charged, "no charge was made for the refused request");
+  say(`${ok && !charged ? green("Result") : red("Result")}: refused, nothing charged`);
+}
+
+try {
+  await placeOrder("Order 1: the first order needs a token", { customerId: "cus_1001", amount: 1299, currency: "EUR" }, true);
+  await placeOrder("Order 2: the cached token is reused", { customerId: "cus_1002", amount: 2599, currency: "EUR" }, false);
+  await refusedCharge();
+} catch (error) {
+  failures.push(error instanceof Error ? error.message : String(error));
+} finally {
+  await stack.stop();
+  rmSync(dataRoot, { recursive: true, force: true });
+}
+
+heading(failures.length === 0 ? green("Every step happened as it should.") : red("Some steps did not happen as they should:"));
+for (const failure of failures) say(red(`  ✗ ${failure}`));
+process.exitCode = failures.length === 0 ? 0 : 1;

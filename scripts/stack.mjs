@@ -1,0 +1,201 @@
+// Starts the three built apps as separate processes, exactly as
+// `npm start -w apps/<name>` does, and gives their JSON log lines to the
+// caller. Used by `npm start`, `npm run demo` and the e2e suite.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The apps in start order: the auth server first, the client last. */
+export const APPS = /** @type {const} */ (["auth-server", "payment-service", "order-service"]);
+
+/**
+ * @typedef {{ service: string, msg: string, level?: string, [key: string]: unknown }} LogLine
+ * @typedef {typeof APPS[number]} AppName
+ * @typedef {{
+ *   name: AppName,
+ *   url: string,
+ *   child: import("node:child_process").ChildProcess,
+ *   exit: Promise<{ code: number | null, signal: NodeJS.Signals | null }>,
+ *   stderr: string[],
+ * }} RunningApp
+ */
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; we release it at once). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * The environment each app gets, given the ports and data folders. The
+ * issuer is the auth server's loopback URL, as the contract's local defaults
+ * have it.
+ * @param {{ auth: number, order: number, payment: number }} ports
+ * @param {{ auth?: string, order?: string, payment?: string }} dataDirs
+ * @returns {Record<AppName, Record<string, string>>}
+ */
+export function stackEnv(ports, dataDirs = {}) {
+  const issuer = `http://127.0.0.1:${ports.auth}`;
+  /** @param {string | undefined} dir */
+  const data = (dir) => (dir ? { DATA_DIR: dir } : {});
+  return {
+    "auth-server": { PORT: String(ports.auth), ISSUER: issuer, ...data(dataDirs.auth) },
+    "payment-service": {
+      PORT: String(ports.payment),
+      AUTH_SERVER_URL: issuer,
+      ...data(dataDirs.payment),
+    },
+    "order-service": {
+      PORT: String(ports.order),
+      AUTH_SERVER_URL: issuer,
+      PAYMENT_SERVICE_URL: `http://127.0.0.1:${ports.payment}`,
+      ...data(dataDirs.order),
+    },
+  };
+}
+
+/**
+ * Spawns one app with `npm start -w apps/<name>` in its own process group,
+ * so that stopping it reaches node behind npm.
+ * @param {AppName} name
+ * @param {Record<string, string>} env
+ * @param {(line: LogLine) => void} onLog
+ * @returns {RunningApp}
+ */
+export function spawnApp(name, env, onLog) {
+  const child = spawn("npm", ["start", "--silent", "-w", `apps/${name}`], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: "127.0.0.1", NODE_ENV: "development", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  /** @type {string[]} */
+  const stderr = [];
+  createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) }).on("line", (text) => {
+    let line;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      line = { service: name, msg: "stdout", text };
+    }
+    onLog(line);
+  });
+  createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stderr) }).on("line", (text) => {
+    stderr.push(text);
+  });
+  const exit = new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  return { name, url: `http://127.0.0.1:${env.PORT}`, child, exit, stderr };
+}
+
+/**
+ * Polls `url` until it answers 200 or the time is up.
+ * @param {string} url
+ * @param {RunningApp} app
+ * @param {number} timeoutMs
+ */
+export async function waitUntilReady(url, app, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void app.exit.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`${app.name} exited before it was ready:\n${app.stderr.join("\n")}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${app.name} was not ready at ${url} within ${timeoutMs} ms:\n${app.stderr.join("\n")}`);
+}
+
+/**
+ * Sends SIGTERM to an app's process group and waits for it to exit; SIGKILL
+ * after `graceMs`.
+ * @param {RunningApp} app
+ * @param {NodeJS.Signals} signal
+ * @param {number} graceMs
+ */
+export async function stopApp(app, signal = "SIGTERM", graceMs = 8000) {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return app.exit;
+  try {
+    process.kill(-(/** @type {number} */ (app.child.pid)), signal);
+  } catch {
+    return app.exit;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(/** @type {number} */ (app.child.pid)), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, graceMs);
+  const result = await app.exit;
+  clearTimeout(timer);
+  return result;
+}
+
+/**
+ * Starts the three apps (auth-server, then payment-service, then
+ * order-service), each ready before the next starts.
+ * @param {{
+ *   ports?: { auth: number, order: number, payment: number },
+ *   dataDirs?: { auth?: string, order?: string, payment?: string },
+ *   env?: Partial<Record<AppName, Record<string, string>>>,
+ *   onLog?: (line: LogLine) => void,
+ * }} options
+ */
+export async function startStack(options = {}) {
+  const ports = options.ports ?? { auth: await freePort(), payment: await freePort(), order: await freePort() };
+  const env = stackEnv(ports, options.dataDirs);
+  /** @type {LogLine[]} */
+  const logs = [];
+  /** @param {LogLine} line */
+  const onLog = (line) => {
+    logs.push(line);
+    options.onLog?.(line);
+  };
+  /** @type {Partial<Record<AppName, RunningApp>>} */
+  const apps = {};
+  const stop = async () => {
+    await Promise.all(Object.values(apps).reverse().map((app) => stopApp(app)));
+  };
+  try {
+    for (const name of APPS) {
+      const app = spawnApp(name, { ...env[name], ...options.env?.[name] }, onLog);
+      apps[name] = app;
+      await waitUntilReady(`${app.url}/readyz`, app);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    apps: /** @type {Record<AppName, RunningApp>} */ (apps),
+    urls: {
+      auth: `http://127.0.0.1:${ports.auth}`,
+      order: `http://127.0.0.1:${ports.order}`,
+      payment: `http://127.0.0.1:${ports.payment}`,
+    },
+    logs,
+    stop,
+  };
+}
