@@ -1,0 +1,11 @@
+/** Milliseconds since the epoch; injected so tests can move time. */
+export type Clock = () => number;
+
+/** The real clock. */
+export const systemClock: Clock = () => Date.now();
+
+/** Minimal logger shape the package writes its events to (pino fits). */
+export interface EventLogger {
+  info(fields: object, event: string): void;
+  warn(fields: object, event: string): void;
+}

@@ -1,0 +1,123 @@
+/**
+ * OAuth 2.0 errors of the token and introspection endpoints, one class per
+ * RFC error code. Each carries its HTTP status, its headers and `expose: true`,
+ * and renders as `{ error, error_description }` (RFC 6749 §5.2), which is the
+ * shape the service-kit error handler writes out.
+ *
+ * Descriptions are written for the client: they never hold a secret, a token
+ * or an internal detail.
+ */
+export class OAuthError extends Error {
+  /** Safe to show the client: the handler renders `toJSON()` as is. */
+  readonly expose = true as const;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    /** The RFC error code, e.g. `invalid_client`. */
+    readonly error: string,
+    readonly status: number,
+    readonly description: string,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description);
+    this.name = new.target.name;
+    // RFC 6749 §5.1/§5.2: token responses, errors included, are never cached.
+    this.headers = { "Cache-Control": "no-store", Pragma: "no-cache", ...headers };
+  }
+
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/**
+ * RFC 6749 §5.2: "The request is missing a required parameter, includes an
+ * unsupported parameter value (other than grant type), repeats a parameter,
+ * includes multiple credentials, utilizes more than one mechanism for
+ * authenticating the client, or is otherwise malformed."
+ */
+export class InvalidRequestError extends OAuthError {
+  constructor(description: string, status = 400) {
+    super("invalid_request", status, description);
+  }
+}
+
+/**
+ * RFC 6749 §5.2: "Client authentication failed (e.g., unknown client, no
+ * client authentication included, or unsupported authentication method)."
+ * When the client tried HTTP Basic, the answer is 401 with a
+ * `WWW-Authenticate` header naming the scheme it used.
+ */
+export class InvalidClientError extends OAuthError {
+  constructor(description: string, options: { basicRealm?: string } = {}) {
+    super(
+      "invalid_client",
+      401,
+      description,
+      options.basicRealm === undefined ? {} : { "WWW-Authenticate": `Basic realm="${options.basicRealm}"` },
+    );
+  }
+}
+
+/**
+ * RFC 6749 §5.2: "The authenticated client is not authorized to use this
+ * authorization grant type."
+ */
+export class UnauthorizedClientError extends OAuthError {
+  constructor(description: string) {
+    super("unauthorized_client", 400, description);
+  }
+}
+
+/**
+ * RFC 6749 §5.2: "The authorization grant type is not supported by the
+ * authorization server."
+ */
+export class UnsupportedGrantTypeError extends OAuthError {
+  constructor(description: string) {
+    super("unsupported_grant_type", 400, description);
+  }
+}
+
+/**
+ * RFC 6749 §5.2: "The requested scope is invalid, unknown, malformed, or
+ * exceeds the scope granted by the resource owner."
+ */
+export class InvalidScopeError extends OAuthError {
+  constructor(description: string) {
+    super("invalid_scope", 400, description);
+  }
+}
+
+/**
+ * RFC 8707 §2: "The requested resource is invalid, missing, unknown, or
+ * malformed." Also used for the `audience` parameter and for scopes that
+ * span several resource servers.
+ */
+export class InvalidTargetError extends OAuthError {
+  constructor(description: string) {
+    super("invalid_target", 400, description);
+  }
+}
+
+/**
+ * Too many failed authentications (RFC 6585 §4, RFC 9700 §4.15 advice on
+ * brute force). RFC 6749 has no code for it; `temporarily_unavailable`
+ * (RFC 6749 §4.1.2.1) is the closest registered one and tells a client to
+ * come back later, when `Retry-After` says.
+ */
+export class TooManyRequestsError extends OAuthError {
+  constructor(
+    description: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("temporarily_unavailable", 429, description, { "Retry-After": String(retryAfterSeconds) });
+  }
+}
+
+/** RFC 6749 §4.1.2.1 `server_error`, for a state the server cannot serve from (e.g. no signing key). */
+export class ServerError extends OAuthError {
+  constructor(description = "the authorization server cannot serve this request now", status = 503) {
+    super(status === 503 ? "temporarily_unavailable" : "server_error", status, description);
+  }
+}

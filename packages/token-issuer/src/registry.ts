@@ -1,0 +1,122 @@
+import type { KeyObject } from "node:crypto";
+import type { SecretHash } from "./secret-hash.js";
+import { parseRegistry } from "./registry-file.js";
+
+/** A protected API that tokens are issued for (the token's `aud`). */
+export interface ResourceServer {
+  /** Its identifier, the `aud` of its tokens and the `audience` parameter (e.g. `payment-service`). */
+  readonly id: string;
+  /** RFC 8707 resource indicators (absolute URIs) that name it. */
+  readonly resources: readonly string[];
+  /** The scopes it defines. */
+  readonly scopes: readonly string[];
+}
+
+/** A public key a client signs its `private_key_jwt` assertions with (RFC 7523 §2.2). */
+export interface ClientKey {
+  readonly kid?: string;
+  /** The one JWS algorithm this key may be used with. */
+  readonly alg: string;
+  readonly key: KeyObject;
+}
+
+/** What the authorization server knows about one client. */
+export interface ClientRegistration {
+  readonly clientId: string;
+  /** A disabled client cannot authenticate, and its tokens introspect as inactive. */
+  readonly disabled: boolean;
+  /** For `client_secret_basic` and `client_secret_post`; never the secret itself. */
+  readonly secretHash?: SecretHash;
+  /** For `private_key_jwt`. */
+  readonly keys?: readonly ClientKey[];
+  /** Scopes the client may request; with no `scope` parameter it gets all of them. */
+  readonly scopes: readonly string[];
+  /** Resource server ids the client may get tokens for. */
+  readonly audiences: readonly string[];
+}
+
+/** Everything the registry holds, validated. */
+export interface RegistryData {
+  readonly resourceServers: readonly ResourceServer[];
+  readonly clients: readonly ClientRegistration[];
+}
+
+/**
+ * The clients and resource servers known to the authorization server,
+ * immutable: a reload builds a new registry.
+ */
+export class ClientRegistry {
+  private readonly clients = new Map<string, ClientRegistration>();
+  private readonly servers = new Map<string, ResourceServer>();
+  private readonly byResource = new Map<string, ResourceServer>();
+  private readonly scopes: ReadonlySet<string>;
+
+  constructor(readonly data: RegistryData) {
+    for (const client of data.clients) this.clients.set(client.clientId, client);
+    for (const server of data.resourceServers) {
+      this.servers.set(server.id, server);
+      for (const resource of server.resources) this.byResource.set(resource, server);
+    }
+    this.scopes = new Set(data.resourceServers.flatMap((server) => server.scopes));
+  }
+
+  /** The client registered under `clientId`, disabled or not. */
+  client(clientId: string): ClientRegistration | undefined {
+    return this.clients.get(clientId);
+  }
+
+  /** The resource server whose identifier is `id` (the `audience` parameter). */
+  resourceServer(id: string): ResourceServer | undefined {
+    return this.servers.get(id);
+  }
+
+  /** The resource server an RFC 8707 resource indicator names. */
+  resourceServerFor(resource: string): ResourceServer | undefined {
+    return this.byResource.get(resource);
+  }
+
+  /** Every scope of every resource server, for `scopes_supported` (RFC 8414 §2). */
+  scopesSupported(): string[] {
+    return [...this.scopes];
+  }
+
+  /** True when some resource server defines `scope`. */
+  hasScope(scope: string): boolean {
+    return this.scopes.has(scope);
+  }
+}
+
+/**
+ * The built-in development registry of CONTRACT.md: `order-service`
+ * (secret `super-secret`, `charge:customer`) and `reporting-service`
+ * (secret `reporting-secret`, `charge:read`), both for `payment-service`
+ * (resource indicator `https://payment.internal`). The secrets are public
+ * knowledge, which is why production refuses this registry; even so only
+ * their hashes are held here.
+ */
+export function developmentRegistry(): ClientRegistry {
+  return new ClientRegistry(parseRegistry(DEVELOPMENT_REGISTRY, "the development registry"));
+}
+
+/** The development registry in the file format (see the auth-server README). */
+export const DEVELOPMENT_REGISTRY = {
+  resource_servers: [
+    { id: "payment-service", resources: ["https://payment.internal"], scopes: ["charge:customer", "charge:read"] },
+  ],
+  clients: [
+    {
+      client_id: "order-service",
+      // hmac-sha256 of "super-secret"
+      client_secret_hash: "$hmac-sha256$b3JkZXItc2VydmljZS1kZQ$H5XPhk0ruPHhNViCK2-5_D3_jz7m17pQLtV5hz5AUdk",
+      scopes: ["charge:customer"],
+      audiences: ["payment-service"],
+    },
+    {
+      client_id: "reporting-service",
+      // hmac-sha256 of "reporting-secret"
+      client_secret_hash: "$hmac-sha256$cmVwb3J0aW5nLWRldi0wMQ$vjip-30YnRyfQjqYuJZgcrOw_j3i5yvCqah-J6ued5g",
+      scopes: ["charge:read"],
+      audiences: ["payment-service"],
+    },
+  ],
+} as const;

@@ -1,0 +1,187 @@
+import { stat } from "node:fs/promises";
+import { importJWK, type CryptoKey, type JWK } from "jose";
+import type { Clock } from "./clock.js";
+import { ServerError } from "./errors.js";
+import { KeyFileError, readKeys, removeKeyFile, writeNewKey, type SigningAlgorithm, type StoredKey } from "./key-files.js";
+import { KeySchedule } from "./key-set.js";
+
+/** A signing key imported once, ready for the hot path. */
+export interface LoadedKey {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly activatesAt: number;
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  /** The public JWK as published: `kty`, key members, `kid`, `alg`, `use: "sig"`. */
+  readonly publicJwk: JWK;
+  readonly file: string;
+}
+
+export interface SigningKeysOptions {
+  /** A key file, or a directory of key files (see {@link readKeys}). */
+  path: string;
+  /** The algorithm of keys this server generates. */
+  alg: SigningAlgorithm;
+  /** Access token lifetime, seconds: a replaced key stays published this long plus `leewaySeconds`. */
+  tokenTtlSeconds: number;
+  /** Extra retention for clock skew and in-flight requests (default 60). */
+  leewaySeconds?: number;
+  /**
+   * May this process write to `path` (a directory): generate a key when none
+   * of `alg` exists, rotate on schedule, delete expired keys. False for keys
+   * provisioned by an operator (and in production when not asked for).
+   */
+  manage: boolean;
+  /** With `manage`, how long a scheduled new key is published before it signs (default 90 s). */
+  publishLeadSeconds?: number;
+  /** With `manage`, rotate when the newest key is this old (seconds); off when absent. */
+  rotationIntervalSeconds?: number;
+  clock: Clock;
+}
+
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/**
+ * The authorization server's signing keys, re-readable while running: the
+ * key directory is the source of truth (see {@link KeySchedule}), and
+ * {@link SigningKeys.refresh} picks up keys another process (the
+ * `rotate-keys` command, another instance) wrote there. Keys are imported
+ * once; choosing the current key per request is a scan of a few entries.
+ */
+export class SigningKeys {
+  private schedule: KeySchedule<LoadedKey> = new KeySchedule([], 0);
+  private readonly imported = new Map<string, LoadedKey>();
+  private readonly retainMs: number;
+  private readonly leadMs: number;
+
+  private constructor(private readonly options: SigningKeysOptions) {
+    this.retainMs = (options.tokenTtlSeconds + (options.leewaySeconds ?? 60)) * 1000;
+    this.leadMs = (options.publishLeadSeconds ?? 90) * 1000;
+  }
+
+  /** Loads the keys; with `manage`, generates the first key of `alg` if there is none. */
+  static async open(options: SigningKeysOptions): Promise<SigningKeys> {
+    const keys = new SigningKeys(options);
+    await keys.load();
+    if (options.manage && !keys.schedule.keys.some((key) => key.alg === options.alg)) {
+      // First start (or a new algorithm): sign at once; older keys stay published while their tokens live.
+      await writeNewKey(options.path, options.alg, options.clock());
+      await keys.load();
+    }
+    if (keys.schedule.keys.length === 0) throw new KeyFileError(`no signing key in ${options.path}`);
+    return keys;
+  }
+
+  /** The key that signs now. */
+  current(): LoadedKey {
+    const key = this.schedule.current(this.options.clock());
+    if (key === undefined) throw new ServerError("no signing key is available");
+    return key;
+  }
+
+  /** Published keys (upcoming, current, retiring), for the JWK Set and for introspection. */
+  published(): LoadedKey[] {
+    return this.schedule.published(this.options.clock());
+  }
+
+  /** RFC 7517 §5 JWK Set of the published public keys. */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.published().map((key) => key.publicJwk) };
+  }
+
+  /** A published key by `kid`, for verifying our own tokens. */
+  verificationKey(kid: string): LoadedKey | undefined {
+    return this.published().find((key) => key.kid === kid);
+  }
+
+  /**
+   * Re-reads the key path; with `manage`, rotates when the schedule says so
+   * and deletes expired key files. Returns whether the published set changed.
+   */
+  async refresh(): Promise<{ changed: boolean; rotated?: string; removed: string[] }> {
+    const before = this.fingerprint();
+    await this.load();
+    let rotated: string | undefined;
+    const removed: string[] = [];
+    if (this.options.manage) {
+      const now = this.options.clock();
+      const interval = this.options.rotationIntervalSeconds;
+      const newest = this.schedule.newest();
+      if (interval !== undefined && newest !== undefined && newest.activatesAt + interval * 1000 <= now + this.leadMs) {
+        rotated = (await writeNewKey(this.options.path, this.options.alg, now + this.leadMs)).kid;
+      }
+      for (const key of this.schedule.expired(now)) {
+        await removeKeyFile(key.file);
+        removed.push(key.kid);
+      }
+      if (rotated !== undefined || removed.length > 0) await this.load();
+    }
+    return { changed: before !== this.fingerprint(), removed, ...(rotated ? { rotated } : {}) };
+  }
+
+  private fingerprint(): string {
+    return this.published()
+      .map((key) => `${key.kid}@${key.activatesAt}`)
+      .join(",");
+  }
+
+  private async load(): Promise<void> {
+    const stored = await readKeys(this.options.path, this.options.alg);
+    const loaded = await Promise.all(stored.map((key) => this.importOnce(key)));
+    this.schedule = new KeySchedule(loaded, this.retainMs);
+  }
+
+  private async importOnce(stored: StoredKey): Promise<LoadedKey> {
+    const id = `${stored.file}|${stored.kid}|${stored.activatesAt}`;
+    const cached = this.imported.get(id);
+    if (cached) return cached;
+    const publicJwk: JWK = Object.fromEntries(
+      Object.entries(stored.privateJwk).filter(([member]) => !PRIVATE_MEMBERS.includes(member)),
+    ) as JWK;
+    const [privateKey, publicKey] = await Promise.all([
+      importJWK(stored.privateJwk, stored.alg) as Promise<CryptoKey>,
+      importJWK(publicJwk, stored.alg) as Promise<CryptoKey>,
+    ]);
+    const key: LoadedKey = Object.freeze({
+      kid: stored.kid,
+      alg: stored.alg,
+      activatesAt: stored.activatesAt,
+      privateKey,
+      publicKey,
+      publicJwk: Object.freeze({ kty: publicJwk.kty, ...publicJwk, kid: stored.kid, alg: stored.alg, use: "sig" }),
+      file: stored.file,
+    });
+    this.imported.set(id, key);
+    return key;
+  }
+}
+
+/**
+ * One rotation step on a key directory, for the `rotate-keys` command:
+ * writes a new key that is published at once and signs after
+ * `publishLeadSeconds` (at once when the directory holds no key), and
+ * deletes keys whose tokens have all expired. A running server picks the
+ * change up on its next refresh.
+ */
+export async function rotateKeyDirectory(options: {
+  dir: string;
+  alg: SigningAlgorithm;
+  tokenTtlSeconds: number;
+  leewaySeconds?: number;
+  publishLeadSeconds?: number;
+  now: number;
+}): Promise<{ created: StoredKey; removed: string[] }> {
+  const info = await stat(options.dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) throw new KeyFileError(`${options.dir} is not a directory`);
+  const existing = await readKeys(options.dir, options.alg);
+  const lead = existing.length === 0 ? 0 : (options.publishLeadSeconds ?? 90) * 1000;
+  const created = await writeNewKey(options.dir, options.alg, options.now + lead);
+  const retainMs = (options.tokenTtlSeconds + (options.leewaySeconds ?? 60)) * 1000;
+  const schedule = new KeySchedule([...existing, created], retainMs);
+  const removed: string[] = [];
+  for (const key of schedule.expired(options.now)) {
+    await removeKeyFile(key.file);
+    removed.push(key.kid);
+  }
+  return { created, removed };
+}
