@@ -1,1 +1,14 @@
-export {};
+export { TokenClient } from "./token-client.js";
+export type { AccessToken, TokenClientLogger, TokenClientOptions, TokenParams } from "./token-client.js";
+export { clientSecretBasic, clientSecretPost, formUrlEncode, privateKeyJwt } from "./client-auth.js";
+export type { ClientAuth, ClientAuthContext, ClientAuthMethod, PrivateKeyJwtOptions } from "./client-auth.js";
+export { fetchMetadata, metadataUrl } from "./discovery.js";
+export type { AuthorizationServerMetadata } from "./discovery.js";
+export { AuthServerUnavailableError, InvalidResponseError, TokenClientError, TokenRequestError } from "./errors.js";
+export { withBearerToken } from "./axios.js";
+export type { BearerTokenOptions, TokenSource } from "./axios.js";
+export { isInvalidTokenChallenge, parseChallenges } from "./www-authenticate.js";
+export type { Challenge } from "./www-authenticate.js";
+export { DEFAULT_RETRY } from "./retry.js";
+export type { RetryPolicy } from "./retry.js";
+export { fingerprint } from "./fingerprint.js";

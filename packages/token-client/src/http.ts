@@ -1,0 +1,64 @@
+import { isAxiosError, type AxiosInstance, type AxiosRequestConfig } from "axios";
+import { AuthServerUnavailableError } from "./errors.js";
+import { parseRetryAfter } from "./retry.js";
+
+/** An answer from the authorization server, body parsed when it is JSON. */
+export interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  /** The parsed JSON body, or `undefined` when the body is not JSON. */
+  json: unknown;
+}
+
+/**
+ * One HTTP exchange with the authorization server. Every status is an
+ * answer; only a transport failure throws, as an
+ * {@link AuthServerUnavailableError} that keeps the network error code and
+ * nothing else. The axios error is dropped on purpose: its `config` holds the
+ * request headers and body, hence the client's credentials.
+ */
+export async function exchange(http: AxiosInstance, request: AxiosRequestConfig, what: string): Promise<Answer> {
+  try {
+    const response = await http.request<string>({
+      ...request,
+      // The token endpoint and metadata never redirect; following one would
+      // send the credentials somewhere else (RFC 9700 §4.11).
+      maxRedirects: 0,
+      responseType: "text",
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxContentLength: 1 << 20,
+    });
+    return { status: response.status, headers: { ...response.headers }, json: parseJson(response.data) };
+  } catch (error) {
+    const networkCode = isAxiosError(error) ? (error.code ?? "ERR_NETWORK") : "ERR_UNKNOWN";
+    throw new AuthServerUnavailableError(`${what} failed: ${networkCode}`, { networkCode, attempts: 1 });
+  }
+}
+
+/** `429`, `408` and `5xx` are an unavailable server; anything else is an answer to read. */
+export function isUnavailableStatus(status: number): boolean {
+  return status === 429 || status === 408 || status >= 500;
+}
+
+export function unavailable(answer: Answer, what: string, now: number): AuthServerUnavailableError {
+  const retryAfterMs = parseRetryAfter(answer.headers["retry-after"], now);
+  return new AuthServerUnavailableError(`${what} failed: HTTP ${answer.status}`, {
+    status: answer.status,
+    attempts: 1,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+function parseJson(data: unknown): unknown {
+  if (typeof data !== "string" || data === "") return undefined;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

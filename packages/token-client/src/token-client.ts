@@ -1,0 +1,336 @@
+import { inspect } from "node:util";
+import axios, { type AxiosInstance } from "axios";
+import type { ClientAuth } from "./client-auth.js";
+import { fetchMetadata } from "./discovery.js";
+import { AuthServerUnavailableError, TokenRequestError } from "./errors.js";
+import { fingerprint } from "./fingerprint.js";
+import { exchange } from "./http.js";
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { readTokenResponse } from "./token-response.js";
+
+/** The pino-compatible subset this package logs through. */
+export interface TokenClientLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  debug?(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface TokenClientOptions {
+  /** The authorization server's issuer identifier (RFC 8414 §2); metadata must name exactly this. */
+  issuer: string;
+  /** Where to reach the server for discovery, when not at `issuer` (a container network name). */
+  authServerUrl?: string;
+  /** Skip discovery and use this token endpoint. */
+  tokenEndpoint?: string;
+  clientId: string;
+  /** How the client authenticates: {@link clientSecretBasic}, {@link clientSecretPost} or {@link privateKeyJwt}. */
+  clientAuth: ClientAuth;
+  /** The axios instance used to reach the authorization server (default: a fresh one). */
+  http?: AxiosInstance;
+  /** Timeout of one request to the authorization server, milliseconds (default 5,000). */
+  requestTimeoutMs?: number;
+  /** Share of a token's lifetime after which the next use starts a background refresh (default 0.8). */
+  refreshAfter?: number;
+  /**
+   * A token is not handed out during its last `expiryMarginMs` (default
+   * 5,000, at most a tenth of its lifetime), so it does not expire on the way.
+   */
+  expiryMarginMs?: number;
+  /** Lifetime assumed when a response has no `expires_in`, seconds (default 60). */
+  defaultExpiresIn?: number;
+  retry?: Partial<RetryPolicy>;
+  logger?: TokenClientLogger;
+  /** Milliseconds since the epoch (default `Date.now`); tests inject one. */
+  clock?: () => number;
+  /** Waits between retries (default `setTimeout`); tests inject one. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1) (default `Math.random`). */
+  random?: () => number;
+}
+
+/**
+ * What to ask a token for. At most one target: `resource` (RFC 8707, an
+ * absolute URI) or `audience` (a resource server's identifier).
+ */
+export interface TokenParams {
+  audience?: string;
+  resource?: string;
+  /** Space-delimited string or a list; order and duplicates do not matter. */
+  scope?: string | readonly string[];
+}
+
+/** An access token as the client holds it. */
+export interface AccessToken {
+  readonly accessToken: string;
+  readonly tokenType: "Bearer";
+  /** When the token stops being handed out, milliseconds on the client's clock. */
+  readonly expiresAt: number;
+  /** The scope granted (RFC 6749 §5.1), `undefined` when the server did not say. */
+  readonly scope: string | undefined;
+}
+
+interface Cached {
+  token: AccessToken;
+  /** From the next use on, a background refresh starts. */
+  refreshAt: number;
+}
+
+interface Entry {
+  cached?: Cached;
+  inflight?: Promise<AccessToken>;
+  /** No background refresh before this, after one failed. */
+  refreshPausedUntil: number;
+}
+
+interface Request {
+  key: string;
+  scopes: string[] | undefined;
+  target: { name: "audience" | "resource"; value: string } | undefined;
+}
+
+/** After a failed background refresh, wait this long before the next one. */
+const REFRESH_FAILURE_PAUSE_MS = 1_000;
+
+/**
+ * Obtains access tokens with the client credentials grant (RFC 6749 §4.4)
+ * and keeps them:
+ *
+ * - one cached token per (token endpoint, client, target, scope set);
+ * - expiry from `expires_in` on the local clock, counted from when the
+ *   request was sent (the token cannot be older), never from the token's `exp`;
+ * - refresh ahead: past `refreshAfter` of its life, the next use starts a
+ *   background refresh and still gets the current token;
+ * - single flight: concurrent callers without a valid token share one request;
+ * - bounded retries with exponential backoff and full jitter on network
+ *   errors, `5xx`, `408` and `429` (honouring `Retry-After`); OAuth errors are
+ *   permanent and never retried.
+ *
+ * Never logs or throws a credential: logs carry token fingerprints only.
+ */
+export class TokenClient {
+  readonly #issuer: string;
+  readonly #authServerUrl: string;
+  readonly #clientId: string;
+  readonly #auth: ClientAuth;
+  readonly #http: AxiosInstance;
+  readonly #timeoutMs: number;
+  readonly #refreshAfter: number;
+  readonly #marginMs: number;
+  readonly #defaultExpiresIn: number;
+  readonly #retry: RetryPolicy;
+  readonly #logger: TokenClientLogger | undefined;
+  readonly #clock: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #entries = new Map<string, Entry>();
+  #tokenEndpoint: Promise<string> | undefined;
+
+  constructor(options: TokenClientOptions) {
+    if (!options.clientId) throw new TypeError("clientId is required");
+    if (!options.issuer) throw new TypeError("issuer is required");
+    const refreshAfter = options.refreshAfter ?? 0.8;
+    if (!(refreshAfter > 0 && refreshAfter <= 1)) throw new TypeError("refreshAfter must be in (0, 1]");
+    this.#issuer = options.issuer;
+    this.#authServerUrl = options.authServerUrl ?? options.issuer;
+    this.#clientId = options.clientId;
+    this.#auth = options.clientAuth;
+    this.#http = options.http ?? axios.create();
+    this.#timeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.#refreshAfter = refreshAfter;
+    this.#marginMs = options.expiryMarginMs ?? 5_000;
+    this.#defaultExpiresIn = options.defaultExpiresIn ?? 60;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
+    if (options.tokenEndpoint !== undefined) this.#tokenEndpoint = Promise.resolve(options.tokenEndpoint);
+  }
+
+  /** The client id this client authenticates as. */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
+  /**
+   * An access token for `params`: the cached one while it is valid,
+   * otherwise a new one (one request whatever the number of callers).
+   *
+   * @throws {TokenRequestError} the server refused (RFC 6749 §5.2); permanent.
+   * @throws {AuthServerUnavailableError} the server could not be reached, after retries.
+   * @throws {InvalidResponseError} the server's answer broke the protocol.
+   */
+  async getToken(params: TokenParams = {}): Promise<AccessToken> {
+    const request = this.#normalize(params);
+    let entry = this.#entries.get(request.key);
+    if (!entry) {
+      entry = { refreshPausedUntil: 0 };
+      this.#entries.set(request.key, entry);
+    }
+    const now = this.#clock();
+    const cached = entry.cached;
+    if (cached && now < cached.token.expiresAt) {
+      if (now >= cached.refreshAt && !entry.inflight && now >= entry.refreshPausedUntil) {
+        this.#refreshInBackground(request, entry);
+      }
+      this.#logger?.info(
+        {
+          ...this.#describe(request, cached.token.scope),
+          token: fingerprint(cached.token.accessToken),
+          expires_in_remaining: Math.floor((cached.token.expiresAt - now) / 1000),
+        },
+        "token.reused",
+      );
+      return cached.token;
+    }
+    return entry.inflight ?? this.#fetch(request, entry);
+  }
+
+  /**
+   * Drops cached tokens: the one for `params` (all when omitted). With
+   * `token`, only if that is still the cached one, so many callers reporting
+   * the same rejected token drop it once and do not discard its successor.
+   */
+  invalidate(params?: TokenParams, token?: string): void {
+    if (params === undefined) {
+      for (const entry of this.#entries.values()) entry.cached = undefined;
+      return;
+    }
+    const entry = this.#entries.get(this.#normalize(params).key);
+    if (entry?.cached && (token === undefined || entry.cached.token.accessToken === token)) entry.cached = undefined;
+  }
+
+  [inspect.custom](): string {
+    return `TokenClient { issuer: ${JSON.stringify(this.#issuer)}, clientId: ${JSON.stringify(this.#clientId)}, auth: ${this.#auth.method} }`;
+  }
+
+  toJSON(): Record<string, string> {
+    return { issuer: this.#issuer, clientId: this.#clientId, auth: this.#auth.method };
+  }
+
+  #refreshInBackground(request: Request, entry: Entry): void {
+    this.#fetch(request, entry).catch((error: unknown) => {
+      entry.refreshPausedUntil = this.#clock() + REFRESH_FAILURE_PAUSE_MS;
+      this.#logger?.warn({ ...this.#describe(request), error: errorCode(error) }, "token.refresh_failed");
+    });
+  }
+
+  #fetch(request: Request, entry: Entry): Promise<AccessToken> {
+    const inflight: Promise<AccessToken> = this.#requestWithRetry(request)
+      .then((cached) => {
+        // Stored before the flight ends, so a caller never finds neither.
+        entry.cached = cached;
+        return cached.token;
+      })
+      .finally(() => {
+        if (entry.inflight === inflight) entry.inflight = undefined;
+      });
+    entry.inflight = inflight;
+    return inflight;
+  }
+
+  async #requestWithRetry(request: Request): Promise<Cached> {
+    const started = this.#clock();
+    let attempts = 0;
+    for (;;) {
+      attempts += 1;
+      try {
+        return await this.#requestOnce(request);
+      } catch (error) {
+        if (!(error instanceof AuthServerUnavailableError)) throw error;
+        const delay = backoffDelay(this.#retry, attempts - 1, this.#random, error.details.retryAfterMs);
+        const outOfTime = this.#clock() + delay - started > this.#retry.maxElapsedMs;
+        if (attempts >= this.#retry.maxAttempts || outOfTime) {
+          throw new AuthServerUnavailableError(error.message, { ...error.details, attempts });
+        }
+        this.#logger?.debug?.({ ...this.#describe(request), attempt: attempts, delay_ms: delay, error: error.message }, "token.retry");
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  async #requestOnce(request: Request): Promise<Cached> {
+    const tokenEndpoint = await this.#discover();
+    const sentAt = this.#clock();
+    const body = new URLSearchParams({ grant_type: "client_credentials" });
+    if (request.scopes?.length) body.set("scope", request.scopes.join(" "));
+    if (request.target) body.set(request.target.name, request.target.value);
+    const headers: Record<string, string> = {
+      "content-type": "application/x-www-form-urlencoded",
+      accept: "application/json",
+    };
+    await this.#auth.apply({ clientId: this.#clientId, issuer: this.#issuer, tokenEndpoint, now: sentAt }, body, headers);
+    const answer = await exchange(
+      this.#http,
+      { method: "POST", url: tokenEndpoint, data: body.toString(), headers, timeout: this.#timeoutMs },
+      "token request",
+    );
+    const response = readTokenResponse(answer, this.#clock());
+    const lifetimeMs = (response.expiresIn ?? this.#defaultExpiresIn) * 1000;
+    const margin = Math.min(this.#marginMs, lifetimeMs / 10);
+    const token: AccessToken = {
+      accessToken: response.accessToken,
+      tokenType: "Bearer",
+      expiresAt: sentAt + lifetimeMs - margin,
+      scope: response.scope ?? request.scopes?.join(" "),
+    };
+    this.#logger?.info(
+      {
+        ...this.#describe(request, token.scope),
+        auth_method: this.#auth.method,
+        expires_in: response.expiresIn,
+        token: fingerprint(token.accessToken),
+      },
+      "token.fetched",
+    );
+    return { token, refreshAt: sentAt + lifetimeMs * this.#refreshAfter };
+  }
+
+  /** The token endpoint: given, or discovered once (RFC 8414); a failed discovery is retried next time. */
+  #discover(): Promise<string> {
+    if (!this.#tokenEndpoint) {
+      const discovered = fetchMetadata(this.#http, this.#authServerUrl, this.#issuer, {
+        timeoutMs: this.#timeoutMs,
+        now: this.#clock,
+      }).then((metadata) => metadata.token_endpoint);
+      discovered.catch(() => {
+        if (this.#tokenEndpoint === discovered) this.#tokenEndpoint = undefined;
+      });
+      this.#tokenEndpoint = discovered;
+    }
+    return this.#tokenEndpoint;
+  }
+
+  #normalize(params: TokenParams): Request {
+    if (params.audience !== undefined && params.resource !== undefined) {
+      throw new TypeError("give audience or resource, not both");
+    }
+    const target =
+      params.resource !== undefined
+        ? { name: "resource" as const, value: params.resource }
+        : params.audience !== undefined
+          ? { name: "audience" as const, value: params.audience }
+          : undefined;
+    const list = typeof params.scope === "string" ? params.scope.split(" ") : (params.scope ?? []);
+    const unique = [...new Set(list.filter((s) => s !== ""))].sort();
+    const scopes = params.scope === undefined ? undefined : unique;
+    // The endpoint is fixed per client (given, or discovered from one server), so it is named by where it comes from.
+    const key = JSON.stringify([this.#authServerUrl, this.#clientId, target?.name, target?.value, scopes]);
+    return { key, scopes, target };
+  }
+
+  #describe(request: Request, grantedScope?: string): Record<string, unknown> {
+    return {
+      client_id: this.#clientId,
+      audience: request.target?.value,
+      ...(request.target?.name === "resource" ? { resource: request.target.value } : {}),
+      scope: grantedScope ?? request.scopes?.join(" "),
+    };
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof TokenRequestError) return error.error;
+  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
+  return "unknown";
+}
