@@ -32,6 +32,8 @@ export interface SigningKeysOptions {
    * provisioned by an operator (and in production when not asked for).
    */
   manage: boolean;
+  /** With `manage`, generate a key of `alg` when none exists (default true; production says false). */
+  generateIfMissing?: boolean;
   /** With `manage`, how long a scheduled new key is published before it signs (default 90 s). */
   publishLeadSeconds?: number;
   /** With `manage`, rotate when the newest key is this old (seconds); off when absent. */
@@ -63,7 +65,7 @@ export class SigningKeys {
   static async open(options: SigningKeysOptions): Promise<SigningKeys> {
     const keys = new SigningKeys(options);
     await keys.load();
-    if (options.manage && !keys.schedule.keys.some((key) => key.alg === options.alg)) {
+    if (options.manage && options.generateIfMissing !== false && !keys.schedule.keys.some((key) => key.alg === options.alg)) {
       // First start (or a new algorithm): sign at once; older keys stay published while their tokens live.
       await writeNewKey(options.path, options.alg, options.clock());
       await keys.load();

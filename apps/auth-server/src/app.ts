@@ -1,0 +1,23 @@
+import type { Express } from "express";
+import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
+import type { TokenIssuer } from "@m2m/token-issuer";
+import { oauthRouter } from "@m2m/token-issuer/express";
+
+export interface AuthServerDeps {
+  /** The issuance core: registry, keys, clock, limiter are inside it. */
+  issuer: TokenIssuer;
+  logger: Logger;
+  /** `/readyz` is 200 while this says so (keys loaded, not shutting down). */
+  ready: () => boolean;
+}
+
+/**
+ * The authorization server: `POST /token`, `POST /introspect`, RFC 8414
+ * metadata and the JWK Set, on the shared base (security headers, request
+ * log, health) and the shared error renderer. No listening, no timers.
+ */
+export function createApp(deps: AuthServerDeps): Express {
+  const app = createBaseApp({ logger: deps.logger, ready: deps.ready });
+  app.use(oauthRouter(deps.issuer));
+  return finishApp(app, deps.logger);
+}

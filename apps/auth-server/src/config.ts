@@ -1,0 +1,149 @@
+import { readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, EnvReader } from "@m2m/service-kit";
+import {
+  isKeyFileName,
+  loadRegistryFileSync,
+  parseRegistry,
+  RegistryError,
+  SIGNING_ALGORITHMS,
+  type RegistryData,
+  type SigningAlgorithm,
+} from "@m2m/token-issuer";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where the signing keys live and how they are managed. */
+export interface KeyConfig {
+  /** A key file or a directory of key files. */
+  path: string;
+  /** True when `path` is the server's own directory (under `DATA_DIR`): it may generate, rotate and prune keys there. */
+  managed: boolean;
+  /** Algorithm of keys this server generates (`SIGNING_ALG`). */
+  alg: SigningAlgorithm;
+  /** Seconds a rotated-in key is published before it signs (`KEY_PUBLISH_LEAD`). */
+  publishLeadSeconds: number;
+  /** Scheduled rotation period, seconds (`KEY_ROTATION_INTERVAL`); none when absent. */
+  rotationIntervalSeconds?: number;
+  /** How often the key directory and the registry file are re-read, seconds (`KEY_RELOAD_INTERVAL`). */
+  reloadIntervalSeconds: number;
+}
+
+export interface AuthServerConfig {
+  port: number;
+  host: string;
+  /** `iss` of tokens and metadata, no trailing slash. */
+  issuer: string;
+  /** Access token lifetime, seconds. */
+  accessTokenTtl: number;
+  dataDir: string;
+  production: boolean;
+  /** The registry: the built-in development one, or a validated file (hashes only, no secrets). */
+  clients: { source: "development" } | { source: "file"; path: string; data: RegistryData } | { source: "inline"; data: RegistryData };
+  keys: KeyConfig;
+}
+
+/** `./data` under the app folder (`dist/..` or `src/..`). */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url));
+
+/**
+ * Environment in, typed configuration out (CONTRACT.md "Processes, ports and
+ * configuration", plus the documented extras of the README). The first
+ * problem becomes a {@link ConfigError} with one line naming the variable.
+ */
+export function loadConfig(env: Env): AuthServerConfig {
+  const read = new EnvReader(env);
+  const production = env.NODE_ENV === "production";
+  const issuer = read.url("ISSUER", "http://localhost:4000");
+  if (production && !issuer.startsWith("https://")) {
+    throw new ConfigError(`invalid ISSUER: expected an https URL in production, got ${JSON.stringify(issuer)}`);
+  }
+  if (new URL(issuer).search !== "" || issuer.includes("#")) {
+    throw new ConfigError(`invalid ISSUER: expected a URL without query or fragment (RFC 8414 §2), got ${JSON.stringify(issuer)}`);
+  }
+  const accessTokenTtl = read.int("ACCESS_TOKEN_TTL", 300, { min: 1, max: 86_400 });
+  const dataDir = resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR));
+  const keys = loadKeyConfig(env, dataDir);
+  if (production) checkProductionKeys(keys);
+  return {
+    port: read.port("PORT", 4000),
+    host: read.string("HOST", "127.0.0.1"),
+    issuer,
+    accessTokenTtl,
+    dataDir,
+    production,
+    clients: loadClients(read, production),
+    keys,
+  };
+}
+
+/** The key part of the configuration alone, for the `rotate-keys` command. */
+export function loadKeyConfig(env: Env, dataDir = resolve(new EnvReader(env).string("DATA_DIR", DEFAULT_DATA_DIR))): KeyConfig {
+  const read = new EnvReader(env);
+  const given = read.optionalString("SIGNING_KEYS");
+  const publishLeadSeconds = read.int("KEY_PUBLISH_LEAD", 90, { min: 0, max: 86_400 });
+  const rotation = read.raw("KEY_ROTATION_INTERVAL") === undefined ? undefined : read.int("KEY_ROTATION_INTERVAL", 0, { min: 60, max: 366 * 86_400 });
+  if (rotation !== undefined && rotation <= publishLeadSeconds) {
+    throw new ConfigError(`invalid KEY_ROTATION_INTERVAL: must be longer than KEY_PUBLISH_LEAD (${publishLeadSeconds} s), got "${rotation}"`);
+  }
+  const path = given === undefined ? join(dataDir, "keys") : resolve(given);
+  if (given !== undefined) {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info === undefined) throw new ConfigError(`invalid SIGNING_KEYS: ${JSON.stringify(path)} does not exist`);
+    if (rotation !== undefined && !info.isDirectory()) {
+      throw new ConfigError("invalid KEY_ROTATION_INTERVAL: rotation needs SIGNING_KEYS to be a directory, not a file");
+    }
+  }
+  return {
+    path,
+    managed: given === undefined || rotation !== undefined,
+    alg: read.oneOf("SIGNING_ALG", SIGNING_ALGORITHMS, "RS256"),
+    publishLeadSeconds,
+    ...(rotation !== undefined ? { rotationIntervalSeconds: rotation } : {}),
+    reloadIntervalSeconds: read.int("KEY_RELOAD_INTERVAL", 10, { min: 1, max: 3600 }),
+  };
+}
+
+function loadClients(read: EnvReader, production: boolean): AuthServerConfig["clients"] {
+  const file = read.optionalString("CLIENTS_FILE");
+  const inline = read.optionalString("CLIENTS");
+  if (file !== undefined && inline !== undefined) throw new ConfigError("invalid CLIENTS: set either CLIENTS or CLIENTS_FILE, not both");
+  try {
+    if (file !== undefined) return { source: "file", path: resolve(file), data: loadRegistryFileSync(resolve(file)) };
+    if (inline !== undefined) {
+      let json: unknown;
+      try {
+        json = JSON.parse(inline);
+      } catch {
+        throw new RegistryError("not valid JSON");
+      }
+      return { source: "inline", data: parseRegistry(json, "CLIENTS") };
+    }
+  } catch (error) {
+    if (error instanceof RegistryError) throw new ConfigError(`invalid ${file !== undefined ? "CLIENTS_FILE" : "CLIENTS"}: ${error.message}`);
+    throw error;
+  }
+  if (production) {
+    throw new ConfigError("invalid CLIENTS_FILE: required in production (the built-in development registry is refused)");
+  }
+  return { source: "development" };
+}
+
+/**
+ * Production never generates keys and never uses a key file others can
+ * read: an operator provisions them (e.g. with `npm run rotate-keys`).
+ */
+function checkProductionKeys(keys: KeyConfig): void {
+  const info = statSync(keys.path, { throwIfNoEntry: false });
+  const files =
+    info === undefined ? [] : info.isDirectory() ? readdirSync(keys.path).filter(isKeyFileName).map((name) => join(keys.path, name)) : [keys.path];
+  if (files.length === 0) {
+    throw new ConfigError(`invalid SIGNING_KEYS: no key file in ${JSON.stringify(keys.path)} (production never generates keys; run npm run rotate-keys)`);
+  }
+  for (const file of files) {
+    if ((statSync(file).mode & 0o007) !== 0) {
+      throw new ConfigError(`invalid SIGNING_KEYS: ${JSON.stringify(file)} is accessible to other users (chmod 600 it)`);
+    }
+  }
+}

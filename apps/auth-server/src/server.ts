@@ -1,0 +1,126 @@
+import type { Server } from "node:http";
+import { stat } from "node:fs/promises";
+import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import {
+  ClientRegistry,
+  developmentRegistry,
+  loadRegistryFile,
+  SigningKeys,
+  systemClock,
+  TokenIssuer,
+  type Clock,
+} from "@m2m/token-issuer";
+import { createApp } from "./app.js";
+import type { AuthServerConfig } from "./config.js";
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Injected in tests to move time (key rotation, expiry). */
+  clock?: Clock;
+}
+
+export interface RunningAuthServer {
+  server: Server;
+  url: string;
+  issuer: TokenIssuer;
+  keys: SigningKeys;
+  /** Re-reads the key directory and the registry file now (what SIGHUP and the reload timer do). */
+  reload(): Promise<void>;
+  /** Stops being ready and stops the reload timer (the first step of a shutdown). */
+  stop(): Promise<void>;
+  /** {@link RunningAuthServer.stop}, then closes the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything `main` does but signal handling: loads the registry and the
+ * signing keys (generating the first one under `DATA_DIR` outside
+ * production), listens, and re-reads keys and registry every
+ * `KEY_RELOAD_INTERVAL` so rotations and disabled clients take effect.
+ */
+export async function startAuthServer(config: AuthServerConfig, options: StartOptions = {}): Promise<RunningAuthServer> {
+  const logger = options.logger ?? createLogger({ service: "auth-server" });
+  const clock = options.clock ?? systemClock;
+  const registry = config.clients.source === "development" ? developmentRegistry() : new ClientRegistry(config.clients.data);
+  if (config.clients.source === "development") {
+    logger.warn({ clients: registry.data.clients.map((c) => c.clientId) }, "registry.development");
+  }
+
+  const keys = await SigningKeys.open({
+    path: config.keys.path,
+    alg: config.keys.alg,
+    tokenTtlSeconds: config.accessTokenTtl,
+    manage: config.keys.managed,
+    generateIfMissing: !config.production,
+    publishLeadSeconds: config.keys.publishLeadSeconds,
+    ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
+    clock,
+  });
+  const issuer = new TokenIssuer({ issuer: config.issuer, registry, keys, accessTokenTtl: config.accessTokenTtl, clock, logger });
+  const current = keys.current();
+  logger.info({ kids: keys.published().map((k) => k.kid), alg: current.alg, current: current.kid }, "keys.ready");
+  if (current.alg !== config.keys.alg) {
+    logger.warn({ alg: current.alg, configured: config.keys.alg }, "keys.algorithm_differs");
+  }
+
+  let ready = true;
+  const app = createApp({ issuer, logger, ready: () => ready });
+  const server = await listen(app, config.port, config.host);
+  const url = serverUrl(server);
+  logger.info({ url, issuer: config.issuer }, "service.started");
+
+  let registryStamp = config.clients.source === "file" ? await mtime(config.clients.path) : undefined;
+  let reloading: Promise<void> | undefined;
+  const reloadOnce = async () => {
+    try {
+      const result = await keys.refresh();
+      if (result.changed) {
+        logger.info(
+          { kids: keys.published().map((k) => k.kid), current: keys.current().kid, rotated: result.rotated, removed: result.removed },
+          "keys.changed",
+        );
+      }
+    } catch (error) {
+      logger.error({ err: error }, "keys.reload_failed");
+    }
+    if (config.clients.source === "file") {
+      try {
+        const stamp = await mtime(config.clients.path);
+        if (stamp !== registryStamp) {
+          issuer.setRegistry(new ClientRegistry(await loadRegistryFile(config.clients.path)));
+          registryStamp = stamp;
+          logger.info({ clients: issuer.registry.data.clients.length }, "registry.reloaded");
+        }
+      } catch (error) {
+        // Keep serving with the registry we have; a broken edit must not take the server down.
+        logger.error({ reason: error instanceof Error ? error.message : String(error) }, "registry.reload_failed");
+      }
+    }
+  };
+  const reload = () => (reloading ??= reloadOnce().finally(() => (reloading = undefined)));
+  const timer = setInterval(() => void reload(), config.keys.reloadIntervalSeconds * 1000);
+  timer.unref();
+
+  const stop = async () => {
+    ready = false;
+    clearInterval(timer);
+    await reloading;
+  };
+
+  return {
+    server,
+    url,
+    issuer,
+    keys,
+    reload,
+    stop,
+    async close() {
+      await stop();
+      await closeServer(server);
+    },
+  };
+}
+
+async function mtime(path: string): Promise<number | undefined> {
+  return (await stat(path).catch(() => undefined))?.mtimeMs;
+}
