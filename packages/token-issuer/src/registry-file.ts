@@ -94,12 +94,12 @@ export function parseRegistry(json: unknown, source: string): RegistryData {
   array(root.clients, "clients", fail).forEach((raw, i) => {
     const where = `clients[${i}]`;
     const entry = object(raw, where, fail);
+    if ("client_secret" in entry) fail(where, "holds a plain secret; store client_secret_hash instead (npm run hash-secret)");
     onlyKeys(entry, ["client_id", "client_secret_hash", "jwks", "scopes", "audiences", "disabled"], where, fail);
     const clientId = identifier(entry.client_id, `${where}.client_id`, fail);
     if (clientIds.has(clientId)) fail(`${where}.client_id`, `duplicate client ${JSON.stringify(clientId)}`);
     clientIds.add(clientId);
 
-    if ("client_secret" in entry) fail(where, "holds a plain secret; store client_secret_hash instead");
     let secretHash: ClientRegistration["secretHash"];
     if (entry.client_secret_hash !== undefined) {
       if (typeof entry.client_secret_hash !== "string") fail(`${where}.client_secret_hash`, "must be a string");
