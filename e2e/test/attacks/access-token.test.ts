@@ -1,0 +1,404 @@
+import { execFileSync } from "node:child_process";
+import { createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accessToken, startTestStack, type Stack } from "../support.js";
+import {
+  b64url,
+  forge,
+  goodClaims,
+  hmacSigner,
+  nowSec,
+  readIssuerKey,
+  signerFor,
+  withPayload,
+  without,
+  type IssuerKey,
+  type Json,
+} from "./forge.js";
+import {
+  REALM,
+  countingServer,
+  expectInsufficientScope,
+  expectInvalidToken,
+  expectNothingLeaked,
+  expectNotLogged,
+  postForm,
+  postJson,
+  send,
+} from "./harness.js";
+
+// The known attacks on JWT access tokens (RFC 8725 §2, RFC 9068 §4), thrown
+// at the live payment-service. Each must be refused with the contract's
+// answer, and none may charge anything: every attack uses an order id with
+// the ATTACK prefix, and the last test reads payment-service's log for a
+// `charge.created` of any of them.
+let stack: Stack;
+let issuer: string;
+let goodToken: string;
+let readToken: string;
+let key: IssuerKey;
+let publicJwk: JWK;
+const attacker = generateKeyPairSync("rsa", { modulusLength: 2048 });
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  issuer = stack.urls.auth;
+  goodToken = await accessToken(issuer, "order-service", "super-secret", "charge:customer");
+  readToken = await accessToken(issuer, "reporting-service", "reporting-secret", "charge:read");
+  const kid = decodeProtectedHeader(goodToken).kid!;
+  key = readIssuerKey(join(stack.dataRoot, "auth"), kid);
+  const jwks = (await send(`${issuer}/.well-known/jwks.json`)).body as { keys: JWK[] };
+  publicJwk = jwks.keys.find((k) => k.kid === kid)!;
+});
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+const ATTACK = "ord_attack_";
+const CONTROL = "ord_control_";
+const header = (overrides: Json = {}): Json => ({ alg: key.alg, typ: "at+jwt", kid: key.kid, ...overrides });
+/** A token signed with the issuer's own key: only the claim checks stand between it and a charge. */
+const issuerSigned = (claims: Json, headerOverrides: Json = {}) => forge(header(headerOverrides), claims, key.signer);
+const attackerSigned = (claims: Json, headerOverrides: Json = {}) =>
+  forge(header({ alg: "RS256", ...headerOverrides }), claims, signerFor("RS256", attacker.privateKey));
+
+function charge(authorization: Record<string, string>, orderId = `${ATTACK}${randomUUID()}`) {
+  return postJson(
+    `${stack.urls.payment}/charge`,
+    { orderId, customerId: "cus_attack", amount: 1299, currency: "EUR" },
+    { "idempotency-key": randomUUID(), ...authorization },
+  );
+}
+const withBearer = (token: string, orderId?: string) => charge({ authorization: `Bearer ${token}` }, orderId);
+
+describe("controls: the forging is right, so every refusal below is the verifier's doing", () => {
+  it("charges with a token the auth server issued", async () => {
+    const res = await withBearer(goodToken, `${CONTROL}${randomUUID()}`);
+    expect(res.status).toBe(201);
+  });
+
+  it("charges with a token built here and signed with the issuer's key read from its DATA_DIR", async () => {
+    const res = await withBearer(issuerSigned(goodClaims(issuer)), `${CONTROL}${randomUUID()}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  });
+});
+
+describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
+  it("refuses alg none, in any spelling, with or without a signature", async () => {
+    for (const alg of ["none", "None", "NONE", "nOnE"]) {
+      expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer))), alg);
+      expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer), key.signer)), `${alg} with a signature`);
+    }
+  });
+
+  it("refuses HS256 keyed with the issuer's public key, as PEM or as JWK bytes", async () => {
+    const publicKey = createPublicKey({ key: publicJwk as never, format: "jwk" });
+    const spki = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const secrets: Array<[string, string | Buffer]> = [
+      ["SPKI PEM", spki],
+      ["SPKI PEM without the final newline", spki.trimEnd()],
+      ["SPKI DER", publicKey.export({ type: "spki", format: "der" })],
+      ["the published JWK as JSON", JSON.stringify(publicJwk)],
+      ["the JWK Set as served", JSON.stringify({ keys: [publicJwk] })],
+    ];
+    if (publicKey.asymmetricKeyType === "rsa") secrets.push(["PKCS#1 PEM", publicKey.export({ type: "pkcs1", format: "pem" }).toString()]);
+    for (const alg of ["HS256", "HS384", "HS512"]) {
+      for (const [what, secret] of secrets) {
+        expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer), hmacSigner(secret))), `${alg} with ${what}`);
+      }
+    }
+  });
+
+  it("refuses a token signed by another key that names the issuer's kid", async () => {
+    expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer))));
+  });
+
+  it("refuses the issuer's signature under another algorithm's name", async () => {
+    // An RS256 signature presented as PS256, ES256 or EdDSA: the key fixes the algorithm, the header does not.
+    for (const alg of ["PS256", "ES256", "EdDSA", "RS384"].filter((a) => a !== key.alg)) {
+      expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer), key.signer)), alg);
+    }
+  });
+
+  it("refuses a key embedded in the header (jwk, x5c)", async () => {
+    const attackerJwk = attacker.publicKey.export({ format: "jwk" }) as JWK;
+    const attackerKid = await calculateJwkThumbprint(attackerJwk);
+    for (const kid of [attackerKid, key.kid]) {
+      expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid, jwk: { ...attackerJwk, kid } })), `jwk, kid ${kid}`);
+    }
+    const certificate = selfSignedCertificate();
+    expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { x5c: [certificate] })), "x5c");
+    expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid: attackerKid, x5c: [certificate] })), "x5c with its kid");
+  });
+
+  it("refuses a key pointed to by jku or x5u, and never fetches the URL", async () => {
+    const attackerJwk = { ...(attacker.publicKey.export({ format: "jwk" }) as JWK), alg: "RS256", use: "sig" };
+    const attackerKid = await calculateJwkThumbprint(attackerJwk);
+    const pointed = await countingServer((req, res) => {
+      res.setHeader("content-type", req.url?.endsWith(".pem") ? "application/pem-certificate-chain" : "application/json");
+      res.end(req.url?.endsWith(".pem") ? "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n" : JSON.stringify({ keys: [{ ...attackerJwk, kid: attackerKid }] }));
+    });
+    try {
+      const headers: Json[] = [
+        { alg: "RS256", typ: "at+jwt", kid: attackerKid, jku: `${pointed.url}/jwks.json` },
+        { alg: "RS256", typ: "at+jwt", kid: key.kid, jku: `${pointed.url}/jwks.json` },
+        { alg: "RS256", typ: "at+jwt", kid: attackerKid, x5u: `${pointed.url}/chain.pem` },
+        { alg: "RS256", typ: "at+jwt", jku: `${pointed.url}/no-kid.json` },
+      ];
+      for (const h of headers) {
+        expectInvalidToken(await withBearer(forge(h, goodClaims(issuer), signerFor("RS256", attacker.privateKey))), JSON.stringify(h));
+      }
+      // Also where a careless server might look: the introspection endpoint.
+      await postForm(`${issuer}/introspect`, { token: attackerSigned(goodClaims(issuer), { kid: attackerKid, jku: `${pointed.url}/jwks.json` }) }, {
+        authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}`,
+      });
+      expect(pointed.hits).toEqual([]);
+    } finally {
+      await pointed.close();
+    }
+  });
+
+  it("refuses an unknown crit extension and the RFC 7797 unencoded payload", async () => {
+    expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer), { crit: ["x-evil"], "x-evil": true })), "crit");
+    expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer), { crit: ["b64"], b64: false })), "b64 false");
+  });
+
+  it("refuses malformed tokens: a JWE shape, bad base64url, a JSON header that is not an object", async () => {
+    const good = issuerSigned(goodClaims(issuer));
+    const [h, p, s] = good.split(".");
+    const cases: Record<string, string> = {
+      "five parts": `${h}.${p}.${s}.${s}.${s}`,
+      "two parts": `${h}.${p}`,
+      "padding in base64url": `${h}==.${p}.${s}`,
+      "header is an array": `${b64url("[]")}.${p}.${s}`,
+      "header is not JSON": `${b64url("{")}.${p}.${s}`,
+      "payload is not JSON": `${h}.${b64url("not json")}.${s}`,
+      "payload is a JSON string, signed": forge(header(), JSON.stringify("charge:customer"), key.signer),
+      "payload is a JSON array, signed": forge(header(), JSON.stringify([goodClaims(issuer)]), key.signer),
+      "a JSON serialization": JSON.stringify({ protected: h, payload: p, signature: s }),
+    };
+    for (const [what, token] of Object.entries(cases)) expectInvalidToken(await withBearer(token), what);
+  });
+});
+
+describe("kid handling", () => {
+  it("refuses kid injection (path traversal, SQL, header breaking, a huge kid) with a clean 401", async () => {
+    const kids = [
+      "../../../../../../dev/null",
+      `../keys/${key.kid}`,
+      `${key.kid}/../${key.kid}`,
+      "' OR '1'='1",
+      `${key.kid}' --`,
+      'x", error="none',
+      "x\r\nSet-Cookie: pwned=1",
+      "%00",
+      "k".repeat(8000),
+    ];
+    for (const kid of kids) {
+      // The classic: point kid at an empty file and key HS256 with nothing.
+      expectInvalidToken(await withBearer(forge(header({ alg: "HS256", kid }), goodClaims(issuer), hmacSigner(""))), `HS256, kid ${kid.slice(0, 30)}`);
+      expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid })), `RS256, kid ${kid.slice(0, 30)}`);
+    }
+    for (const kid of [42, null, { $ne: "" }, [key.kid]]) {
+      expectInvalidToken(await withBearer(forge(header({ kid }), goodClaims(issuer), key.signer)), `kid ${JSON.stringify(kid)}`);
+    }
+  });
+
+  it("does not refetch the JWK Set for every unknown kid (a flood of bogus kids cannot hammer the auth server)", async () => {
+    const jwksFetches = () =>
+      stack.logs.filter((l) => l.service === "auth-server" && (l.req as { path?: string } | undefined)?.path === "/.well-known/jwks.json").length;
+    const before = jwksFetches();
+    for (let i = 0; i < 30; i++) {
+      expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid: `bogus-${i}-${randomUUID()}` })), `bogus kid ${i}`);
+    }
+    // Request logs are written after the answer; the last one may lag a little.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(jwksFetches() - before).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("claims kept, signature kept: tampering (RFC 7515 §5.2)", () => {
+  it("refuses each claim changed after signing, even once the genuine token is cached", async () => {
+    expect((await withBearer(goodToken, `${CONTROL}${randomUUID()}`)).status).toBe(201);
+    const tampered: Record<string, string> = {
+      scope: withPayload(goodToken, (c) => ({ ...c, scope: "charge:customer charge:read" })),
+      aud: withPayload(goodToken, (c) => ({ ...c, aud: "other-service" })),
+      exp: withPayload(goodToken, (c) => ({ ...c, exp: (c.exp as number) + 86_400 })),
+      sub: withPayload(goodToken, (c) => ({ ...c, sub: "reporting-service", client_id: "reporting-service" })),
+      "an extra claim": withPayload(goodToken, (c) => ({ ...c, admin: true })),
+      "the same claims re-serialized": withPayload(goodToken, (c) => Object.fromEntries(Object.entries(c).reverse())),
+    };
+    for (const [what, token] of Object.entries(tampered)) expectInvalidToken(await withBearer(token), what);
+    const [h, p, s] = goodToken.split(".");
+    const other = readToken.split(".")[2];
+    expectInvalidToken(await withBearer(`${h}.${p}.${other}`), "another token's signature");
+    expectInvalidToken(await withBearer(`${h}.${p}.`), "no signature");
+    expectInvalidToken(await withBearer(`${h}.${p}.${s!.slice(0, -8)}`), "a truncated signature");
+    expectInvalidToken(await withBearer(`${b64url({ ...decodeProtectedHeader(goodToken), alg: "none" })}.${p}.`), "header swapped to none");
+  });
+});
+
+describe("claim checks, with genuine signatures (RFC 9068 §4, RFC 7519 §4.1)", () => {
+  const now = nowSec();
+  it("refuses expired, not-yet-valid and far-future-iat tokens, and tokens without exp", async () => {
+    const cases: Record<string, Json> = {
+      "expired an hour ago": goodClaims(issuer, { iat: now - 3900, exp: now - 3600 }),
+      "expired ten minutes ago": goodClaims(issuer, { iat: now - 900, exp: now - 600 }),
+      "nbf in an hour": goodClaims(issuer, { nbf: now + 3600, exp: now + 3900 }),
+      "iat in an hour": goodClaims(issuer, { iat: now + 3600, exp: now + 3900 }),
+      "iat in a year": goodClaims(issuer, { iat: now + 31_536_000, exp: now + 31_536_300 }),
+      "no exp": without(goodClaims(issuer), "exp"),
+      "exp as a string": goodClaims(issuer, { exp: String(now + 300) }),
+      "exp null": goodClaims(issuer, { exp: null }),
+    };
+    for (const [what, claims] of Object.entries(cases)) expectInvalidToken(await withBearer(issuerSigned(claims)), what);
+  });
+
+  it("refuses any iss but ISSUER, compared exactly", async () => {
+    const port = new URL(issuer).port;
+    for (const iss of [
+      "http://evil.example",
+      `${issuer}/`,
+      `http://localhost:${port}`,
+      `https://127.0.0.1:${port}`,
+      issuer.toUpperCase(),
+      [issuer],
+    ]) {
+      expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer, { iss }))), `iss ${JSON.stringify(iss)}`);
+    }
+    expectInvalidToken(await withBearer(issuerSigned(without(goodClaims(issuer), "iss"))), "no iss");
+  });
+
+  it("refuses any aud but AUDIENCE as a string, arrays included", async () => {
+    for (const aud of [
+      "order-service",
+      "https://payment.internal",
+      "Payment-Service",
+      "payment-service ",
+      "",
+      ["payment-service", "order-service"],
+      ["order-service", "payment-service"],
+      ["payment-service"],
+      [],
+    ]) {
+      expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer, { aud }))), `aud ${JSON.stringify(aud)}`);
+    }
+    expectInvalidToken(await withBearer(issuerSigned(without(goodClaims(issuer), "aud"))), "no aud");
+  });
+
+  it("refuses typ JWT, a missing typ, and other media types (RFC 9068 §4, RFC 8725 §3.11)", async () => {
+    for (const typ of ["JWT", "jwt", "application/jwt", "at+jwt+evil", "", undefined, "id_token+jwt", ["at+jwt"]]) {
+      const h = typ === undefined ? without(header(), "typ") : header({ typ });
+      expectInvalidToken(await withBearer(forge(h, goodClaims(issuer), key.signer)), `typ ${JSON.stringify(typ)}`);
+    }
+  });
+
+  it("answers insufficient_scope for scope look-alikes (RFC 6750 §3.1, scope tokens are case-sensitive)", async () => {
+    for (const scope of [
+      "charge:customers",
+      "charge:customer:extra",
+      "CHARGE:CUSTOMER",
+      "charge",
+      "charge:*",
+      "*",
+      "charge:read",
+      "charge:customer\tcharge:read",
+      "charge:customer,charge:read",
+    ]) {
+      expectInsufficientScope(await withBearer(issuerSigned(goodClaims(issuer, { scope }))), "charge:customer", `scope ${JSON.stringify(scope)}`);
+    }
+  });
+
+  it("never charges with a scope that is not a space-delimited string", async () => {
+    for (const scope of [["charge:customer"], { "charge:customer": true }, 1, null, ""]) {
+      const res = await withBearer(issuerSigned(goodClaims(issuer, { scope })));
+      expect([401, 403], JSON.stringify(scope)).toContain(res.status);
+      if (res.status === 401) expectInvalidToken(res, `scope ${JSON.stringify(scope)}`);
+      else expectInsufficientScope(res, "charge:customer", `scope ${JSON.stringify(scope)}`);
+    }
+  });
+});
+
+describe("the token travels only in the Authorization header (RFC 6750 §2, RFC 9700 §4.3.2)", () => {
+  it("ignores a token in the query string or the body: 401 with a bare challenge", async () => {
+    const body = () => ({ orderId: `${ATTACK}${randomUUID()}`, customerId: "cus_attack", amount: 1299, currency: "EUR" });
+    const inQuery = await postJson(`${stack.urls.payment}/charge?access_token=${goodToken}`, body(), { "idempotency-key": randomUUID() });
+    const inJson = await postJson(`${stack.urls.payment}/charge`, { ...body(), access_token: goodToken }, { "idempotency-key": randomUUID() });
+    const inForm = await postForm(`${stack.urls.payment}/charge`, { ...body(), amount: "1299", access_token: goodToken }, { "idempotency-key": randomUUID() });
+    for (const [what, res] of Object.entries({ inQuery, inJson, inForm })) {
+      expect(res.status, what).toBe(401);
+      expect(res.headers.get("www-authenticate"), what).toBe(REALM);
+    }
+  });
+
+  it("refuses other schemes and malformed Authorization headers without charging", async () => {
+    for (const authorization of [
+      `Basic ${Buffer.from("order-service:super-secret").toString("base64")}`,
+      `Token ${goodToken}`,
+      `Bearer`,
+      `Bearer `,
+      `Bearer ${goodToken} ${goodToken}`,
+      `Bearer ${goodToken}, Bearer ${goodToken}`,
+      `${goodToken}`,
+    ]) {
+      const res = await charge({ authorization });
+      expect([400, 401], authorization.slice(0, 20)).toContain(res.status);
+      expect(res.headers.get("www-authenticate") ?? "", authorization.slice(0, 20)).toMatch(/^Bearer realm="payment-service"/);
+    }
+  });
+});
+
+describe("introspection agrees (RFC 7662 §2.2)", () => {
+  it("reports every forged token as inactive", async () => {
+    const caller = { authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}` };
+    const now = nowSec();
+    const forged: Record<string, string> = {
+      none: forge(header({ alg: "none" }), goodClaims(issuer)),
+      "HS256 with the public key": forge(header({ alg: "HS256" }), goodClaims(issuer), hmacSigner(JSON.stringify(publicJwk))),
+      "another key, same kid": attackerSigned(goodClaims(issuer)),
+      tampered: withPayload(goodToken, (c) => ({ ...c, scope: "charge:customer charge:read" })),
+      expired: issuerSigned(goodClaims(issuer, { iat: now - 3900, exp: now - 3600 })),
+      "another issuer": issuerSigned(goodClaims(issuer, { iss: "http://evil.example" })),
+    };
+    for (const [what, token] of Object.entries(forged)) {
+      const res = await postForm(`${issuer}/introspect`, { token }, caller);
+      expect(res.status, what).toBe(200);
+      expect(res.body, what).toEqual({ active: false });
+    }
+  });
+});
+
+describe("afterwards", () => {
+  it("charged nothing for any attack, and the control charges show the check can see a charge", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const charged = stack.logs.filter((l) => l.service === "payment-service" && l.msg === "charge.created").map((l) => String(l.order_id));
+    expect(charged.filter((id) => id.startsWith(CONTROL)).length).toBeGreaterThanOrEqual(3);
+    expect(charged.filter((id) => id.startsWith(ATTACK))).toEqual([]);
+  });
+
+  it("leaked no stack trace or secret in any answer, and logged no secret or whole token", async () => {
+    expect((await send(`${stack.urls.payment}/healthz`)).status).toBe(200);
+    expectNothingLeaked(["super-secret", "reporting-secret"]);
+    expectNotLogged(stack.logs, ["super-secret", "reporting-secret", goodToken, readToken, goodToken.split(".")[2]!]);
+  });
+});
+
+/** A self-signed certificate for the attacker's key, base64 DER as x5c wants it (RFC 7515 §4.1.6). */
+function selfSignedCertificate(): string {
+  const dir = mkdtempSync(join(tmpdir(), "m2m-x5c-"));
+  try {
+    const keyFile = join(dir, "key.pem");
+    writeFileSync(keyFile, attacker.privateKey.export({ type: "pkcs8", format: "pem" }));
+    const certFile = join(dir, "cert.der");
+    execFileSync("openssl", ["req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=attacker", "-days", "1", "-outform", "DER", "-out", certFile], {
+      stdio: "ignore",
+    });
+    return readFileSync(certFile).toString("base64");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
