@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "@m2m/service-kit";
+import { loadConfig, startAuthServer, type RunningAuthServer } from "../src/index.js";
+
+export const ISSUER = "http://auth.test";
+
+export interface LogLine {
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface TestServer extends RunningAuthServer {
+  dataDir: string;
+  logs: LogLine[];
+  /** Raw log output, to check that no secret ever reaches it. */
+  rawLogs: () => string;
+  clock: { now: number };
+  dispose(): Promise<void>;
+}
+
+export function tempDir(prefix = "auth-server-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * The auth server in-process on 127.0.0.1 port 0, with a temp DATA_DIR, a
+ * movable clock, and its log lines captured.
+ */
+export async function startTestServer(env: Record<string, string> = {}, options: { dataDir?: string; now?: number } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", ISSUER, DATA_DIR: dataDir, ...env });
+  const logs: LogLine[] = [];
+  const raw: string[] = [];
+  const logger = createLogger({
+    service: "auth-server",
+    destination: {
+      write(line: string) {
+        raw.push(line);
+        logs.push(JSON.parse(line) as LogLine);
+      },
+    },
+  });
+  const clock = { now: options.now ?? Date.now() };
+  const running = await startAuthServer(config, { logger, clock: () => clock.now });
+  return {
+    ...running,
+    dataDir,
+    logs,
+    rawLogs: () => raw.join(""),
+    clock,
+    async dispose() {
+      await running.close();
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function send(url: string, init: RequestInit = {}): Promise<Reply> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** A form POST (the token and introspection endpoints). */
+export function postForm(url: string, form: Record<string, string> | string, headers: Record<string, string> = {}): Promise<Reply> {
+  return send(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: typeof form === "string" ? form : new URLSearchParams(form).toString(),
+  });
+}
+
+export const ORDER_SERVICE = basic("order-service", "super-secret");
+export const REPORTING_SERVICE = basic("reporting-service", "reporting-secret");
+
+export async function token(server: { url: string }, authorization = ORDER_SERVICE, form: Record<string, string> = {}): Promise<string> {
+  const res = await postForm(`${server.url}/token`, { grant_type: "client_credentials", ...form }, { authorization });
+  if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.access_token as string;
+}
+
+/** Asserts the shape every /token and /introspect error shares. */
+export function oauthError(res: Reply): { status: number; error: string } {
+  if (typeof res.body?.error_description !== "string") throw new Error(`no error_description in ${JSON.stringify(res.body)}`);
+  if (!res.headers.get("cache-control")?.includes("no-store")) throw new Error("error without Cache-Control: no-store");
+  return { status: res.status, error: res.body.error as string };
+}
