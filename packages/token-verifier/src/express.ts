@@ -1,0 +1,158 @@
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { extractBearerToken } from "./bearer.js";
+import type { AccessTokenClaims } from "./claims.js";
+import { BearerError, InsufficientScopeError } from "./errors.js";
+import { hasScopes, parseScope } from "./scope.js";
+import type { TokenVerifier, VerifiedAccessToken } from "./verifier.js";
+
+/** The part of a pino-like logger the middleware uses. */
+export interface EventLogger {
+  info(object: Record<string, unknown>, message: string): void;
+  warn?(object: Record<string, unknown>, message: string): void;
+  isLevelEnabled?(level: string): boolean;
+}
+
+export interface GuardOptions {
+  /** The protection space named in every challenge (RFC 7235 §2.2), e.g. `payment-service`. */
+  realm: string;
+  /**
+   * Where `token.verified` and `token.rejected` go. Default: the request's
+   * own logger (`req.log`, set by pino-http, which carries the request id),
+   * else nowhere.
+   */
+  logger?: EventLogger;
+}
+
+export interface RequireAccessTokenOptions extends GuardOptions {
+  /**
+   * Scope tokens the access token must all grant. Checking them here rather
+   * than with a separate {@link requireScope} makes one log event per
+   * request, whose `checks` include the scope.
+   */
+  scope?: string | readonly string[];
+}
+
+/**
+ * Express middleware for a protected resource (RFC 6750): takes the Bearer
+ * token from the `Authorization` header (see `extractBearerToken` for what
+ * is refused and why), verifies it, checks `scope` if asked to, and puts the
+ * claims on `res.locals.auth`. Every refusal goes to `next(error)` as a
+ * `BearerError` carrying its status, `WWW-Authenticate` and body, for the
+ * app's error renderer.
+ *
+ * Logs `token.verified` {client_id, sub, aud, iss, scope, kid, alg, exp,
+ * checks} or `token.rejected` {status, error, error_description}; never the
+ * token.
+ */
+export function requireAccessToken(verifier: TokenVerifier, options: RequireAccessTokenOptions): RequestHandler {
+  const required = options.scope === undefined ? [] : typeof options.scope === "string" ? parseScope(options.scope) : [...options.scope];
+  return (req, res, next) => {
+    let token: string;
+    try {
+      token = extractBearerToken({
+        authorization: req.headersDistinct.authorization,
+        tokenInQuery: hasQueryToken(req.url),
+        tokenInBody: hasBodyToken(req.body),
+      });
+    } catch (error) {
+      reject(req, error, options, next);
+      return;
+    }
+    verifier.verify(token).then(
+      (verified) => {
+        if (!hasScopes(verified.scopes, required)) {
+          reject(req, new InsufficientScopeError(required.join(" ")), options, next);
+          return;
+        }
+        res.locals.auth = verified.claims;
+        const log = loggerFor(req, options);
+        if (log && log.isLevelEnabled?.("info") !== false) {
+          log.info(verifiedEvent(verified, required, verifier.clockToleranceSec), "token.verified");
+        }
+        next();
+      },
+      (error: unknown) => reject(req, error, options, next),
+    );
+  };
+}
+
+/**
+ * Express middleware that lets a request through only if the verified access
+ * token (from {@link requireAccessToken}, earlier in the chain) grants every
+ * one of `scope`; otherwise `insufficient_scope` (403) with `scope` in the
+ * challenge (RFC 6750 §3.1). Matching is exact, token by token (RFC 6749 §3.3).
+ */
+export function requireScope(scope: string | readonly string[], options: GuardOptions): RequestHandler {
+  const required = typeof scope === "string" ? parseScope(scope) : [...scope];
+  if (required.length === 0) throw new TypeError("requireScope needs at least one scope");
+  return (req, res, next) => {
+    const claims = res.locals.auth as AccessTokenClaims | undefined;
+    if (claims === undefined) {
+      next(new Error("requireScope must come after requireAccessToken"));
+      return;
+    }
+    if (!hasScopes(parseScope(claims.scope), required)) {
+      reject(req, new InsufficientScopeError(required.join(" ")), options, next);
+      return;
+    }
+    next();
+  };
+}
+
+/** The verified claims `requireAccessToken` put on the response, typed. Throws if there are none. */
+export function accessTokenClaims(res: Response): AccessTokenClaims {
+  const claims = res.locals.auth as AccessTokenClaims | undefined;
+  if (claims === undefined) throw new Error("no verified access token on this request: mount requireAccessToken first");
+  return claims;
+}
+
+function reject(req: Request, error: unknown, options: GuardOptions, next: NextFunction): void {
+  if (error instanceof BearerError) {
+    error.realm ??= options.realm;
+    const log = loggerFor(req, options);
+    const event = { status: error.status, error: error.code ?? "unauthorized", error_description: error.description };
+    if (error.status >= 500) (log?.warn ?? log?.info)?.call(log, event, "token.rejected");
+    else log?.info(event, "token.rejected");
+  }
+  next(error);
+}
+
+function loggerFor(req: Request, options: GuardOptions): EventLogger | undefined {
+  return options.logger ?? (req as Request & { log?: EventLogger }).log;
+}
+
+function hasQueryToken(url: string): boolean {
+  const start = url.indexOf("?");
+  return start !== -1 && new URLSearchParams(url.slice(start + 1)).has("access_token");
+}
+
+function hasBodyToken(body: unknown): boolean {
+  return typeof body === "object" && body !== null && Object.hasOwn(body, "access_token");
+}
+
+/** The `token.verified` event: who, for what, and each check passed, in words. */
+function verifiedEvent(verified: VerifiedAccessToken, scopes: readonly string[], toleranceSec: number): Record<string, unknown> {
+  const { claims, header, cached, checkedAt } = verified;
+  const age = checkedAt - claims.iat;
+  const checks = [
+    `signature (${header.alg}, kid ${header.kid ?? "none"})${cached ? ", verified earlier and cached" : ""}`,
+    `typ ${header.typ}`,
+    `iss ${claims.iss}`,
+    `aud ${claims.aud}`,
+    `exp in ${claims.exp - checkedAt}s`,
+    age >= 0 ? `iat ${age}s ago` : `iat ${-age}s ahead, within the ${toleranceSec}s leeway`,
+    ...scopes.map((scope) => `scope ${scope}`),
+  ];
+  return {
+    client_id: claims.client_id,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    scope: claims.scope,
+    kid: header.kid,
+    alg: header.alg,
+    exp: claims.exp,
+    cached,
+    checks,
+  };
+}
