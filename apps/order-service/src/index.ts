@@ -1,1 +1,11 @@
-export {};
+export { createApp } from "./app.js";
+export type { OrderServiceDeps } from "./app.js";
+export { DEFAULT_DATA_DIR, loadConfig } from "./config.js";
+export type { OrderServiceConfig } from "./config.js";
+export { startOrderService } from "./server.js";
+export type { RunningOrderService, StartOptions } from "./server.js";
+export { OrderStore } from "./orders/store.js";
+export { Settler } from "./orders/settler.js";
+export { createPaymentClient } from "./orders/payment-client.js";
+export type { ChargeOutcome, PaymentClient } from "./orders/payment-client.js";
+export type { Order, OrderRequest, OrderStatus } from "./orders/order.js";

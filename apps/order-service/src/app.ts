@@ -1,0 +1,35 @@
+import type { Express } from "express";
+import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
+import { orderRoutes } from "./orders/routes.js";
+import type { Settler } from "./orders/settler.js";
+import type { OrderStore } from "./orders/store.js";
+
+export interface OrderServiceDeps {
+  logger: Logger;
+  store: OrderStore;
+  settler: Settler;
+  /** How long `POST /orders` waits for the charge before answering `202 pending`, ms. */
+  settleWaitMs: number;
+  clock?: () => number;
+  /**
+   * `/readyz` is 200 while this is true. Default: while the store is open,
+   * whether or not auth-server and payment-service are up (orders are kept
+   * pending while they are down).
+   */
+  ready?: () => boolean;
+}
+
+/** The order-service HTTP app: no listening, no timers. */
+export function createApp(deps: OrderServiceDeps): Express {
+  const app = createBaseApp({ logger: deps.logger, ready: deps.ready ?? (() => deps.store.open) });
+  app.use(
+    orderRoutes({
+      store: deps.store,
+      settler: deps.settler,
+      logger: deps.logger,
+      clock: deps.clock ?? Date.now,
+      settleWaitMs: deps.settleWaitMs,
+    }),
+  );
+  return finishApp(app, deps.logger);
+}

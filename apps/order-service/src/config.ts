@@ -1,0 +1,135 @@
+import { createPrivateKey, type JsonWebKeyInput, type KeyObject } from "node:crypto";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, EnvReader } from "@m2m/service-kit";
+import { clientSecretBasic, clientSecretPost, privateKeyJwt, type ClientAuth, type TokenParams } from "@m2m/token-client";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface OrderServiceConfig {
+  port: number;
+  host: string;
+  /** Where the authorization server is reached (its metadata is discovered there). */
+  authServerUrl: string;
+  /** The issuer its metadata must name (RFC 8414 §3.3). */
+  issuer: string;
+  clientId: string;
+  /**
+   * How order-service authenticates at `/token`. A value that holds its
+   * credential in a closure: a dump of this config shows only the method.
+   */
+  clientAuth: ClientAuth;
+  paymentServiceUrl: string;
+  /** The token's target and scope for payment-service. */
+  paymentToken: Required<Pick<TokenParams, "scope">> & Pick<TokenParams, "audience" | "resource">;
+  dataDir: string;
+  /** How long `POST /orders` waits for the charge before answering `202 pending`, ms. */
+  settleWaitMs: number;
+  /** Ceiling of the backoff between attempts to settle one order, ms. */
+  retryMaxDelayMs: number;
+}
+
+/** `./data` under the app folder (`dist/..` or `src/..`). */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url));
+
+const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"] as const;
+
+/**
+ * Environment in, typed configuration out (CONTRACT.md "Processes, ports and
+ * configuration", plus the documented extras of the README). The first
+ * problem becomes a {@link ConfigError} with one line naming the variable.
+ */
+export function loadConfig(env: Env): OrderServiceConfig {
+  const read = new EnvReader(env);
+  const authServerUrl = read.url("AUTH_SERVER_URL", "http://localhost:4000");
+  const clientId = read.string("CLIENT_ID", "order-service");
+  return {
+    port: read.port("PORT", 4001),
+    host: read.string("HOST", "127.0.0.1"),
+    authServerUrl,
+    issuer: read.url("ISSUER", authServerUrl),
+    clientId,
+    clientAuth: loadClientAuth(read),
+    paymentServiceUrl: read.url("PAYMENT_SERVICE_URL", "http://localhost:4002"),
+    paymentToken: loadPaymentTarget(read),
+    dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
+    settleWaitMs: read.int("SETTLE_WAIT_MS", 3_000, { min: 0, max: 60_000 }),
+    retryMaxDelayMs: read.int("RETRY_MAX_DELAY_MS", 30_000, { min: 100, max: 3_600_000 }),
+  };
+}
+
+/**
+ * `CLIENT_AUTH_METHOD` picks the method: `client_secret_basic` (default) and
+ * `client_secret_post` use `CLIENT_SECRET` (or `CLIENT_SECRET_FILE`);
+ * `private_key_jwt` uses `CLIENT_PRIVATE_KEY_FILE` (PKCS#8 PEM or a private
+ * JWK), with `CLIENT_KEY_ALG` and `CLIENT_KEY_ID` when the key does not say.
+ */
+function loadClientAuth(read: EnvReader): ClientAuth {
+  const method = read.oneOf("CLIENT_AUTH_METHOD", AUTH_METHODS, "client_secret_basic");
+  if (method !== "private_key_jwt") {
+    const secret = read.secret("CLIENT_SECRET", "super-secret") as string;
+    return method === "client_secret_basic" ? clientSecretBasic(secret) : clientSecretPost(secret);
+  }
+  const text = read.secret("CLIENT_PRIVATE_KEY");
+  if (text === undefined) {
+    throw new ConfigError("invalid CLIENT_PRIVATE_KEY_FILE: required when CLIENT_AUTH_METHOD is private_key_jwt");
+  }
+  const key = parsePrivateKey(text);
+  const alg = read.optionalString("CLIENT_KEY_ALG") ?? jwkField(text, "alg") ?? defaultAlg(key);
+  const kid = read.optionalString("CLIENT_KEY_ID") ?? jwkField(text, "kid");
+  try {
+    return privateKeyJwt(key, { alg, ...(kid === undefined ? {} : { kid }) });
+  } catch (error) {
+    throw new ConfigError(`invalid CLIENT_KEY_ALG: ${(error as Error).message}`);
+  }
+}
+
+/** Parses the key now, so a bad file stops the process at start rather than failing orders later. */
+function parsePrivateKey(text: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = text.trimStart().startsWith("{")
+      ? createPrivateKey({ key: JSON.parse(text) as JsonWebKeyInput["key"], format: "jwk" })
+      : createPrivateKey(text);
+  } catch {
+    // the key material stays out of the message
+    throw new ConfigError("invalid CLIENT_PRIVATE_KEY_FILE: expected a private key as PKCS#8 PEM or JWK");
+  }
+  return key;
+}
+
+function jwkField(text: string, field: "alg" | "kid"): string | undefined {
+  if (!text.trimStart().startsWith("{")) return undefined;
+  const value = (JSON.parse(text) as Record<string, unknown>)[field];
+  return typeof value === "string" ? value : undefined;
+}
+
+function defaultAlg(key: KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case "ec":
+      return ({ "prime256v1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512" } as Record<string, string>)[key.asymmetricKeyDetails?.namedCurve ?? ""] ?? "ES256";
+    case "ed25519":
+      return "EdDSA";
+    case "rsa-pss":
+      return "PS256";
+    default:
+      return "RS256";
+  }
+}
+
+/**
+ * The token is asked for with the RFC 8707 `resource` indicator of
+ * payment-service by default (`PAYMENT_RESOURCE`); `PAYMENT_AUDIENCE` asks by
+ * the resource server's identifier instead, as Auth0 and Ory Hydra do.
+ */
+function loadPaymentTarget(read: EnvReader): OrderServiceConfig["paymentToken"] {
+  const audience = read.optionalString("PAYMENT_AUDIENCE");
+  const resource = read.optionalString("PAYMENT_RESOURCE");
+  if (audience !== undefined && resource !== undefined) {
+    throw new ConfigError("invalid PAYMENT_AUDIENCE: set either PAYMENT_AUDIENCE or PAYMENT_RESOURCE, not both");
+  }
+  const scope = "charge:customer";
+  if (audience !== undefined) return { audience, scope };
+  if (resource !== undefined) return { resource: read.url("PAYMENT_RESOURCE", resource), scope };
+  return { resource: "https://payment.internal", scope };
+}

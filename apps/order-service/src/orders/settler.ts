@@ -1,0 +1,111 @@
+import type { Logger } from "@m2m/service-kit";
+import type { Order } from "./order.js";
+import type { ChargeOutcome, PaymentClient } from "./payment-client.js";
+import type { OrderStore } from "./store.js";
+
+export interface SettlerOptions {
+  store: OrderStore;
+  payments: PaymentClient;
+  logger: Logger;
+  clock?: () => number;
+  random?: () => number;
+  /** First backoff ceiling between attempts for one order, ms (default 500). */
+  baseDelayMs?: number;
+  /** Largest backoff ceiling, ms (default 30,000). */
+  maxDelayMs?: number;
+}
+
+/**
+ * Settles one order at a time per order: an attempt to charge it, then the
+ * outcome recorded (`paid`, `payment_failed`) or the next attempt scheduled
+ * with exponential backoff and full jitter. The request that created an
+ * order and the background worker both come through here, and a second
+ * caller for an order already being settled joins the attempt in flight, so
+ * one order is never charged by two attempts at once.
+ */
+export class Settler {
+  readonly #inflight = new Map<string, Promise<Order | undefined>>();
+  readonly #abort = new AbortController();
+  readonly #options: Required<Omit<SettlerOptions, "store" | "payments" | "logger">> & SettlerOptions;
+
+  constructor(options: SettlerOptions) {
+    this.#options = { clock: Date.now, random: Math.random, baseDelayMs: 500, maxDelayMs: 30_000, ...options };
+  }
+
+  /** Attempts to settle `id` now, or joins the attempt in flight. Resolves with the order as it then is. */
+  settle(id: string): Promise<Order | undefined> {
+    const running = this.#inflight.get(id);
+    if (running) return running;
+    if (this.#abort.signal.aborted) return Promise.resolve(this.#options.store.get(id));
+    const attempt = this.#attempt(id).finally(() => this.#inflight.delete(id));
+    this.#inflight.set(id, attempt);
+    return attempt;
+  }
+
+  /** The attempt in flight for `id`, if any. */
+  inflight(id: string): Promise<Order | undefined> | undefined {
+    return this.#inflight.get(id);
+  }
+
+  isSettling(id: string): boolean {
+    return this.#inflight.has(id);
+  }
+
+  /** Aborts the attempts in flight (their orders stay pending) and waits for them to end. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await Promise.allSettled([...this.#inflight.values()]);
+  }
+
+  async #attempt(id: string): Promise<Order | undefined> {
+    const { store, payments, logger, clock } = this.#options;
+    const order = store.get(id);
+    if (!order || order.status !== "pending") return order;
+
+    let outcome: ChargeOutcome;
+    try {
+      outcome = await abortable(payments.charge(order, this.#abort.signal), this.#abort.signal);
+    } catch (error) {
+      if (this.#abort.signal.aborted) return store.open ? store.get(id) : order; // shutting down: stays pending, resumed at restart
+      logger.error({ err: error, order_id: id }, "order.attempt_failed");
+      outcome = { kind: "retry", reason: "internal_error" };
+    }
+
+    const now = clock();
+    if (outcome.kind === "retry") {
+      const delay = this.#delay(order.attempts, outcome.retryAfterMs);
+      store.reschedule(id, now + delay, outcome.reason, now);
+      logger.warn({ order_id: id, attempt: order.attempts + 1, reason: outcome.reason, retry_in_ms: delay }, "order.retry_scheduled");
+    } else {
+      const settled =
+        outcome.kind === "paid"
+          ? { status: "paid" as const, chargeId: outcome.chargeId }
+          : { status: "payment_failed" as const, reason: outcome.reason };
+      if (store.settle(id, settled, now)) {
+        logger.info(
+          { order_id: id, status: settled.status, ...(outcome.kind === "paid" ? { charge_id: outcome.chargeId } : { reason: outcome.reason }) },
+          "order.settled",
+        );
+      }
+    }
+    return store.get(id);
+  }
+
+  #delay(attempts: number, retryAfterMs: number | undefined): number {
+    const { baseDelayMs, maxDelayMs, random } = this.#options;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempts, 30));
+    // Full jitter, but never sooner than a tenth of the base: no hot loop against a dead service.
+    const jittered = Math.max(Math.floor(random() * ceiling), Math.floor(baseDelayMs / 10));
+    return Math.max(jittered, retryAfterMs ?? 0);
+  }
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -1,0 +1,175 @@
+import { createHash, randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { Order, OrderRequest, OrderStatus } from "./order.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS orders (
+  id               TEXT PRIMARY KEY,
+  customer_id      TEXT NOT NULL,
+  amount           INTEGER NOT NULL CHECK (amount > 0),
+  currency         TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'payment_failed')),
+  charge_id        TEXT,
+  reason           TEXT,
+  idempotency_key  TEXT UNIQUE,
+  request_hash     TEXT NOT NULL,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  last_error       TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_due ON orders (next_attempt_at) WHERE status = 'pending';
+`;
+
+interface Row {
+  id: string;
+  customer_id: string;
+  amount: number;
+  currency: string;
+  status: OrderStatus;
+  charge_id: string | null;
+  reason: string | null;
+  idempotency_key: string | null;
+  request_hash: string;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A pending order as the settlement loop sees it. */
+export interface PendingOrder extends Order {
+  attempts: number;
+}
+
+export type CreateResult =
+  | { kind: "created"; order: Order }
+  | { kind: "replayed"; order: Order }
+  /** The key was used before with another body. */
+  | { kind: "conflict" };
+
+/**
+ * Orders in SQLite (better-sqlite3, WAL). Every write commits before the
+ * method returns, with `synchronous = FULL`: an order is on disk before any
+ * call about it leaves the service, so a crash cannot lose an order whose
+ * charge was sent.
+ */
+export class OrderStore {
+  readonly #db: Database.Database;
+  readonly #statements;
+
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma("synchronous = FULL");
+    this.#db.pragma("busy_timeout = 5000");
+    this.#db.exec(SCHEMA);
+    this.#statements = {
+      byId: this.#db.prepare<[string], Row>("SELECT * FROM orders WHERE id = ?"),
+      byKey: this.#db.prepare<[string], Row>("SELECT * FROM orders WHERE idempotency_key = ?"),
+      insert: this.#db.prepare(
+        `INSERT INTO orders (id, customer_id, amount, currency, status, idempotency_key, request_hash, next_attempt_at, created_at, updated_at)
+         VALUES (@id, @customerId, @amount, @currency, 'pending', @idempotencyKey, @requestHash, @nextAttemptAt, @now, @now)`,
+      ),
+      settle: this.#db.prepare(
+        `UPDATE orders SET status = @status, charge_id = @chargeId, reason = @reason, updated_at = @now, last_error = NULL
+         WHERE id = @id AND status = 'pending'`,
+      ),
+      reschedule: this.#db.prepare(
+        `UPDATE orders SET attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @lastError, updated_at = @now
+         WHERE id = @id AND status = 'pending'`,
+      ),
+      due: this.#db.prepare<[number, number], Row>(
+        "SELECT * FROM orders WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+      ),
+      resume: this.#db.prepare("UPDATE orders SET next_attempt_at = MIN(next_attempt_at, ?) WHERE status = 'pending'"),
+    };
+  }
+
+  /**
+   * Stores a new `pending` order, or with an `Idempotency-Key` seen before,
+   * returns that key's order (same body) or a conflict (another body). One
+   * transaction, so two requests with one key cannot both create.
+   */
+  create(request: OrderRequest, idempotencyKey: string | undefined, now: number): CreateResult {
+    const requestHash = hashRequest(request);
+    return this.#db.transaction((): CreateResult => {
+      if (idempotencyKey !== undefined) {
+        const existing = this.#statements.byKey.get(idempotencyKey);
+        if (existing) return existing.request_hash === requestHash ? { kind: "replayed", order: toOrder(existing) } : { kind: "conflict" };
+      }
+      const id = randomUUID();
+      this.#statements.insert.run({
+        id,
+        ...request,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash,
+        nextAttemptAt: now,
+        now: new Date(now).toISOString(),
+      });
+      return { kind: "created", order: toOrder(this.#statements.byId.get(id)!) };
+    }).immediate();
+  }
+
+  get(id: string): PendingOrder | undefined {
+    const row = this.#statements.byId.get(id);
+    return row && { ...toOrder(row), attempts: row.attempts };
+  }
+
+  /** Records the outcome of a pending order; a settled order never changes again. */
+  settle(id: string, outcome: { status: "paid"; chargeId: string } | { status: "payment_failed"; reason: string }, now: number): boolean {
+    const result = this.#statements.settle.run({
+      id,
+      status: outcome.status,
+      chargeId: outcome.status === "paid" ? outcome.chargeId : null,
+      reason: outcome.status === "payment_failed" ? outcome.reason : null,
+      now: new Date(now).toISOString(),
+    });
+    return result.changes === 1;
+  }
+
+  /** Counts a failed attempt and sets when the next one is due. */
+  reschedule(id: string, nextAttemptAt: number, lastError: string, now: number): void {
+    this.#statements.reschedule.run({ id, nextAttemptAt, lastError, now: new Date(now).toISOString() });
+  }
+
+  /** Pending orders whose next attempt is due, oldest first. */
+  due(now: number, limit: number): PendingOrder[] {
+    return this.#statements.due.all(now, limit).map((row) => ({ ...toOrder(row), attempts: row.attempts }));
+  }
+
+  /** After a restart: every pending order is due now, whatever backoff it was in. Returns how many are pending. */
+  resumeAll(now: number): number {
+    return this.#statements.resume.run(now).changes;
+  }
+
+  get open(): boolean {
+    return this.#db.open;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function toOrder(row: Row): Order {
+  return {
+    id: row.id,
+    status: row.status,
+    customerId: row.customer_id,
+    amount: row.amount,
+    currency: row.currency,
+    ...(row.charge_id === null ? {} : { chargeId: row.charge_id }),
+    ...(row.reason === null ? {} : { reason: row.reason }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** What "the same request" means for an Idempotency-Key: the same three fields. */
+function hashRequest(request: OrderRequest): string {
+  return createHash("sha256").update(JSON.stringify([request.customerId, request.amount, request.currency])).digest("hex");
+}
