@@ -1,3 +1,7 @@
+import { generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeProtectedHeader, jwtVerify } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig, startOrderService, type RunningOrderService } from "../src/index.js";
 import { capturingLogger, eventually, startAuthStandIn, startPaymentStandIn, tempDir } from "./support/stand-ins.js";
@@ -207,6 +211,24 @@ describe("POST /orders", () => {
     }
     expect(payment.charges.size).toBe(2);
     expect(log.lines.find((l) => l.msg === "service.started" && l.pending_resumed === 2)).toBeDefined();
+  });
+});
+
+describe("private_key_jwt", () => {
+  it("authenticates with a signed assertion when configured so, and the order is paid", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyFile = join(data.path, "client-key.pem");
+    writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+    await start({ CLIENT_AUTH_METHOD: "private_key_jwt", CLIENT_PRIVATE_KEY_FILE: keyFile, CLIENT_KEY_ID: "order-key-1" });
+
+    const res = await post(eur);
+    expect(res.body.status).toBe("paid");
+    const { form, headers } = auth.tokenRequests[0]!;
+    expect(headers.authorization).toBeUndefined();
+    expect(form.get("client_assertion_type")).toBe("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    const assertion = form.get("client_assertion")!;
+    expect(decodeProtectedHeader(assertion)).toEqual({ alg: "RS256", kid: "order-key-1" });
+    await jwtVerify(assertion, publicKey, { issuer: "order-service", subject: "order-service", audience: auth.url, maxTokenAge: 120 });
   });
 });
 
