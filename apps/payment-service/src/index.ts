@@ -1,1 +1,13 @@
-export {};
+export { createApp, REALM } from "./app.js";
+export type { AppDeps } from "./app.js";
+export { loadConfig } from "./config.js";
+export type { PaymentConfig } from "./config.js";
+export { startPaymentService, LEDGER_FILE } from "./start.js";
+export type { RunningPaymentService, StartOptions } from "./start.js";
+export { createChargesRouter } from "./charges/router.js";
+export type { ChargesRouterDeps } from "./charges/router.js";
+export { openChargeStore } from "./charges/store.js";
+export type { ChargeStore } from "./charges/store.js";
+export { limitProcessor } from "./charges/processor.js";
+export type { Authorization, CardProcessor } from "./charges/processor.js";
+export type { Charge, ChargeRequest } from "./charges/charge.js";

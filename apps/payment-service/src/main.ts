@@ -1,1 +1,13 @@
-export {};
+import { createLogger, handleShutdown, loadConfigOrExit } from "@m2m/service-kit";
+import { loadConfig } from "./config.js";
+import { startPaymentService } from "./start.js";
+
+const config = loadConfigOrExit(() => loadConfig(process.env));
+const logger = createLogger({ service: "payment-service" });
+const running = await startPaymentService(config, { logger });
+handleShutdown({
+  logger,
+  server: running.server,
+  beforeClose: running.stopAccepting,
+  afterClose: running.closeResources,
+});

@@ -1,0 +1,36 @@
+import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
+import type { TokenVerifier } from "@m2m/token-verifier";
+import { requireAccessToken } from "@m2m/token-verifier/express";
+import type { Express } from "express";
+import type { CardProcessor } from "./charges/processor.js";
+import { createChargesRouter } from "./charges/router.js";
+import type { ChargeStore } from "./charges/store.js";
+
+/** The protection space of every challenge, as CONTRACT.md writes it. */
+export const REALM = "payment-service";
+
+export interface AppDeps {
+  logger: Logger;
+  verifier: TokenVerifier;
+  store: ChargeStore;
+  processor: CardProcessor;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  clock?: () => number;
+  /** `/readyz` is 200 only while this is true (and the JWK Set is loaded). Default: always. */
+  accepting?: () => boolean;
+}
+
+/**
+ * payment-service: `POST /charge` needs a valid access token with scope
+ * `charge:customer`, `GET /charges/:id` one with `charge:read` (CONTRACT.md).
+ * The token is checked before the body is even parsed. `/readyz` is 200 only
+ * once the issuer's JWK Set is held.
+ */
+export function createApp(deps: AppDeps): Express {
+  const { logger, verifier } = deps;
+  const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
+  app.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer" }));
+  app.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read" }));
+  app.use(createChargesRouter({ store: deps.store, processor: deps.processor, logger, clock: deps.clock }));
+  return finishApp(app, logger);
+}

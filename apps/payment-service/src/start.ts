@@ -1,0 +1,90 @@
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { createVerifier, type TokenVerifier } from "@m2m/token-verifier";
+import { createApp } from "./app.js";
+import { limitProcessor, type CardProcessor } from "./charges/processor.js";
+import { openChargeStore } from "./charges/store.js";
+import type { PaymentConfig } from "./config.js";
+import { keepLoadingKeys } from "./key-loader.js";
+
+/** The ledger's file name under `DATA_DIR`. */
+export const LEDGER_FILE = "payments.db";
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Who approves charges. Default: decline above `CHARGE_LIMIT`. */
+  processor?: CardProcessor;
+  /** For tests: a fixed clock. */
+  clock?: () => number;
+}
+
+export interface RunningPaymentService {
+  server: Server;
+  url: string;
+  verifier: TokenVerifier;
+  /** Stop being ready and stop background work (first step of a shutdown). */
+  stopAccepting(): void;
+  /** Close what the server used (last step of a shutdown, after the server has closed). */
+  closeResources(): void;
+  /** The whole shutdown: stop, close the server, close the ledger. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything `main` does but signal handling: opens the ledger under
+ * `DATA_DIR`, listens, and loads the issuer's keys in the background. Never
+ * fails because the auth server is down: `/readyz` says 503 until the keys
+ * are in.
+ */
+export async function startPaymentService(config: PaymentConfig, options: StartOptions = {}): Promise<RunningPaymentService> {
+  const logger = options.logger ?? createLogger({ service: "payment-service" });
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = openChargeStore(join(config.dataDir, LEDGER_FILE));
+  const verifier = createVerifier({
+    issuer: config.issuer,
+    audience: config.audience,
+    metadataUrl: `${config.authServerUrl}/.well-known/oauth-authorization-server`,
+    clock: options.clock,
+    onJwksLoaded: ({ kids, changed, reason }) => logger.info({ kids, changed, reason }, "jwks.loaded"),
+    onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
+  });
+  let accepting = true;
+  const app = createApp({
+    logger,
+    verifier,
+    store,
+    processor: options.processor ?? limitProcessor(config.chargeLimit),
+    clock: options.clock,
+    accepting: () => accepting,
+  });
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const keys = keepLoadingKeys(verifier);
+  const url = serverUrl(server);
+  logger.info({ url, issuer: config.issuer, audience: config.audience, charge_limit: config.chargeLimit }, "service.started");
+
+  const stopAccepting = () => {
+    accepting = false;
+    keys.stop();
+  };
+  const closeResources = () => store.close();
+  return {
+    server,
+    url,
+    verifier,
+    stopAccepting,
+    closeResources,
+    async close() {
+      stopAccepting();
+      await closeServer(server);
+      closeResources();
+    },
+  };
+}
