@@ -79,14 +79,14 @@ describe("POST /orders", () => {
 
   it("reuses the cached token for the next orders, and logs the flow by event name", async () => {
     await start();
-    await post(eur);
+    const first = await post(eur);
     await post(eur);
     expect(auth.tokenRequests).toHaveLength(1);
     expect(payment.requests.map((r) => r.token)).toEqual(["tok-1", "tok-1"]);
 
     expect(events()).toEqual(expect.arrayContaining(["order.created", "token.fetched", "token.reused", "charge.requested", "order.settled"]));
     const requested = log.lines.find((l) => l.msg === "charge.requested")!;
-    expect(requested).toMatchObject({ service: "order-service", url: `${payment.url}/charge`, token: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
+    expect(requested).toMatchObject({ service: "order-service", order_id: first.body.id, url: `${payment.url}/charge`, token: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
     expect(log.lines.find((l) => l.msg === "order.settled")).toMatchObject({ status: "paid", charge_id: "ch_1" });
     expect(JSON.stringify(log.lines)).not.toContain("tok-1");
     expect(JSON.stringify(log.lines)).not.toContain("super-secret");
