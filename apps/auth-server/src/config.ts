@@ -64,6 +64,7 @@ export function loadConfig(env: Env): AuthServerConfig {
   }
   const accessTokenTtl = read.int("ACCESS_TOKEN_TTL", 300, { min: 1, max: 86_400 });
   const dataDir = resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR));
+  const clients = loadClients(read, production);
   const keys = loadKeyConfig(env, dataDir);
   if (production) checkProductionKeys(keys);
   return {
@@ -73,7 +74,7 @@ export function loadConfig(env: Env): AuthServerConfig {
     accessTokenTtl,
     dataDir,
     production,
-    clients: loadClients(read, production),
+    clients,
     keys,
   };
 }

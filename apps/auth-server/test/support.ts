@@ -63,7 +63,7 @@ export const basic = (id: string, secret: string) =>
 export interface Reply {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 export async function send(url: string, init: RequestInit = {}): Promise<Reply> {

@@ -78,7 +78,7 @@ async function readKeyFile(file: string, defaultAlg: SigningAlgorithm): Promise<
   const alg = algorithmFor(keyObject, typeof meta.alg === "string" ? meta.alg : undefined, defaultAlg, file);
   const exported = keyObject.export({ format: "jwk" }) as JWK;
   const kid = typeof meta.kid === "string" && meta.kid !== "" ? meta.kid : await calculateJwkThumbprint(exported);
-  const activatesAt = typeof meta.activates_at === "number" ? meta.activates_at * 1000 : Math.floor(mtimeMs);
+  const activatesAt = typeof meta.activates_at === "number" ? Math.round(meta.activates_at * 1000) : Math.floor(mtimeMs);
   return { kid, alg, privateJwk: { ...exported, kid, alg, use: "sig" }, activatesAt, file };
 }
 
@@ -110,12 +110,13 @@ export async function writeNewKey(dir: string, alg: SigningAlgorithm, activatesA
   const file = join(dir, `${kid}.json`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const temporary = join(dir, `.${basename(file)}.${process.pid}.tmp`);
-  await writeFile(temporary, `${JSON.stringify({ ...privateJwk, activates_at: Math.floor(activatesAt / 1000) })}\n`, {
+  // activates_at is a NumericDate (RFC 7519 §2): seconds, with a fraction so keys made in one second still order.
+  await writeFile(temporary, `${JSON.stringify({ ...privateJwk, activates_at: activatesAt / 1000 })}\n`, {
     mode: 0o600,
     flag: "wx",
   });
   await rename(temporary, file);
-  return { kid, alg, privateJwk, activatesAt: Math.floor(activatesAt / 1000) * 1000, file };
+  return { kid, alg, privateJwk, activatesAt, file };
 }
 
 /** Deletes a key file (a key past its publication window). */

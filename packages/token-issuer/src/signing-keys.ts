@@ -67,7 +67,7 @@ export class SigningKeys {
     await keys.load();
     if (options.manage && options.generateIfMissing !== false && !keys.schedule.keys.some((key) => key.alg === options.alg)) {
       // First start (or a new algorithm): sign at once; older keys stay published while their tokens live.
-      await writeNewKey(options.path, options.alg, options.clock());
+      await writeNewKey(options.path, options.alg, after(keys.schedule.newest(), options.clock()));
       await keys.load();
     }
     if (keys.schedule.keys.length === 0) throw new KeyFileError(`no signing key in ${options.path}`);
@@ -110,7 +110,7 @@ export class SigningKeys {
       const interval = this.options.rotationIntervalSeconds;
       const newest = this.schedule.newest();
       if (interval !== undefined && newest !== undefined && newest.activatesAt + interval * 1000 <= now + this.leadMs) {
-        rotated = (await writeNewKey(this.options.path, this.options.alg, now + this.leadMs)).kid;
+        rotated = (await writeNewKey(this.options.path, this.options.alg, after(newest, now + this.leadMs))).kid;
       }
       for (const key of this.schedule.expired(now)) {
         await removeKeyFile(key.file);
@@ -177,7 +177,8 @@ export async function rotateKeyDirectory(options: {
   if (info !== undefined && !info.isDirectory()) throw new KeyFileError(`${options.dir} is not a directory`);
   const existing = await readKeys(options.dir, options.alg);
   const lead = existing.length === 0 ? 0 : (options.publishLeadSeconds ?? 90) * 1000;
-  const created = await writeNewKey(options.dir, options.alg, options.now + lead);
+  const newest = new KeySchedule(existing, 0).newest();
+  const created = await writeNewKey(options.dir, options.alg, after(newest, options.now + lead));
   const retainMs = (options.tokenTtlSeconds + (options.leewaySeconds ?? 60)) * 1000;
   const schedule = new KeySchedule([...existing, created], retainMs);
   const removed: string[] = [];
@@ -186,4 +187,9 @@ export async function rotateKeyDirectory(options: {
     removed.push(key.kid);
   }
   return { created, removed };
+}
+
+/** `at`, or just after `newest` activates if that is later: the newest key must sort last. */
+function after(newest: { activatesAt: number } | undefined, at: number): number {
+  return newest === undefined ? at : Math.max(at, newest.activatesAt + 1);
 }
