@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CorePlan } from "./cores.js";
+import type { LoadGenerator } from "./load/load-generator.js";
+import type { BenchOptions } from "./options.js";
+import { ChildServer } from "./servers/child-server.js";
+import type { ServerSpec } from "./servers/protocol.js";
+
+/** What every scenario gets: options, cores, the load generator, and servers it can start. */
+export class BenchContext {
+  private readonly root = mkdtempSync(join(tmpdir(), "m2m-bench-"));
+  private readonly running = new Set<ChildServer>();
+  /** Every server started during the run, for the memory table. */
+  readonly started: ChildServer[] = [];
+
+  constructor(
+    readonly options: BenchOptions,
+    readonly cores: CorePlan,
+    readonly load: LoadGenerator,
+    readonly log: (line: string) => void,
+    private readonly profileDir?: string,
+  ) {}
+
+  /** Starts a server in its own pinned process with a fresh temp data folder (SQLite, keys). */
+  async start(label: string, spec: Omit<ServerSpec, "dataDir">): Promise<ChildServer> {
+    const dataDir = mkdtempSync(join(this.root, `${label}-`));
+    const server = await ChildServer.start(label, { ...spec, dataDir }, { cores: this.cores, profileDir: this.profileDir });
+    this.running.add(server);
+    this.started.push(server);
+    return server;
+  }
+
+  async stop(...servers: ChildServer[]): Promise<void> {
+    await Promise.all(
+      servers.map(async (s) => {
+        this.running.delete(s);
+        await s.stop();
+      }),
+    );
+  }
+
+  /** Stops whatever is still running and removes the temp folders. */
+  async close(): Promise<void> {
+    await this.stop(...this.running);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A port that was free a moment ago, for servers whose URL must be known before they start (the issuer). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}

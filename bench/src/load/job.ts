@@ -1,0 +1,50 @@
+/**
+ * One load run, described as data so it can cross into the load-generator
+ * process. Per-request variation is declared, not passed as code.
+ */
+export interface LoadJob {
+  title: string;
+  url: string;
+  method: "GET" | "POST";
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Set this header to a value unique to each request (e.g. `Idempotency-Key`). */
+  uniqueHeader?: string;
+  /** In `body`, replace every `{id}` with the same per-request unique value. */
+  uniqueBody?: boolean;
+  /** Send a distinct, well-formed but forged bearer token on every request. */
+  bogusBearer?: BogusBearer;
+  /** Count responses whose body contains this text (costs load-generator CPU). */
+  countBodyContaining?: string;
+  connections: number;
+  seconds: number;
+  /** Statuses that count as a correct answer; anything else is a failure. */
+  expect: number[];
+}
+
+export interface BogusBearer {
+  alg: string;
+  /** A kid the issuer really publishes; every other token names an unknown kid. */
+  kid: string;
+  iss: string;
+  aud: string;
+  scope: string;
+}
+
+export interface LoadResult {
+  title: string;
+  seconds: number;
+  /** Answers per second (all statuses). */
+  rps: number;
+  /** Latency in ms. */
+  p50: number;
+  p99: number;
+  total: number;
+  /** Responses whose status is not in `expect`. */
+  unexpected: number;
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  bodyMatches?: number;
+}

@@ -1,0 +1,113 @@
+import { pairedRatio, type Measurement } from "../rounds.js";
+import { JWT_BEARER, PROTECTED, UNPROTECTED, type ChargeResults } from "../scenarios/charge.js";
+import type { CryptoRates } from "../scenarios/crypto-worker.js";
+import type { E2eResults } from "../scenarios/e2e.js";
+import type { FloodResults } from "../scenarios/flood.js";
+import type { TokenResults } from "../scenarios/token.js";
+import type { ChildServer } from "../servers/child-server.js";
+
+export interface BenchResults {
+  crypto?: CryptoRates[];
+  token?: TokenResults;
+  charge?: ChargeResults;
+  e2e?: E2eResults;
+  flood?: FloodResults;
+  servers: ChildServer[];
+  /** Scenarios that could not run, with why. */
+  errors: string[];
+}
+
+export type Verdict = "PASS" | "FAIL" | "not run";
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  verdict: Verdict;
+}
+
+export const RSS_LIMIT = 200 * 1024 * 1024;
+/** Heap growth after GC, across the flood's measured segments, that still counts as levelled off. */
+export const FLOOD_HEAP_GROWTH_LIMIT = 16 * 1024 * 1024;
+const OUR_APPS = new Set(["auth-server", "payment-service", "order-service"]);
+
+export function find(measurements: Measurement[] | undefined, name: string): Measurement | undefined {
+  return measurements?.find((m) => m.name === name);
+}
+
+const verdict = (ok: boolean | undefined): Verdict => (ok === undefined ? "not run" : ok ? "PASS" : "FAIL");
+const x = (n: number) => `${n.toFixed(2)}×`;
+
+/** Evaluates issue 6's targets from ratios measured within this run. */
+export function checkTargets(r: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ratioCheck = (target: string, a: Measurement | undefined, b: Measurement | undefined, min: number) => {
+    const ratio = a && b ? pairedRatio(a, b) : undefined;
+    checks.push({ target, measured: ratio === undefined ? "—" : x(ratio), verdict: verdict(ratio === undefined ? undefined : ratio >= min) });
+  };
+
+  const charge = r.charge?.measurements;
+  ratioCheck("protected `/charge` ≥ 0.9× the same router without auth", find(charge, PROTECTED), find(charge, UNPROTECTED), 0.9);
+  ratioCheck("protected `/charge` ≥ 1.5× express-oauth2-jwt-bearer", find(charge, PROTECTED), find(charge, JWT_BEARER), 1.5);
+
+  const token = r.token?.measurements;
+  ratioCheck("`/token` RS256 ≥ 1.25× oidc-provider", find(token, "ours RS256"), find(token, "oidc-provider RS256"), 1.25);
+
+  const oursRs = find(token, "ours RS256");
+  const joseRs = r.crypto?.find((c) => c.alg === "RS256")?.joseSign;
+  const signShare = oursRs && joseRs ? oursRs.rps.median / joseRs : undefined;
+  checks.push({
+    target: "`/token` RS256 ≥ 0.7× raw jose RS256 sign rate (same core)",
+    measured: signShare === undefined ? "—" : `${x(signShare)} (${oursRs!.rps.median.toFixed(0)} vs ${joseRs!.toFixed(0)} signs/s)`,
+    verdict: verdict(signShare === undefined ? undefined : signShare >= 0.7),
+  });
+
+  const fast = ["ES256", "EdDSA"].flatMap((alg) => {
+    const a = find(token, `ours ${alg}`);
+    const b = find(token, `oidc-provider ${alg}`);
+    return a && b ? [{ alg, ratio: pairedRatio(a, b) }] : [];
+  });
+  const best = fast.sort((a, b) => b.ratio - a.ratio)[0];
+  checks.push({
+    target: "`/token` ES256 or EdDSA ≥ 3× oidc-provider",
+    measured: fast.length === 0 ? "—" : fast.map((f) => `${f.alg} ${x(f.ratio)}`).join(", "),
+    verdict: verdict(best === undefined ? undefined : best.ratio >= 3),
+  });
+
+  if (r.e2e) {
+    const allowed = Math.max(1, Math.ceil(r.e2e.elapsedSeconds / r.e2e.tokenTtl));
+    const keys = Object.entries(r.e2e.tokensIssued);
+    const ok = keys.length > 0 && keys.every(([, n]) => n <= allowed) && r.e2e.tokenRequests <= allowed * keys.length;
+    checks.push({
+      target: "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)",
+      measured: `${r.e2e.tokenRequests} request(s) for ${r.e2e.answered} orders in ${r.e2e.elapsedSeconds.toFixed(0)} s (TTL ${r.e2e.tokenTtl} s: ≤ ${allowed} allowed per key)`,
+      verdict: verdict(ok),
+    });
+  } else checks.push({ target: "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)", measured: "—", verdict: "not run" });
+
+  const ours = r.servers.filter((s) => OUR_APPS.has(s.spec.kind));
+  const worst = ours.sort((a, b) => b.maxRss - a.maxRss)[0];
+  checks.push({
+    target: "every app's RSS < 200 MB throughout",
+    measured: worst ? `max ${mb(worst.maxRss)} (${worst.label})` : "—",
+    verdict: verdict(worst === undefined ? undefined : worst.maxRss < RSS_LIMIT),
+  });
+
+  if (r.flood) {
+    const f = r.flood;
+    const ok = f.heapGrowth < FLOOD_HEAP_GROWTH_LIMIT && f.maxRss < RSS_LIMIT;
+    checks.push({
+      target: "a flood of distinct bogus tokens does not grow payment-service without bound",
+      measured: `${f.tokensSent} forged tokens: heap after GC ${signedMb(f.heapGrowth)} over the flood, max RSS ${mb(f.maxRss)}, ${f.jwksFetches} JWKS fetch(es)`,
+      verdict: verdict(ok),
+    });
+  } else checks.push({ target: "a flood of distinct bogus tokens does not grow payment-service without bound", measured: "—", verdict: "not run" });
+  return checks;
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+function signedMb(bytes: number): string {
+  return `${bytes >= 0 ? "+" : "−"}${(Math.abs(bytes) / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,74 @@
+import type { LoadGenerator } from "./load/load-generator.js";
+import type { LoadJob, LoadResult } from "./load/job.js";
+import type { BenchOptions } from "./options.js";
+import { median, summarize, type Summary } from "./stats.js";
+
+/** One server under load in a scenario; its job may change per round (fresh token). */
+export interface Target {
+  name: string;
+  job: () => Promise<Omit<LoadJob, "seconds" | "connections">>;
+}
+
+export interface Measurement {
+  name: string;
+  rounds: LoadResult[];
+  rps: Summary;
+  p50: number;
+  p99: number;
+  /** Wrong statuses, connection errors and timeouts over warm-up and all rounds. */
+  failures: number;
+  failureDetail: string[];
+}
+
+/**
+ * Warm every target up (thrown away), then measure `rounds` rounds in which
+ * the targets take turns, the order rotating each round. Interleaving means
+ * that when the shared machine gets busier, all compared servers feel it.
+ */
+export async function measure(load: LoadGenerator, targets: Target[], options: BenchOptions, log: (line: string) => void): Promise<Measurement[]> {
+  const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  const failures = new Map<string, string[]>(targets.map((t) => [t.name, []]));
+  const runOne = async (target: Target, seconds: number): Promise<LoadResult> => {
+    const job = { ...(await target.job()), seconds, connections: options.connections };
+    const result = await load.run(job);
+    const problems = [];
+    if (result.unexpected > 0) problems.push(`${result.unexpected} unexpected statuses ${JSON.stringify(result.statuses)}`);
+    if (result.errors > 0) problems.push(`${result.errors} connection errors`);
+    if (result.total === 0) problems.push("no answer at all");
+    if (problems.length > 0) failures.get(target.name)!.push(`${target.name}: ${problems.join(", ")}`);
+    return result;
+  };
+  for (const target of targets) {
+    const warm = await runOne(target, options.warmupSeconds);
+    log(`  warm-up  ${target.name}: ${warm.rps.toFixed(0)} req/s`);
+  }
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + round) % targets.length]!;
+      const result = await runOne(target, options.roundSeconds);
+      results.get(target.name)!.push(result);
+      log(`  round ${round + 1}  ${target.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+    }
+  }
+  return targets.map((t) => {
+    const rounds = results.get(t.name)!;
+    const detail = failures.get(t.name)!;
+    return {
+      name: t.name,
+      rounds,
+      rps: summarize(rounds.map((r) => r.rps)),
+      p50: median(rounds.map((r) => r.p50)),
+      p99: median(rounds.map((r) => r.p99)),
+      failures: detail.length,
+      failureDetail: detail,
+    };
+  });
+}
+
+/** The median over rounds of `a`'s throughput divided by `b`'s in the same round. */
+export function pairedRatio(a: Measurement, b: Measurement): number {
+  const n = Math.min(a.rounds.length, b.rounds.length);
+  const ratios = [];
+  for (let i = 0; i < n; i++) ratios.push(a.rounds[i]!.rps / b.rounds[i]!.rps);
+  return median(ratios);
+}

@@ -1,0 +1,68 @@
+import { freePort, type BenchContext } from "../context.js";
+import { chargeBody, expectStatus, fetchToken, waitForReady } from "../http.js";
+import { measure, type Measurement, type Target } from "../rounds.js";
+import type { ChildServer } from "../servers/child-server.js";
+
+export interface ChargeResults {
+  measurements: Measurement[];
+}
+
+export const PROTECTED = "payment-service (protected)";
+export const UNPROTECTED = "same charges router, no auth";
+export const JWT_BEARER = "express-oauth2-jwt-bearer + same router";
+
+/**
+ * Scenarios 2 and 4b: `POST /charge` with one token reused and a fresh
+ * `Idempotency-Key` per request (so every request is a real charge written
+ * to SQLite), against the same router without auth and behind
+ * express-oauth2-jwt-bearer.
+ */
+export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
+  const started: ChildServer[] = [];
+  const start = async (...args: Parameters<BenchContext["start"]>) => {
+    const server = await ctx.start(...args);
+    started.push(server);
+    return server;
+  };
+  try {
+    const port = await freePort();
+    const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256", port });
+    const issuer = auth.url;
+    const servers: [string, ChildServer, boolean][] = [
+      [PROTECTED, await start("payment-service", { kind: "payment-service", issuer }), true],
+      [UNPROTECTED, await start("charge-unprotected", { kind: "charge-unprotected" }), false],
+      [JWT_BEARER, await start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }), true],
+    ];
+    let token = (await fetchToken(issuer)).access_token;
+    for (const [i, [, server, needsToken]] of servers.entries()) {
+      await waitForReady(server.url);
+      const headers: Record<string, string> = { "content-type": "application/json", "idempotency-key": `probe-${i}` };
+      if (needsToken) {
+        // without a token a protected server must refuse: otherwise it is not measuring auth at all
+        await expectStatus(`${server.url}/charge`, { method: "POST", headers, body: chargeBody("probe-anon") }, [401]);
+        headers.authorization = `Bearer ${token}`;
+      }
+      await expectStatus(`${server.url}/charge`, { method: "POST", headers, body: chargeBody(`probe-${i}`) }, [201]);
+    }
+    const targets: Target[] = servers.map(([name, server, needsToken]) => ({
+      name,
+      job: async () => {
+        if (needsToken) token = (await fetchToken(issuer)).access_token;
+        return {
+          title: name,
+          url: server.url,
+          method: "POST",
+          path: "/charge",
+          headers: { "content-type": "application/json", ...(needsToken ? { authorization: `Bearer ${token}` } : {}) },
+          body: chargeBody("{id}"),
+          uniqueBody: true,
+          uniqueHeader: "idempotency-key",
+          expect: [201],
+        };
+      },
+    }));
+    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
+  } finally {
+    await ctx.stop(...started);
+  }
+}

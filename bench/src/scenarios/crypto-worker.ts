@@ -1,0 +1,121 @@
+/**
+ * Scenario 5, the physical limit: signatures and verifications per second on
+ * one core (this process is pinned to the server core), with jose as the
+ * apps use it and with node:crypto directly. Prints one JSON line.
+ */
+import { constants, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { exportJWK, importJWK, jwtVerify, SignJWT, type CryptoKey } from "jose";
+import type { SigningAlg } from "../servers/protocol.js";
+
+export interface CryptoRates {
+  alg: SigningAlg;
+  joseSign: number;
+  joseVerify: number;
+  nodeSign: number;
+  nodeVerify: number;
+}
+
+const ALGS: SigningAlg[] = ["RS256", "PS256", "ES256", "EdDSA"];
+// several operations in flight, as in a server under load (jose's WebCrypto work runs off the main thread)
+const IN_FLIGHT = 8;
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? "1");
+  const rounds = Number(process.argv[3] ?? "3");
+  const rates: CryptoRates[] = [];
+  for (const alg of ALGS) rates.push(await measureAlg(alg, seconds, rounds));
+  process.stdout.write(`${JSON.stringify(rates)}\n`);
+}
+
+async function measureAlg(alg: SigningAlg, seconds: number, rounds: number): Promise<CryptoRates> {
+  const { privateKey, publicKey } = nodeKeys(alg);
+  const josePrivate = (await importJWK({ ...(await exportJWK(privateKey)), alg }, alg)) as CryptoKey;
+  const josePublic = (await importJWK({ ...(await exportJWK(publicKey)), alg }, alg)) as CryptoKey;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: "http://127.0.0.1:4000",
+    sub: "order-service",
+    client_id: "order-service",
+    aud: "payment-service",
+    scope: "charge:customer",
+    iat: now,
+    exp: now + 300,
+    jti: "0f7d2a1c-0b8e-4f36-9a53-3c2a8e6f1b9d",
+  };
+  const mint = () => new SignJWT(claims).setProtectedHeader({ alg, typ: "at+jwt", kid: "bench" }).sign(josePrivate);
+  const token = await mint();
+  const [h, p, s] = token.split(".") as [string, string, string];
+  const input = Buffer.from(`${h}.${p}`);
+  const signature = Buffer.from(s, "base64url");
+  const options = nodeOptions(alg);
+
+  const best = async (op: () => Promise<number>) => {
+    const values = [];
+    for (let i = 0; i < rounds; i++) values.push(await op());
+    values.sort((a, b) => a - b);
+    return values[values.length >> 1]!;
+  };
+  return {
+    alg,
+    joseSign: await best(() => asyncRate(seconds, mint)),
+    joseVerify: await best(() =>
+      asyncRate(seconds, () => jwtVerify(token, josePublic, { algorithms: [alg], typ: "at+jwt", audience: "payment-service", issuer: claims.iss })),
+    ),
+    nodeSign: await best(async () => syncRate(seconds, () => sign(options.hash, input, { key: privateKey, ...options.params }))),
+    nodeVerify: await best(async () => syncRate(seconds, () => verify(options.hash, input, { key: publicKey, ...options.params }, signature))),
+  };
+}
+
+function nodeKeys(alg: SigningAlg): { privateKey: KeyObject; publicKey: KeyObject } {
+  switch (alg) {
+    case "RS256":
+    case "PS256":
+      return generateKeyPairSync("rsa", { modulusLength: 2048 });
+    case "ES256":
+      return generateKeyPairSync("ec", { namedCurve: "P-256" });
+    case "EdDSA":
+      return generateKeyPairSync("ed25519");
+  }
+}
+
+function nodeOptions(alg: SigningAlg): { hash: string | null; params: Record<string, number | string> } {
+  switch (alg) {
+    case "RS256":
+      return { hash: "sha256", params: {} };
+    case "PS256":
+      return { hash: "sha256", params: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } };
+    case "ES256":
+      return { hash: "sha256", params: { dsaEncoding: "ieee-p1363" } };
+    case "EdDSA":
+      return { hash: null, params: {} };
+  }
+}
+
+function syncRate(seconds: number, op: () => unknown): number {
+  const end = performance.now() + seconds * 1000;
+  let count = 0;
+  let now = performance.now();
+  const start = now;
+  while (now < end) {
+    for (let i = 0; i < 16; i++) op();
+    count += 16;
+    now = performance.now();
+  }
+  return count / ((now - start) / 1000);
+}
+
+async function asyncRate(seconds: number, op: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let count = 0;
+  const lane = async () => {
+    while (performance.now() < end) {
+      await op();
+      count++;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  return count / ((performance.now() - start) / 1000);
+}
+
+void main();

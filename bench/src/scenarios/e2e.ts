@@ -1,0 +1,84 @@
+import { freePort, type BenchContext } from "../context.js";
+import { expectStatus, waitForReady } from "../http.js";
+import { measure, type Measurement } from "../rounds.js";
+import type { ChildServer } from "../servers/child-server.js";
+
+export interface E2eResults {
+  measurement: Measurement;
+  /** `token.issued` events during the whole run, by `client aud scope`. */
+  tokensIssued: Record<string, number>;
+  /** `POST /token` requests auth-server received during the whole run. */
+  tokenRequests: number;
+  /** From order-service's start to the end of the last round. */
+  elapsedSeconds: number;
+  tokenTtl: number;
+  /** Orders answered `201` with `"status":"paid"`, over all measured rounds. */
+  paid: number;
+  answered: number;
+}
+
+const TOKEN_TTL = 300;
+const ORDER_BODY = JSON.stringify({ customerId: "c-{id}", amount: 1299, currency: "EUR" });
+
+/**
+ * Scenario 3: `POST /orders` through order-service → payment-service, and
+ * how many token requests the whole run caused (counted in auth-server from
+ * its requests and its `token.issued` events).
+ */
+export async function runE2e(ctx: BenchContext): Promise<E2eResults> {
+  const started: ChildServer[] = [];
+  try {
+    const port = await freePort();
+    const auth = await ctx.start("auth-server-e2e", { kind: "auth-server", alg: "RS256", port, tokenTtl: TOKEN_TTL });
+    started.push(auth);
+    const payment = await ctx.start("payment-service-e2e", { kind: "payment-service", issuer: auth.url });
+    started.push(payment);
+    const t0 = Date.now();
+    const orders = await ctx.start("order-service", { kind: "order-service", issuer: auth.url, paymentUrl: payment.url });
+    started.push(orders);
+    await waitForReady(payment.url);
+    await waitForReady(orders.url);
+    const first = (await expectStatus(
+      `${orders.url}/orders`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: ORDER_BODY.replace("{id}", "probe") },
+      [201],
+    )) as { status?: string };
+    if (first.status !== "paid") throw new Error(`the first order ended ${JSON.stringify(first)}, not paid`);
+
+    const [measurement] = await measure(
+      ctx.load,
+      [
+        {
+          name: "order-service → payment-service",
+          job: async () => ({
+            title: "e2e",
+            url: orders.url,
+            method: "POST",
+            path: "/orders",
+            headers: { "content-type": "application/json" },
+            body: ORDER_BODY,
+            uniqueBody: true,
+            uniqueHeader: "idempotency-key",
+            countBodyContaining: '"status":"paid"',
+            expect: [201],
+          }),
+        },
+      ],
+      ctx.options,
+      ctx.log,
+    );
+    const elapsedSeconds = (Date.now() - t0) / 1000;
+    const stats = await auth.stats();
+    return {
+      measurement: measurement!,
+      tokensIssued: stats.tokensIssued,
+      tokenRequests: stats.requests["POST /token"] ?? 0,
+      elapsedSeconds,
+      tokenTtl: TOKEN_TTL,
+      paid: measurement!.rounds.reduce((sum, r) => sum + (r.bodyMatches ?? 0), 0),
+      answered: measurement!.rounds.reduce((sum, r) => sum + r.total, 0),
+    };
+  } finally {
+    await ctx.stop(...started);
+  }
+}
