@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingHttpHeaders, type RequestListener } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -47,6 +47,19 @@ export function expectInvalidToken(res: Reply, what = "") {
     /^Bearer realm="payment-service", error="invalid_token", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]+"$/,
   );
   expect(typeof res.body, `${what}: the error body is JSON`).toBe("object");
+}
+
+/**
+ * For an Authorization header that is not `Bearer b64token` at all: RFC 6750
+ * §3.1 allows `invalid_request` (400, "otherwise malformed") as well as
+ * `invalid_token` (401). Either way, with its exact challenge.
+ */
+export function expectMalformedOrInvalid(res: Reply, what = "") {
+  if (res.status === 401) return expectInvalidToken(res, what);
+  expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(400);
+  expect(res.headers.get("www-authenticate"), what).toMatch(
+    /^Bearer realm="payment-service", error="invalid_request", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]+"$/,
+  );
 }
 
 /** RFC 6750 §3.1 `insufficient_scope`, exactly as CONTRACT.md writes the challenge. */
@@ -152,6 +165,33 @@ export function rawRequest(
     req.on("timeout", () => req.destroy(new Error(`no answer from ${url}`)));
     req.on("error", reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * Writes `head` (request line and headers, CRLF-separated, no final blank
+ * line) on a bare TCP socket and returns the status of whatever answer comes
+ * back before the server closes, for requests too large for an HTTP client:
+ * a server that refuses an oversized header closes the connection right after
+ * its 431, which an HTTP client still writing may see as a reset.
+ */
+export function rawExchange(url: string, head: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: hostname, port: Number(port) });
+    const done = () => {
+      const text = Buffer.concat(chunks).toString("latin1");
+      answers.push(text);
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), text });
+    };
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer from ${url}`)));
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("close", done);
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ECONNRESET" && error.code !== "EPIPE") reject(error);
+    });
+    socket.end(`${head}\r\nConnection: close\r\n\r\n`);
   });
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessToken, basic, startTestStack, type Stack } from "../support.js";
-import { expectInvalidToken, expectNothingLeaked, expectNotLogged, rawRequest, send, type RawReply } from "./harness.js";
+import { expectInvalidToken, expectNothingLeaked, expectNotLogged, rawExchange, rawRequest, send, type RawReply } from "./harness.js";
 
 // Oversized and malformed requests at all three live apps: each is refused
 // cleanly with a 4xx (431 for headers, 413 for bodies, 400 for malformed
@@ -37,16 +37,19 @@ const chargeHeaders = (extra: Record<string, string> = {}) => ({
 const form = { "content-type": "application/x-www-form-urlencoded", authorization: basic("order-service", "super-secret") };
 
 describe("oversized headers", () => {
-  it("answers 431 to a 64 KB header, a 64 KB URL and a 64 KB Authorization, on every app, and stays up", async () => {
+  it("answers 431 to a 24 KB header, URL or Authorization on every app, and stays up", async () => {
+    // 24 KB: past Node's 16 KiB limit, small enough to arrive in one read, so the 431 is not lost to a reset.
+    const filler = "a".repeat(24 * 1024);
     for (const [name, url] of apps()) {
-      const cases: Array<[string, Promise<RawReply>]> = [
-        ["a big header", rawRequest(`${url}/healthz`, { headers: { "x-filler": "a".repeat(64 * 1024) } })],
-        ["a big URL", rawRequest(`${url}/${"a".repeat(64 * 1024)}`)],
-        ["a big Authorization", rawRequest(`${url}/charge`, { method: "POST", headers: { authorization: `Bearer ${"a".repeat(64 * 1024)}` } })],
-      ];
-      for (const [what, pending] of cases) {
-        const res = await pending;
-        expect([414, 431], `${name}, ${what}`).toContain(res.status);
+      const host = `Host: ${new URL(url).host}`;
+      const cases = {
+        "a big header": `GET /healthz HTTP/1.1\r\n${host}\r\nX-Filler: ${filler}`,
+        "a big URL": `GET /${filler} HTTP/1.1\r\n${host}`,
+        "a big Authorization": `POST /charge HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${filler}\r\nContent-Length: 0`,
+      };
+      for (const [what, head] of Object.entries(cases)) {
+        const res = await rawExchange(url, head);
+        expect([414, 431], `${name}, ${what}: ${res.text.slice(0, 80)}`).toContain(res.status);
       }
       expect((await send(`${url}/healthz`)).status, name).toBe(200);
     }
