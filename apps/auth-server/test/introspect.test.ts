@@ -21,7 +21,7 @@ let server: TestServer;
 let introspectUrl: string;
 beforeAll(async () => {
   writeRegistry(false);
-  server = await startTestServer({ CLIENTS_FILE: clientsFile });
+  server = await startTestServer({ CLIENTS_FILE: clientsFile, SIGNING_ALG: "ES256" });
   introspectUrl = `${server.url}/introspect`;
 });
 afterAll(async () => {

@@ -29,7 +29,7 @@ writeFileSync(
 let server: TestServer;
 let tokenUrl: string;
 beforeAll(async () => {
-  server = await startTestServer({ CLIENTS_FILE: clientsFile });
+  server = await startTestServer({ CLIENTS_FILE: clientsFile, SIGNING_ALG: "ES256" });
   tokenUrl = `${server.url}/token`;
 });
 afterAll(async () => {

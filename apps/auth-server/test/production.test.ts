@@ -11,7 +11,7 @@ function setup() {
   const dataDir = tempDir();
   const clientsFile = join(dataDir, "clients.json");
   writeFileSync(clientsFile, JSON.stringify(DEVELOPMENT_REGISTRY));
-  const production = { NODE_ENV: "production", PORT: "0", DATA_DIR: dataDir, ISSUER: "https://auth.example", CLIENTS_FILE: clientsFile };
+  const production = { NODE_ENV: "production", PORT: "0", DATA_DIR: dataDir, ISSUER: "https://auth.example", CLIENTS_FILE: clientsFile, SIGNING_ALG: "ES256" };
   return { dataDir, production };
 }
 

@@ -11,7 +11,7 @@ const grant = { grant_type: "client_credentials" };
 
 describe("failed authentication is rate limited", () => {
   it("answers 429 with Retry-After and a JSON error after more than 20 failures a minute for one client, and recovers", async () => {
-    server = await startTestServer();
+    server = await startTestServer({ SIGNING_ALG: "ES256" });
     const tokenUrl = `${server.url}/token`;
     const wrong = basic("order-service", "guess");
     for (let i = 0; i < 21; i++) expect((await postForm(tokenUrl, grant, { authorization: wrong })).status).toBe(401);
@@ -30,7 +30,7 @@ describe("failed authentication is rate limited", () => {
   });
 
   it("answers 429 after more than 100 failures from one address, whatever the client ids", async () => {
-    server = await startTestServer();
+    server = await startTestServer({ SIGNING_ALG: "ES256" });
     const tokenUrl = `${server.url}/token`;
     for (let i = 0; i < 101; i++) {
       expect((await postForm(tokenUrl, grant, { authorization: basic(`made-up-${i}`, "x") })).status).toBe(401);
