@@ -125,6 +125,15 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
     }
   });
 
+  it("refuses a genuine signature by the issuer's key under an algorithm the key is not published for", async () => {
+    // RFC 8725 §3.1: one key, one algorithm. An RSA key published for RS256 must not verify PS256 (or the reverse).
+    const others: Record<string, string> = { RS256: "PS256", PS256: "RS256" };
+    const other = others[key.alg];
+    if (other === undefined) return; // EC and OKP keys fit one algorithm only; the previous test covers them
+    const token = forge(header({ alg: other }), goodClaims(issuer), signerFor(other, key.privateKey));
+    expectInvalidToken(await withBearer(token), `${other} with the ${key.alg} key`);
+  });
+
   it("refuses a key embedded in the header (jwk, x5c)", async () => {
     const attackerJwk = attacker.publicKey.export({ format: "jwk" }) as JWK;
     const attackerKid = await calculateJwkThumbprint(attackerJwk);
@@ -213,6 +222,8 @@ describe("kid handling", () => {
     // Not strings at all: type confusion in the key lookup must not crash it or widen it.
     for (const kid of [42, null, true, { $ne: "" }, [key.kid], { toString: key.kid }]) {
       expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid })), `kid ${JSON.stringify(kid)}`);
+      // Even signed by the issuer's key: RFC 7515 §4.1.4 makes kid a string, and a lookup that coerces is one that can be fooled.
+      expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer), { kid })), `kid ${JSON.stringify(kid)}, genuine signature`);
     }
   });
 
@@ -341,6 +352,16 @@ describe("the token travels only in the Authorization header (RFC 6750 §2, RFC 
       expect(res.status, what).toBe(401);
       expect(res.headers.get("www-authenticate"), what).toBe(REALM);
     }
+  });
+
+  it("answers invalid_request to a token in the header and in the query string at once (RFC 6750 §3.1)", async () => {
+    const res = await postJson(
+      `${stack.urls.payment}/charge?access_token=${goodToken}`,
+      { orderId: `${ATTACK}${randomUUID()}`, customerId: "cus_attack", amount: 1299, currency: "EUR" },
+      { "idempotency-key": randomUUID(), authorization: `Bearer ${goodToken}` },
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="payment-service", error="invalid_request", error_description="[^"]+"$/);
   });
 
   it("refuses other schemes and malformed Authorization headers without charging", async () => {

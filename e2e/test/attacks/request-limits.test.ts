@@ -55,6 +55,21 @@ describe("oversized headers", () => {
     }
   });
 
+  it("answers 400 to request smuggling shapes (Content-Length with chunked, two Content-Lengths), and stays up", async () => {
+    for (const [name, url] of apps()) {
+      const host = `Host: ${new URL(url).host}`;
+      const cases = {
+        "CL and TE": `POST /charge HTTP/1.1\r\n${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked`,
+        "two CLs": `POST /charge HTTP/1.1\r\n${host}\r\nContent-Length: 4\r\nContent-Length: 5`,
+      };
+      for (const [what, head] of Object.entries(cases)) {
+        const res = await rawExchange(url, head);
+        expect(res.status, `${name}, ${what}: ${res.text.slice(0, 80)}`).toBe(400);
+      }
+      expect((await send(`${url}/healthz`)).status, name).toBe(200);
+    }
+  });
+
   it("refuses a large but admissible bearer token as invalid_token, not as a crash", async () => {
     const res = await send(`${stack.urls.payment}/charge`, { method: "POST", headers: chargeHeaders({ authorization: `Bearer ${"a".repeat(12_000)}` }), body: chargeBody() });
     expectInvalidToken(res, "12 KB of token");

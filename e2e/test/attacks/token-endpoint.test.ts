@@ -13,6 +13,7 @@ import {
   expectRetryAfter,
   hashSecret,
   postForm,
+  rawRequest,
   rawTokenRequest,
   send,
   startAuthServer,
@@ -37,6 +38,8 @@ function clientKey(kid: string) {
 // Two private_key_jwt clients, so neither collects more than 20 failures (the per-client limit) here.
 const claimsClient = clientKey("claims-key-1");
 const algClient = clientKey("alg-key-1");
+const disabledJwtClient = clientKey("disabled-key-1");
+const DISABLED_SECRET = `disabled-${randomUUID()}`;
 
 const grantFor = (clientId: string, scope: string) => ({ client_id: clientId, scopes: [scope], audiences: ["payment-service"] });
 const registry = {
@@ -48,6 +51,8 @@ const registry = {
     { ...grantFor("trusted", "charge:read"), client_secret_hash: hashSecret(TRUSTED_SECRET) },
     { ...grantFor("jwt-claims", "charge:customer"), jwks: { keys: [claimsClient.jwk] } },
     { ...grantFor("jwt-alg", "charge:customer"), jwks: { keys: [algClient.jwk] } },
+    { ...grantFor("disabled", "charge:read"), client_secret_hash: hashSecret(DISABLED_SECRET), disabled: true },
+    { ...grantFor("disabled-jwt", "charge:read"), jwks: { keys: [disabledJwtClient.jwk] }, disabled: true },
   ],
 };
 
@@ -157,6 +162,47 @@ describe("private_key_jwt (RFC 7523 §2.2, §3)", () => {
   });
 });
 
+describe("what a client may ask for", () => {
+  it("refuses a disabled client, whatever it authenticates with", async () => {
+    expectOAuthError(await postForm(`${auth.url}/token`, grant, { authorization: basic("disabled", DISABLED_SECRET) }), 401, "invalid_client", "secret");
+    const jwt = assertion(disabledJwtClient, assertionClaims("disabled-jwt"));
+    expectOAuthError(await withAssertion(jwt, { scope: "charge:read" }), 401, "invalid_client", "assertion");
+  });
+
+  it("refuses resource and audience look-alikes as invalid_target (RFC 8707 §2)", async () => {
+    const lookAlikes: Record<string, string>[] = [
+      { resource: "https://payment.internal.evil.example" },
+      { resource: "https://payment.internal@evil.example" },
+      { resource: "https://evil.example/https://payment.internal" },
+      { resource: "https://payment.internal#fragment" },
+      { resource: "payment-service" },
+      { audience: "payment-service " },
+      { audience: "Payment-Service" },
+      { audience: "payment-service order-service" },
+    ];
+    for (const target of lookAlikes) {
+      const res = await postForm(`${auth.url}/token`, { ...grant, scope: "charge:customer", ...target }, { authorization: basic("order-service", "super-secret") });
+      expectOAuthError(res, 400, "invalid_target", JSON.stringify(target));
+    }
+  });
+
+  it("names itself by ISSUER, never by the Host header (no host header injection into metadata or tokens)", async () => {
+    const evil = { host: "evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "https" };
+    const metadata = JSON.parse((await rawRequest(`${auth.url}/.well-known/oauth-authorization-server`, { headers: evil })).text);
+    expect(metadata.issuer).toBe(auth.url);
+    for (const member of ["token_endpoint", "jwks_uri", "introspection_endpoint"]) {
+      if (member in metadata) expect(metadata[member], member).toMatch(new RegExp(`^${auth.url}/`));
+    }
+    const issued = await rawRequest(`${auth.url}/token`, {
+      method: "POST",
+      headers: { ...evil, "content-type": "application/x-www-form-urlencoded", authorization: basic("order-service", "super-secret") },
+      body: "grant_type=client_credentials",
+    });
+    expect(issued.status).toBe(200);
+    expect(decodeJwt(JSON.parse(issued.text).access_token).iss).toBe(auth.url);
+  });
+});
+
 describe("client_secret_basic with the RFC 6749 §2.3.1 encoding", () => {
   it("decodes a secret holding ':', '%', '+', spaces and non-ASCII, encoded either way", async () => {
     const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
@@ -243,7 +289,7 @@ describe("brute force from one address (CONTRACT.md: more than 100 failures a mi
 describe("afterwards", () => {
   it("is still up, leaked nothing, and logged no secret or assertion", async () => {
     expect((await send(`${auth.url}/healthz`)).status).toBe(200);
-    expectNothingLeaked(["super-secret", COLON_SECRET, VICTIM_SECRET, TRUSTED_SECRET, "guess-1"]);
-    expectNotLogged(auth.logs, [COLON_SECRET, encodeURIComponent(COLON_SECRET), VICTIM_SECRET, TRUSTED_SECRET, "guess-1", ...assertionsSent]);
+    expectNothingLeaked(["super-secret", COLON_SECRET, VICTIM_SECRET, TRUSTED_SECRET, DISABLED_SECRET, "guess-1"]);
+    expectNotLogged(auth.logs, [DISABLED_SECRET, COLON_SECRET, encodeURIComponent(COLON_SECRET), VICTIM_SECRET, TRUSTED_SECRET, "guess-1", ...assertionsSent]);
   });
 });
