@@ -10,9 +10,15 @@ let running;
 try {
   running = await startAuthServer(config, { logger });
 } catch (error) {
-  if (!(error instanceof KeyFileError)) throw error;
-  // A key file that cannot be used is a configuration problem: one line, no stack.
-  console.error(`invalid SIGNING_KEYS: ${error.message}`);
+  // Problems of the environment, not bugs: one line naming the variable, no stack.
+  if (error instanceof KeyFileError) {
+    console.error(`invalid SIGNING_KEYS: ${error.message}`);
+  } else if ((error as NodeJS.ErrnoException).code === "EADDRINUSE" || (error as NodeJS.ErrnoException).code === "EACCES") {
+    console.error(`invalid PORT: cannot listen on ${config.host}:${config.port} (${(error as NodeJS.ErrnoException).code})`);
+  } else {
+    throw error;
+  }
+  logger.flush();
   process.exit(1);
 }
 const app = running;
