@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { FaultStack } from "./fault-stack.js";
+import { FAST_RECOVERY } from "./knobs.js";
+import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
+import { orderIds, placeOrders, waitUntilSettled } from "./orders.js";
+
+// Issue 3, fault 6: load. 1,000 orders from 50 concurrent callers.
+let stack: FaultStack;
+beforeAll(async () => {
+  // POST /orders waits SETTLE_WAIT_MS (default 3 s) for the charge before it
+  // answers 202; a loaded 2-core machine can take longer than that, and this
+  // test is about losing nothing, not about latency.
+  stack = await FaultStack.create({ ...FAST_RECOVERY, "order-service": { ...FAST_RECOVERY["order-service"], SETTLE_WAIT_MS: "10000" } });
+  await stack.startAll();
+});
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+const ORDERS = 1000;
+
+it("1,000 orders from 50 concurrent callers: all paid, 1,000 charges, a handful of token requests", async () => {
+  const replies = await placeOrders(stack.urls.order, ORDERS, 50);
+  const statuses = replies.map((reply) => `${reply.status} ${reply.body?.status}`);
+  expect(statuses.filter((status) => status !== "201 paid" && status !== "202 pending")).toEqual([]);
+  const ids = orderIds(replies);
+  expect(new Set(ids).size).toBe(ORDERS);
+
+  // A 201 carries the order as stored; only the pending ones need asking again.
+  const orders = await waitUntilSettled(stack.urls.order, replies.filter((reply) => reply.status === 202).map((reply) => reply.body.id as string), 30_000);
+  for (const reply of replies) if (reply.status === 201) orders.set(reply.body.id, reply.body);
+  const ledger = readLedger(stack.dataDir("payment-service"));
+  expectPaidExactlyOnce(orders, ledger);
+  expect(ledger).toHaveLength(ORDERS);
+
+  // Single flight and the cache: 50 callers at once cause one token request,
+  // not 50; "a handful" leaves room for a refresh-ahead, never one per order.
+  const tokenRequests = stack.tokensIssuedToOrderService().length;
+  expect(tokenRequests).toBeGreaterThanOrEqual(1);
+  expect(tokenRequests).toBeLessThanOrEqual(3);
+}, 60_000);
