@@ -1,7 +1,7 @@
 // Starts the three built apps as separate processes, exactly as
 // `npm start -w apps/<name>` does, and gives their JSON log lines to the
 // caller. Used by `npm start`, `npm run demo` and the e2e suite.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -125,6 +125,28 @@ export async function waitUntilReady(url, app, timeoutMs = 20_000) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${app.name} was not ready at ${url} within ${timeoutMs} ms:\n${app.stderr.join("\n")}`);
+}
+
+/**
+ * The pid of the app's node process behind `npm` and `sh` (the process a
+ * container runtime would signal as PID 1).
+ * @param {RunningApp} app
+ * @returns {number}
+ */
+export function appNodePid(app) {
+  const children = (/** @type {number} */ pid) =>
+    spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter(Boolean)
+      .map(Number);
+  const queue = children(/** @type {number} */ (app.child.pid));
+  while (queue.length > 0) {
+    const pid = /** @type {number} */ (queue.shift());
+    const cmdline = spawnSync("ps", ["-o", "args=", "-p", String(pid)], { encoding: "utf8" }).stdout;
+    if (/^\S*node\s.*dist\/main\.js/.test(cmdline.trim())) return pid;
+    queue.push(...children(pid));
+  }
+  throw new Error(`no node process found under ${app.name} (pid ${app.child.pid})`);
 }
 
 /**
