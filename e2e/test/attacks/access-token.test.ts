@@ -167,6 +167,9 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
         authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}`,
       });
       expect(pointed.hits).toEqual([]);
+      // The counter itself works: a fetch of ours is seen.
+      await fetch(`${pointed.url}/jwks.json`).then((res) => res.text());
+      expect(pointed.hits).toEqual(["GET /jwks.json"]);
     } finally {
       await pointed.close();
     }
@@ -231,6 +234,7 @@ describe("kid handling", () => {
     const jwksFetches = () =>
       stack.logs.filter((l) => l.service === "auth-server" && (l.req as { path?: string } | undefined)?.path === "/.well-known/jwks.json").length;
     const before = jwksFetches();
+    expect(before, "payment-service's start-up fetch is in the auth-server's request log").toBeGreaterThan(0);
     for (let i = 0; i < 30; i++) {
       expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid: `bogus-${i}-${randomUUID()}` })), `bogus kid ${i}`);
     }

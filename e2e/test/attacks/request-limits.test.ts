@@ -7,7 +7,7 @@ import { expectInvalidToken, expectNothingLeaked, expectNotLogged, rawExchange, 
 // cleanly with a 4xx (431 for headers, 413 for bodies, 400 for malformed
 // ones), the process stays up (/healthz after), and no answer carries a stack
 // trace (CONTRACT.md: "no stack trace or internal detail ever reaches a
-// client"; RFC 9700 §4 asks no less of an authorization server).
+// client").
 let stack: Stack;
 let token: string;
 beforeAll(async () => {

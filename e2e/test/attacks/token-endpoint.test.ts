@@ -22,7 +22,7 @@ import {
 } from "./harness.js";
 
 // Attacks on client authentication at POST /token (RFC 6749 §2.3, §5.2;
-// RFC 7521 §4.2; RFC 7523 §3; RFC 9700 §4.15), against the built auth-server
+// RFC 7521 §4.2; RFC 7523 §3; RFC 6749 §10.10), against the built auth-server
 // with a CLIENTS_FILE of our own: clients with hashed secrets, and
 // private_key_jwt clients with an inline public JWK.
 const COLON_SECRET = "p:ss w%rd+é/:&=";
