@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
@@ -36,6 +37,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const logger = options.logger ?? createLogger({ service: "order-service" });
   const store = new OrderStore(join(config.dataDir, "orders.db"));
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal);
 
   const tokens = new TokenClient({
     issuer: config.issuer,

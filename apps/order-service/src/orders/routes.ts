@@ -26,7 +26,7 @@ export function orderRoutes(deps: OrderRoutesDeps): Router {
   router.post("/orders", jsonBody(), async (req, res) => {
     const request = parseOrderRequest(req.body);
     const key = parseIdempotencyKey(req.get("idempotency-key"));
-    const result = store.create(request, key, clock());
+    const result = await store.create(request, key, clock());
     if (result.kind === "conflict") {
       throw new HttpError(422, "idempotency_key_reused", "this Idempotency-Key was used with another request body");
     }

@@ -11,7 +11,7 @@ const cleanup: (() => void)[] = [];
 const NOW = 1_700_000_000_000;
 afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
-function setup(charge: PaymentClient["charge"]) {
+async function setup(charge: PaymentClient["charge"]) {
   const dir = tempDir();
   const file = join(dir.path, "orders.db");
   const store = new OrderStore(file);
@@ -20,7 +20,7 @@ function setup(charge: PaymentClient["charge"]) {
     dir.remove();
   });
   const settler = new Settler({ store, payments: { charge, close() {} }, logger: silentLogger(), clock: () => NOW, random: () => 0.5, baseDelayMs: 1_000, maxDelayMs: 8_000 });
-  const created = store.create({ customerId: "c", amount: 100, currency: "EUR" }, undefined, 1_000);
+  const created = await store.create({ customerId: "c", amount: 100, currency: "EUR" }, undefined, 1_000);
   if (created.kind !== "created") throw new Error("not created");
   const nextAttemptAt = () => {
     const db = new Database(file, { readonly: true });
@@ -37,7 +37,7 @@ describe("Settler", () => {
   it("never runs two attempts for one order at once: a second caller joins the first", async () => {
     let calls = 0;
     let finish!: (outcome: ChargeOutcome) => void;
-    const { store, settler, id } = setup(() => {
+    const { store, settler, id } = await setup(() => {
       calls += 1;
       return new Promise((resolve) => (finish = resolve));
     });
@@ -53,7 +53,7 @@ describe("Settler", () => {
 
   it("never settles an order twice", async () => {
     let calls = 0;
-    const { store, settler, id } = setup(async () => {
+    const { store, settler, id } = await setup(async () => {
       calls += 1;
       return { kind: "failed", reason: "card_declined" };
     });
@@ -71,7 +71,7 @@ describe("Settler", () => {
       { kind: "retry", reason: "payment_service_unreachable" },
       { kind: "retry", reason: "payment_service_503", retryAfterMs: 20_000 },
     ];
-    const { store, settler, id, nextAttemptAt } = setup(async () => outcomes.shift()!);
+    const { store, settler, id, nextAttemptAt } = await setup(async () => outcomes.shift()!);
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
       await settler.settle(id);
@@ -84,7 +84,7 @@ describe("Settler", () => {
   });
 
   it("leaves the order pending when stopped mid-attempt", async () => {
-    const { store, settler, id } = setup(() => new Promise(() => {}));
+    const { store, settler, id } = await setup(() => new Promise(() => {}));
     const attempt = settler.settle(id);
     await settler.stop();
     expect((await attempt)?.status).toBe("pending");

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "@m2m/service-kit";
 import type { Order } from "./order.js";
 import type { ChargeOutcome, PaymentClient } from "./payment-client.js";
@@ -30,6 +31,8 @@ export class Settler {
 
   constructor(options: SettlerOptions) {
     this.#options = { clock: Date.now, random: Math.random, baseDelayMs: 500, maxDelayMs: 30_000, ...options };
+    // every attempt in flight listens to this one signal
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Attempts to settle `id` now, or joins the attempt in flight. Resolves with the order as it then is. */
