@@ -42,6 +42,15 @@ describe("SigningKeys", () => {
     expect(readdirSync(dir)).toHaveLength(1);
   });
 
+  it("keeps signing with the loaded keys when the directory is emptied under it", async () => {
+    const dir = tempDir();
+    const keys = await SigningKeys.open({ path: dir, alg: "ES256", tokenTtlSeconds: TTL, manage: true, clock: Date.now });
+    const kid = keys.current().kid;
+    rmSync(join(dir, `${kid}.json`));
+    await expect(keys.refresh()).rejects.toThrow(/keeping the keys already loaded/);
+    expect(keys.current().kid).toBe(kid);
+  });
+
   it("publishes public keys only, each with kid, alg and use", async () => {
     const keys = await SigningKeys.open({ path: tempDir(), alg: "RS256", tokenTtlSeconds: TTL, manage: true, clock: Date.now });
     const [jwk] = keys.jwks().keys;

@@ -130,6 +130,10 @@ export class SigningKeys {
   private async load(): Promise<void> {
     const stored = await readKeys(this.options.path, this.options.alg);
     const loaded = await Promise.all(stored.map((key) => this.importOnce(key)));
+    if (loaded.length === 0 && this.schedule.keys.length > 0) {
+      // Keys deleted under a running server: keep signing with what is loaded rather than fail every request.
+      throw new KeyFileError(`no signing key left in ${this.options.path}; keeping the keys already loaded`);
+    }
     this.schedule = new KeySchedule(loaded, this.retainMs);
   }
 
