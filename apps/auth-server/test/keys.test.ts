@@ -130,10 +130,16 @@ describe("hash-secret", () => {
     expect((await postForm(`${server.url}/token`, { grant_type: "client_credentials", client_id: "order-service", client_secret: "super-secret" })).status).toBe(401);
   });
 
-  it("makes scrypt hashes on request", async () => {
-    const result = await run("dist/commands/hash-secret.js", {}, "a human password");
-    expect(result.stderr).toMatch(/short secret/);
-    const scrypt = await run("dist/commands/hash-secret.js", {}, "a human password");
+  it("warns about short secrets, makes scrypt hashes on request, and generates secrets", async () => {
+    const short = await run("dist/commands/hash-secret.js", {}, "a human password");
+    expect(short.stderr).toMatch(/short secret/);
+    expect(short.stderr).not.toContain("a human password");
+    const scrypt = await run("dist/commands/hash-secret.js", {}, "a human password", ["--scrypt"]);
     expect(scrypt.code).toBe(0);
+    expect(scrypt.stdout.trim()).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$/);
+    const generated = await run("dist/commands/hash-secret.js", {}, "", ["--generate"]);
+    const [secretLine, hashLine] = generated.stdout.trim().split("\n");
+    expect(secretLine).toMatch(/^client_secret=[\w-]{43}$/);
+    expect(hashLine).toMatch(/^client_secret_hash=\$hmac-sha256\$/);
   });
 });

@@ -12,8 +12,8 @@ export interface Exited {
 }
 
 /** Runs a built script of the app with exactly this environment (plus PATH) and waits for it to end. */
-export async function run(script: string, env: Record<string, string>, stdin?: string): Promise<Exited> {
-  const child = spawn(process.execPath, [script], { cwd: APP_DIR, env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
+export async function run(script: string, env: Record<string, string>, stdin?: string, args: string[] = []): Promise<Exited> {
+  const child = spawn(process.execPath, [script, ...args], { cwd: APP_DIR, env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

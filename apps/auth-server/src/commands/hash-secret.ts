@@ -2,8 +2,8 @@
 // a client secret for the registry file (client_secret_hash).
 // - With a secret on stdin (`printf %s "$SECRET" | npm run -s hash-secret ...`):
 //   prints only its hash.
-// - Without stdin (a terminal): generates a strong secret (256 bits) and
-//   prints it once, with its hash. Hand the secret to the client; only the
+// - Without stdin (a terminal), or with `--generate`: generates a strong
+//   secret (256 bits) and prints it once, with its hash. Hand the secret to the client; only the
 //   hash goes into the registry. Nothing here is logged.
 import { generateSecret, hashSecret } from "@m2m/token-issuer";
 
@@ -15,7 +15,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
 }
 
-if (process.stdin.isTTY) {
+if (process.stdin.isTTY || process.argv.includes("--generate")) {
   const secret = generateSecret();
   process.stdout.write(`client_secret=${secret}\nclient_secret_hash=${await hashSecret(secret, algorithm)}\n`);
 } else {
