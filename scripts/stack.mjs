@@ -150,29 +150,35 @@ export function appNodePid(app) {
 }
 
 /**
- * Sends SIGTERM to an app's process group and waits for it to exit; SIGKILL
- * after `graceMs`.
+ * Sends a signal to an app's whole process group (npm, sh and node) and waits
+ * until every process of the group is gone; SIGKILL after `graceMs`. Works
+ * also when npm has already exited, so no node process is left behind.
  * @param {RunningApp} app
  * @param {NodeJS.Signals} signal
  * @param {number} graceMs
  */
 export async function stopApp(app, signal = "SIGTERM", graceMs = 8000) {
-  if (app.child.exitCode !== null || app.child.signalCode !== null) return app.exit;
-  try {
-    process.kill(-(/** @type {number} */ (app.child.pid)), signal);
-  } catch {
-    return app.exit;
-  }
-  const timer = setTimeout(() => {
+  const group = -(/** @type {number} */ (app.child.pid));
+  const alive = () => {
     try {
-      process.kill(-(/** @type {number} */ (app.child.pid)), "SIGKILL");
+      process.kill(group, 0);
+      return true;
     } catch {
-      // already gone
+      return false;
     }
-  }, graceMs);
-  const result = await app.exit;
-  clearTimeout(timer);
-  return result;
+  };
+  const send = (/** @type {NodeJS.Signals} */ sig) => {
+    try {
+      process.kill(group, sig);
+    } catch {
+      // the group is already gone
+    }
+  };
+  send(signal);
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (alive()) send("SIGKILL");
+  return app.exit;
 }
 
 /**
