@@ -22,6 +22,8 @@ export interface BenchOptions {
   profileDir?: string;
   /** Exit non-zero when a target is missed (never in `--quick`). */
   strict: boolean;
+  /** Also measure our auth-server with logging off, to show what logging costs. */
+  whatIf: boolean;
 }
 
 export const SCENARIOS = ["crypto", "token", "charge", "e2e", "flood"] as const;
@@ -29,11 +31,15 @@ export const SCENARIOS = ["crypto", "token", "charge", "e2e", "flood"] as const;
 export function parseArgs(argv: readonly string[], defaultOut: string): BenchOptions {
   const quick = argv.includes("--quick");
   const options: BenchOptions = quick
-    ? { quick, warmupSeconds: 1, rounds: 1, roundSeconds: 2, connections: 16, cryptoSeconds: 0.25, only: [], out: defaultOut, strict: false }
-    : { quick, warmupSeconds: 3, rounds: 5, roundSeconds: 5, connections: 32, cryptoSeconds: 1, only: [], out: defaultOut, strict: false };
+    ? { quick, warmupSeconds: 1, rounds: 1, roundSeconds: 1, connections: 16, cryptoSeconds: 0.25, only: [], out: defaultOut, strict: false, whatIf: false }
+    : { quick, warmupSeconds: 3, rounds: 8, roundSeconds: 3, connections: 32, cryptoSeconds: 1, only: [], out: defaultOut, strict: false, whatIf: false };
   for (const arg of argv) {
     const [name, value] = arg.split("=", 2) as [string, string | undefined];
     if (name === "--quick") continue;
+    if (name === "--what-if") {
+      options.whatIf = true;
+      continue;
+    }
     if (name === "--strict") {
       options.strict = !quick;
       continue;

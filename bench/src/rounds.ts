@@ -1,17 +1,22 @@
 import type { LoadGenerator } from "./load/load-generator.js";
 import type { LoadJob, LoadResult } from "./load/job.js";
 import type { BenchOptions } from "./options.js";
+import type { ChildServer } from "./servers/child-server.js";
 import { median, summarize, type Summary } from "./stats.js";
 
 /** One server under load in a scenario; its job may change per round (fresh token). */
 export interface Target {
   name: string;
   job: () => Promise<Omit<LoadJob, "seconds" | "connections">>;
+  /** The processes that serve it, whose CPU time is charged to its requests. */
+  processes: ChildServer[];
 }
 
 export interface Measurement {
   name: string;
   rounds: LoadResult[];
+  /** CPU time of the serving processes per answered request, µs, per round. */
+  cpuPerRequest: number[];
   rps: Summary;
   p50: number;
   p99: number;
@@ -25,8 +30,17 @@ export interface Measurement {
  * the targets take turns, the order rotating each round. Interleaving means
  * that when the shared machine gets busier, all compared servers feel it.
  */
-export async function measure(load: LoadGenerator, targets: Target[], options: BenchOptions, log: (line: string) => void): Promise<Measurement[]> {
+export async function measure(
+  load: LoadGenerator,
+  targets: Target[],
+  options: BenchOptions,
+  log: (line: string) => void,
+  /** Runs after each measured round (e.g. a reference measured under the same load). */
+  afterRound?: (round: number) => Promise<void>,
+): Promise<Measurement[]> {
   const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const cpuMs = (target: Target) => target.processes.reduce((sum, p) => sum + p.cpuMs(), 0);
   const failures = new Map<string, string[]>(targets.map((t) => [t.name, []]));
   const runOne = async (target: Target, seconds: number): Promise<LoadResult> => {
     const job = { ...(await target.job()), seconds, connections: options.connections };
@@ -45,10 +59,13 @@ export async function measure(load: LoadGenerator, targets: Target[], options: B
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < targets.length; i++) {
       const target = targets[(i + round) % targets.length]!;
+      const cpuBefore = cpuMs(target);
       const result = await runOne(target, options.roundSeconds);
       results.get(target.name)!.push(result);
-      log(`  round ${round + 1}  ${target.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+      cpu.get(target.name)!.push(((cpuMs(target) - cpuBefore) * 1000) / Math.max(1, result.total));
+      log(`  round ${round + 1}  ${target.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${cpu.get(target.name)!.at(-1)!.toFixed(0)} µs CPU/req`);
     }
+    await afterRound?.(round);
   }
   return targets.map((t) => {
     const rounds = results.get(t.name)!;
@@ -56,6 +73,7 @@ export async function measure(load: LoadGenerator, targets: Target[], options: B
     return {
       name: t.name,
       rounds,
+      cpuPerRequest: cpu.get(t.name)!,
       rps: summarize(rounds.map((r) => r.rps)),
       p50: median(rounds.map((r) => r.p50)),
       p99: median(rounds.map((r) => r.p99)),
@@ -63,6 +81,18 @@ export async function measure(load: LoadGenerator, targets: Target[], options: B
       failureDetail: detail,
     };
   });
+}
+
+/**
+ * How many times cheaper `a` is than `b` in server CPU per request (median
+ * of per-round ratios): the throughput ratio the two would show on a quiet
+ * core, and a number that contention on a shared machine barely moves.
+ */
+export function cpuRatio(a: Measurement, b: Measurement): number {
+  const n = Math.min(a.cpuPerRequest.length, b.cpuPerRequest.length);
+  const ratios = [];
+  for (let i = 0; i < n; i++) ratios.push(b.cpuPerRequest[i]! / a.cpuPerRequest[i]!);
+  return median(ratios);
 }
 
 /** The median over rounds of `a`'s throughput divided by `b`'s in the same round. */

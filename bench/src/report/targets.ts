@@ -1,4 +1,5 @@
-import { pairedRatio, type Measurement } from "../rounds.js";
+import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
+import { median } from "../stats.js";
 import { JWT_BEARER, PROTECTED, UNPROTECTED, type ChargeResults } from "../scenarios/charge.js";
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
@@ -19,10 +20,16 @@ export interface BenchResults {
 
 export type Verdict = "PASS" | "FAIL" | "not run";
 
+/**
+ * One target, judged twice: by throughput (what issue 6 asks, noisy on a
+ * shared machine) and, where it is a ratio, by server CPU per request (what
+ * the throughput ratio would be on a quiet core; contention barely moves it).
+ */
 export interface TargetCheck {
   target: string;
   measured: string;
   verdict: Verdict;
+  byCpu?: { measured: string; verdict: Verdict };
 }
 
 export const RSS_LIMIT = 200 * 1024 * 1024;
@@ -37,12 +44,20 @@ export function find(measurements: Measurement[] | undefined, name: string): Mea
 const verdict = (ok: boolean | undefined): Verdict => (ok === undefined ? "not run" : ok ? "PASS" : "FAIL");
 const x = (n: number) => `${n.toFixed(2)}×`;
 
+/** Requests (or operations) per CPU-second, from CPU µs per request. */
+export const perCpuSecond = (cpuUs: number) => 1e6 / cpuUs;
+
 /** Evaluates issue 6's targets from ratios measured within this run. */
 export function checkTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const ratioCheck = (target: string, a: Measurement | undefined, b: Measurement | undefined, min: number) => {
-    const ratio = a && b ? pairedRatio(a, b) : undefined;
-    checks.push({ target, measured: ratio === undefined ? "—" : x(ratio), verdict: verdict(ratio === undefined ? undefined : ratio >= min) });
+    if (!a || !b) {
+      checks.push({ target, measured: "—", verdict: "not run" });
+      return;
+    }
+    const ratio = pairedRatio(a, b);
+    const cost = cpuRatio(a, b);
+    checks.push({ target, measured: x(ratio), verdict: verdict(ratio >= min), byCpu: { measured: x(cost), verdict: verdict(cost >= min) } });
   };
 
   const charge = r.charge?.measurements;
@@ -53,36 +68,50 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   ratioCheck("`/token` RS256 ≥ 1.25× oidc-provider", find(token, "ours RS256"), find(token, "oidc-provider RS256"), 1.25);
 
   const oursRs = find(token, "ours RS256");
-  const joseRs = r.crypto?.find((c) => c.alg === "RS256")?.joseSign;
-  const signShare = oursRs && joseRs ? oursRs.rps.median / joseRs : undefined;
-  checks.push({
-    target: "`/token` RS256 ≥ 0.7× raw jose RS256 sign rate (same core)",
-    measured: signShare === undefined ? "—" : `${x(signShare)} (${oursRs!.rps.median.toFixed(0)} vs ${joseRs!.toFixed(0)} signs/s)`,
-    verdict: verdict(signShare === undefined ? undefined : signShare >= 0.7),
-  });
+  const jose = r.token?.joseRs256Sign ?? [];
+  const signTarget = "`/token` RS256 ≥ 0.7× raw jose RS256 sign rate (same core)";
+  if (oursRs && jose.length > 0) {
+    const n = Math.min(oursRs.rounds.length, jose.length);
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const share = median(idx.map((i) => oursRs.rounds[i]!.rps / jose[i]!.perSecond));
+    const cpuShare = median(idx.map((i) => perCpuSecond(oursRs.cpuPerRequest[i]!) / jose[i]!.perCpuSecond));
+    checks.push({
+      target: signTarget,
+      measured: `${x(share)} (${oursRs.rps.median.toFixed(0)} req/s vs ${median(jose.map((j) => j.perSecond)).toFixed(0)} signs/s)`,
+      verdict: verdict(share >= 0.7),
+      byCpu: {
+        measured: `${x(cpuShare)} (${perCpuSecond(median(oursRs.cpuPerRequest)).toFixed(0)} vs ${median(jose.map((j) => j.perCpuSecond)).toFixed(0)} per CPU-s)`,
+        verdict: verdict(cpuShare >= 0.7),
+      },
+    });
+  } else checks.push({ target: signTarget, measured: "—", verdict: "not run" });
 
   const fast = ["ES256", "EdDSA"].flatMap((alg) => {
     const a = find(token, `ours ${alg}`);
     const b = find(token, `oidc-provider ${alg}`);
-    return a && b ? [{ alg, ratio: pairedRatio(a, b) }] : [];
+    return a && b ? [{ alg, ratio: pairedRatio(a, b), cost: cpuRatio(a, b) }] : [];
   });
-  const best = fast.sort((a, b) => b.ratio - a.ratio)[0];
-  checks.push({
-    target: "`/token` ES256 or EdDSA ≥ 3× oidc-provider",
-    measured: fast.length === 0 ? "—" : fast.map((f) => `${f.alg} ${x(f.ratio)}`).join(", "),
-    verdict: verdict(best === undefined ? undefined : best.ratio >= 3),
-  });
+  const fastTarget = "`/token` ES256 or EdDSA ≥ 3× oidc-provider";
+  if (fast.length > 0) {
+    checks.push({
+      target: fastTarget,
+      measured: fast.map((f) => `${f.alg} ${x(f.ratio)}`).join(", "),
+      verdict: verdict(fast.some((f) => f.ratio >= 3)),
+      byCpu: { measured: fast.map((f) => `${f.alg} ${x(f.cost)}`).join(", "), verdict: verdict(fast.some((f) => f.cost >= 3)) },
+    });
+  } else checks.push({ target: fastTarget, measured: "—", verdict: "not run" });
 
+  const e2eTarget = "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)";
   if (r.e2e) {
     const allowed = Math.max(1, Math.ceil(r.e2e.elapsedSeconds / r.e2e.tokenTtl));
     const keys = Object.entries(r.e2e.tokensIssued);
     const ok = keys.length > 0 && keys.every(([, n]) => n <= allowed) && r.e2e.tokenRequests <= allowed * keys.length;
     checks.push({
-      target: "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)",
-      measured: `${r.e2e.tokenRequests} request(s) for ${r.e2e.answered} orders in ${r.e2e.elapsedSeconds.toFixed(0)} s (TTL ${r.e2e.tokenTtl} s: ≤ ${allowed} allowed per key)`,
+      target: e2eTarget,
+      measured: `${r.e2e.tokenRequests} request(s) for ${r.e2e.orders} orders in ${r.e2e.elapsedSeconds.toFixed(0)} s (TTL ${r.e2e.tokenTtl} s: ≤ ${allowed} allowed per key)`,
       verdict: verdict(ok),
     });
-  } else checks.push({ target: "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)", measured: "—", verdict: "not run" });
+  } else checks.push({ target: e2eTarget, measured: "—", verdict: "not run" });
 
   const ours = r.servers.filter((s) => OUR_APPS.has(s.spec.kind));
   const worst = ours.sort((a, b) => b.maxRss - a.maxRss)[0];
@@ -92,15 +121,16 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     verdict: verdict(worst === undefined ? undefined : worst.maxRss < RSS_LIMIT),
   });
 
+  const floodTarget = "a flood of distinct bogus tokens does not grow payment-service without bound";
   if (r.flood) {
     const f = r.flood;
     const ok = f.heapGrowth < FLOOD_HEAP_GROWTH_LIMIT && f.maxRss < RSS_LIMIT;
     checks.push({
-      target: "a flood of distinct bogus tokens does not grow payment-service without bound",
+      target: floodTarget,
       measured: `${f.tokensSent} forged tokens: heap after GC ${signedMb(f.heapGrowth)} over the flood, max RSS ${mb(f.maxRss)}, ${f.jwksFetches} JWKS fetch(es)`,
       verdict: verdict(ok),
     });
-  } else checks.push({ target: "a flood of distinct bogus tokens does not grow payment-service without bound", measured: "—", verdict: "not run" });
+  } else checks.push({ target: floodTarget, measured: "—", verdict: "not run" });
   return checks;
 }
 

@@ -28,10 +28,15 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     const port = await freePort();
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256", port });
     const issuer = auth.url;
+    const [payment, bare, jwtBearer] = await Promise.all([
+      start("payment-service", { kind: "payment-service", issuer }),
+      start("charge-unprotected", { kind: "charge-unprotected" }),
+      start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
+    ]);
     const servers: [string, ChildServer, boolean][] = [
-      [PROTECTED, await start("payment-service", { kind: "payment-service", issuer }), true],
-      [UNPROTECTED, await start("charge-unprotected", { kind: "charge-unprotected" }), false],
-      [JWT_BEARER, await start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }), true],
+      [PROTECTED, payment, true],
+      [UNPROTECTED, bare, false],
+      [JWT_BEARER, jwtBearer, true],
     ];
     let token = (await fetchToken(issuer)).access_token;
     for (const [i, [, server, needsToken]] of servers.entries()) {
@@ -46,6 +51,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     }
     const targets: Target[] = servers.map(([name, server, needsToken]) => ({
       name,
+      processes: [server],
       job: async () => {
         if (needsToken) token = (await fetchToken(issuer)).access_token;
         return {

@@ -9,6 +9,8 @@ export interface E2eResults {
   tokensIssued: Record<string, number>;
   /** `POST /token` requests auth-server received during the whole run. */
   tokenRequests: number;
+  /** `POST /orders` requests order-service received during the whole run (probe and warm-up included). */
+  orders: number;
   /** From order-service's start to the end of the last round. */
   elapsedSeconds: number;
   tokenTtl: number;
@@ -29,7 +31,7 @@ export async function runE2e(ctx: BenchContext): Promise<E2eResults> {
   const started: ChildServer[] = [];
   try {
     const port = await freePort();
-    const auth = await ctx.start("auth-server-e2e", { kind: "auth-server", alg: "RS256", port, tokenTtl: TOKEN_TTL });
+    const auth = await ctx.start("auth-server-e2e", { kind: "auth-server", alg: "RS256", port, tokenTtl: TOKEN_TTL, countTokens: true });
     started.push(auth);
     const payment = await ctx.start("payment-service-e2e", { kind: "payment-service", issuer: auth.url });
     started.push(payment);
@@ -50,6 +52,7 @@ export async function runE2e(ctx: BenchContext): Promise<E2eResults> {
       [
         {
           name: "order-service → payment-service",
+          processes: [orders, payment, auth],
           job: async () => ({
             title: "e2e",
             url: orders.url,
@@ -69,10 +72,12 @@ export async function runE2e(ctx: BenchContext): Promise<E2eResults> {
     );
     const elapsedSeconds = (Date.now() - t0) / 1000;
     const stats = await auth.stats();
+    const orderStats = await orders.stats();
     return {
       measurement: measurement!,
       tokensIssued: stats.tokensIssued,
       tokenRequests: stats.requests["POST /token"] ?? 0,
+      orders: orderStats.requests["POST /orders"] ?? 0,
       elapsedSeconds,
       tokenTtl: TOKEN_TTL,
       paid: measurement!.rounds.reduce((sum, r) => sum + (r.bodyMatches ?? 0), 0),

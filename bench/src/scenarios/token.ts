@@ -1,14 +1,20 @@
 import { freePort, type BenchContext } from "../context.js";
 import { basic, fetchToken, jwtHeader, TOKEN_BODY } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
+import { joseSignRate } from "./crypto.js";
+import type { Rate } from "./crypto-worker.js";
 import type { ChildServer } from "../servers/child-server.js";
 import type { SigningAlg } from "../servers/protocol.js";
 
 export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
+/** Name prefix of the `--what-if` targets: our auth-server with logging off. */
+export const LOGS_OFF = "ours, logs off,";
 
 export interface TokenResults {
   /** `ours RS256`, `oidc-provider RS256`, ... */
   measurements: Measurement[];
+  /** jose's RS256 sign rate on the server core, taken after each round. */
+  joseRs256Sign: Rate[];
 }
 
 /**
@@ -19,19 +25,35 @@ export interface TokenResults {
 export async function runToken(ctx: BenchContext): Promise<TokenResults> {
   const servers: [string, ChildServer][] = [];
   try {
-    for (const alg of TOKEN_ALGS) {
-      const port = await freePort();
-      servers.push([`ours ${alg}`, await ctx.start(`auth-server-${alg}`, { kind: "auth-server", alg, port })]);
-      servers.push([`oidc-provider ${alg}`, await ctx.start(`oidc-provider-${alg}`, { kind: "oidc-provider", alg })]);
+    // started together (startup is most of a quick run), pushed as each comes up so `finally` stops them all
+    const track = async (name: string, server: Promise<ChildServer>) => {
+      servers.push([name, await server]);
+    };
+    await Promise.all(
+      TOKEN_ALGS.flatMap((alg) => [
+        track(`ours ${alg}`, freePort().then((port) => ctx.start(`auth-server-${alg}`, { kind: "auth-server", alg, port }))),
+        track(`oidc-provider ${alg}`, ctx.start(`oidc-provider-${alg}`, { kind: "oidc-provider", alg })),
+      ]),
+    );
+    if (ctx.options.whatIf) {
+      // the same server with logging off: what the four log lines per request cost
+      await Promise.all(
+        (["RS256", "EdDSA"] as const).map((alg) =>
+          track(`${LOGS_OFF} ${alg}`, freePort().then((port) => ctx.start(`auth-server-${alg}-silent`, { kind: "auth-server", alg, port, logLevel: "silent" }))),
+        ),
+      );
     }
+    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`]);
+    servers.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     // a token from each, with the algorithm we asked for: otherwise the comparison means nothing
     for (const [name, server] of servers) {
       const { access_token } = await fetchToken(server.url);
-      const alg = name.split(" ")[1];
+      const alg = name.split(" ").at(-1);
       if (jwtHeader(access_token).alg !== alg) throw new Error(`${name} signed with ${jwtHeader(access_token).alg}, not ${alg}`);
     }
     const targets: Target[] = servers.map(([name, server]) => ({
       name,
+      processes: [server],
       job: async () => ({
         title: name,
         url: server.url,
@@ -42,7 +64,13 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         expect: [200],
       }),
     }));
-    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
+    const joseRs256Sign: Rate[] = [];
+    const measurements = await measure(ctx.load, targets, ctx.options, ctx.log, async () => {
+      joseRs256Sign.push(await joseSignRate(ctx.cores, "RS256", ctx.options.quick ? 0.25 : 1));
+      const rate = joseRs256Sign.at(-1)!;
+      ctx.log(`  jose RS256 sign on the server core: ${rate.perSecond.toFixed(0)}/s, ${rate.perCpuSecond.toFixed(0)} per CPU-second`);
+    });
+    return { measurements, joseRs256Sign };
   } finally {
     await ctx.stop(...servers.map(([, s]) => s));
   }

@@ -5,6 +5,8 @@ import { pinnedNode, type CorePlan } from "../cores.js";
 import type { ChildMessage, MemorySample, ParentMessage, ServerSpec, ServerStats } from "./protocol.js";
 
 const ENTRY = fileURLToPath(new URL("./entry.js", import.meta.url));
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on Linux). */
+const CLOCK_TICKS = 100;
 
 export interface SpawnOptions {
   cores: CorePlan;
@@ -82,6 +84,24 @@ export class ChildServer {
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 8000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * CPU time the process has used so far (all its threads: main, libuv pool,
+   * GC), in ms. Per request it is a cost that contention on a shared machine
+   * barely moves, unlike throughput.
+   */
+  cpuMs(): number {
+    const pid = this.child.pid;
+    if (pid === undefined) return Number.NaN;
+    try {
+      // fields after the parenthesised command: state is [0], utime [11], stime [12]
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      return Number.NaN;
+    }
   }
 
   private sampleRss(): void {

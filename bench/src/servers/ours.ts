@@ -37,7 +37,7 @@ interface AppModule<C> {
 
 /** Starts auth-server, payment-service or order-service through its package entry, exactly as main.ts does minus signals. */
 export async function startOurs(spec: ServerSpec, counters: Counters): Promise<RunningServer> {
-  const logger = createLogger({ service: spec.kind, destination: counters.logSink() });
+  const logger = createLogger({ service: spec.kind, level: spec.logLevel ?? "info", destination: counters.logSink(spec.countTokens) });
   const app = await load(spec.kind);
   return app.start(app.loadConfig(appEnv(spec)), { logger });
 }

@@ -26,6 +26,10 @@ export interface ServerSpec {
   issuer?: string;
   /** order-service: where payment-service listens. */
   paymentUrl?: string;
+  /** auth-server: count `token.issued` log events (parses those lines; only where the count is the point). */
+  countTokens?: boolean;
+  /** Log level of our apps (default `info`, as deployed); `silent` for what-if runs. */
+  logLevel?: string;
 }
 
 export interface ServerStats {
