@@ -81,6 +81,13 @@ describe("any mode refuses invalid values with one line naming the variable", ()
     });
   }
 
+  it("SIGNING_KEYS naming a file that is not a private key", async () => {
+    const dir = tempDir();
+    const file = join(dir, "key.pem");
+    writeFileSync(file, "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n", { mode: 0o600 });
+    await refusesWith({ PORT: "0", DATA_DIR: dir, SIGNING_KEYS: file }, /^invalid SIGNING_KEYS: .*key\.pem is not a private key/);
+  });
+
   it("CLIENTS_FILE that is not a valid registry, saying where", async () => {
     const dir = tempDir();
     const file = join(dir, "clients.json");
