@@ -85,6 +85,23 @@ export class FaultStack {
     return this.events("auth-server", "token.issued").filter((line) => line.client_id === "order-service");
   }
 
+  /**
+   * Waits until order-service has scheduled at least `count` retries of each
+   * order (`order.retry_scheduled`): the worker kept them pending through
+   * that many failed attempts rather than giving up on them.
+   */
+  async waitForRetries(ids: string[], count: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const retries = new Map<unknown, number>();
+      for (const line of this.events("order-service", "order.retry_scheduled")) retries.set(line.order_id, (retries.get(line.order_id) ?? 0) + 1);
+      const behind = ids.filter((id) => (retries.get(id) ?? 0) < count);
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`${behind.length} of ${ids.length} orders were retried fewer than ${count} times within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Kills whatever still runs and removes the data folders. */
   async dispose(): Promise<void> {
     await Promise.all(Object.keys(this.running).map((name) => this.stop(name as AppName, "SIGKILL")));

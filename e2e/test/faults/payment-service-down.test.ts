@@ -26,6 +26,7 @@ it("orders placed while payment-service is down answer 202 pending, and each is 
     expect(reply.body).toMatchObject({ status: "pending" });
   }
   const ids = orderIds(replies);
+  await stack.waitForRetries(ids, 3);
   for (const id of ids) expect((await send(`${stack.urls.order}/orders/${id}`)).body.status).toBe("pending");
 
   await stack.start("payment-service");
