@@ -29,8 +29,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const { logger, verifier } = deps;
   const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
-  app.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer" }));
-  app.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read" }));
+  app.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer", logger }));
+  app.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", logger }));
   app.use(createChargesRouter({ store: deps.store, processor: deps.processor, logger, clock: deps.clock }));
   return finishApp(app, logger);
 }

@@ -186,7 +186,8 @@ describe("log events", () => {
     await call("/charge", `Bearer ${token}`);
     const verified = events.filter((e) => e.msg === "token.verified");
     expect(verified).toHaveLength(2);
-    expect(verified[0]).toMatchObject({
+    expect(verified[0]).toEqual({
+      msg: "token.verified",
       client_id: "order-service",
       sub: "order-service",
       aud: "payment-service",
@@ -196,19 +197,44 @@ describe("log events", () => {
       alg: "RS256",
       exp: clock.sec + 300,
       cached: false,
+      expires_in: 300,
       checks: [
         `signature (RS256, kid ${issuer.key.kid})`,
         "typ at+jwt",
         `iss ${issuer.issuer}`,
         "aud payment-service",
-        "exp in 300s",
-        "iat 0s ago",
+        `exp ${new Date((clock.sec + 300) * 1000).toISOString()} not passed`,
+        "iat not in the future",
         "scope charge:customer",
       ],
     });
-    expect(verified[1]).toMatchObject({ cached: true });
-    expect((verified[1]?.checks as string[])[0]).toContain("verified earlier and cached");
+    expect(verified[1]).toEqual({ ...verified[0], cached: true });
     expect(JSON.stringify(events)).not.toContain(token.split(".")[2]);
+  });
+
+  it("serializes the facts of a cached token once, through a child of the given logger", async () => {
+    const children: Array<Record<string, unknown>> = [];
+    const lines: Array<Record<string, unknown>> = [];
+    const pinoLike = {
+      info: (object: Record<string, unknown>, msg: string) => lines.push({ ...object, msg }),
+      child(bindings: Record<string, unknown>) {
+        children.push(bindings);
+        return { info: (object: Record<string, unknown>, msg: string) => lines.push({ ...bindings, ...object, msg }) };
+      },
+    };
+    const guard = requireAccessToken(verifier, { realm: "payment-service", scope: "charge:customer", logger: pinoLike });
+    const token = await mint({ claims: { jti: "serialized-once" } });
+    const request = { url: "/charge", headersDistinct: { authorization: [`Bearer ${token}`] } };
+    for (let i = 0; i < 4; i++) {
+      const res = { locals: {} as Record<string, unknown> };
+      await new Promise<void>((resolve, reject) =>
+        guard(request as never, res as never, (error?: unknown) => (error ? reject(error) : resolve())),
+      );
+      expect(res.locals.auth).toMatchObject({ jti: "serialized-once" });
+    }
+    expect(children).toHaveLength(1);
+    expect(lines.map((line) => line.cached)).toEqual([false, true, true, true]);
+    expect(lines[3]).toEqual({ ...lines[0], cached: true });
   });
 
   it("token.rejected carries status, error and error_description, never the token", async () => {
