@@ -108,14 +108,15 @@ export async function writeNewKey(dir: string, alg: SigningAlgorithm, activatesA
   const kid = await calculateJwkThumbprint(exported);
   const privateJwk: JWK = { ...exported, kid, alg, use: "sig" };
   const file = join(dir, `${kid}.json`);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const temporary = join(dir, `.${basename(file)}.${process.pid}.tmp`);
-  // activates_at is a NumericDate (RFC 7519 §2): seconds, with a fraction so keys made in one second still order.
-  await writeFile(temporary, `${JSON.stringify({ ...privateJwk, activates_at: activatesAt / 1000 })}\n`, {
-    mode: 0o600,
-    flag: "wx",
-  });
-  await rename(temporary, file);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // activates_at is a NumericDate (RFC 7519 §2): seconds, with a fraction so keys made in one second still order.
+    await writeFile(temporary, `${JSON.stringify({ ...privateJwk, activates_at: activatesAt / 1000 })}\n`, { mode: 0o600, flag: "wx" });
+    await rename(temporary, file);
+  } catch (error) {
+    throw new KeyFileError(`cannot write a key to ${dir} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
   return { kid, alg, privateJwk, activatesAt, file };
 }
 
