@@ -9,7 +9,7 @@ import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { ROOT, freePort, spawnApp, stopApp, waitUntilReady } from "../../../scripts/stack.mjs";
+import { ROOT, freePort, spawnApp, stackEnv, stopApp, waitUntilReady } from "../../../scripts/stack.mjs";
 import { send as contractSend, type LogLine, type Reply } from "../support.js";
 
 /** Every answer this process has seen, as text: status line, headers and body. */
@@ -259,4 +259,32 @@ export function writeClientsFile(dir: string, registry: unknown): string {
   const file = join(dir, "clients.json");
   writeFileSync(file, JSON.stringify(registry, null, 2), { mode: 0o600 });
   return file;
+}
+
+/**
+ * The built auth-server and payment-service alone, as `npm start` runs them,
+ * with fresh data folders: for attacks that need no order-service.
+ */
+export async function startIssuerAndResource(authEnv: Record<string, string> = {}) {
+  const root = mkdtempSync(join(tmpdir(), "m2m-attack-pair-"));
+  const auth = await freePort();
+  const payment = await freePort();
+  const env = stackEnv({ auth, payment, order: 0 }, { auth: join(root, "auth"), payment: join(root, "payment") });
+  const logs: LogLine[] = [];
+  const started: ReturnType<typeof spawnApp>[] = [];
+  const stop = async () => {
+    for (const app of started.reverse()) await stopApp(app);
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    for (const [name, extra] of [["auth-server", authEnv], ["payment-service", {}]] as const) {
+      const app = spawnApp(name, { ...env[name], ...extra }, (line: LogLine) => logs.push(line));
+      started.push(app);
+      await waitUntilReady(`${app.url}/readyz`, app);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls: { auth: env["auth-server"].ISSUER!, payment: `http://127.0.0.1:${payment}` }, authDataDir: join(root, "auth"), logs, stop };
 }
