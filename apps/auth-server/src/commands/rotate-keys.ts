@@ -8,20 +8,26 @@
 // A running server notices within KEY_RELOAD_INTERVAL seconds, or at once on
 // SIGHUP. Prints one JSON line with what it did; never prints key material.
 import { EnvReader, loadConfigOrExit } from "@m2m/service-kit";
-import { rotateKeyDirectory } from "@m2m/token-issuer";
+import { KeyFileError, rotateKeyDirectory } from "@m2m/token-issuer";
 import { loadKeyConfig } from "../config.js";
 
 const { keys, ttl } = loadConfigOrExit(() => ({
   keys: loadKeyConfig(process.env),
   ttl: new EnvReader(process.env).int("ACCESS_TOKEN_TTL", 300, { min: 1, max: 86_400 }),
 }));
-const { created, removed } = await rotateKeyDirectory({
-  dir: keys.path,
-  alg: keys.alg,
-  tokenTtlSeconds: ttl,
-  publishLeadSeconds: keys.publishLeadSeconds,
-  now: Date.now(),
-});
-process.stdout.write(
-  `${JSON.stringify({ dir: keys.path, created: created.kid, alg: created.alg, signs_from: new Date(created.activatesAt).toISOString(), removed })}\n`,
-);
+try {
+  const { created, removed } = await rotateKeyDirectory({
+    dir: keys.path,
+    alg: keys.alg,
+    tokenTtlSeconds: ttl,
+    publishLeadSeconds: keys.publishLeadSeconds,
+    now: Date.now(),
+  });
+  process.stdout.write(
+    `${JSON.stringify({ dir: keys.path, created: created.kid, alg: created.alg, signs_from: new Date(created.activatesAt).toISOString(), removed })}\n`,
+  );
+} catch (error) {
+  if (!(error instanceof KeyFileError)) throw error;
+  console.error(`rotate-keys: ${error.message}`);
+  process.exitCode = 1;
+}
