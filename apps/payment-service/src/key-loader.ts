@@ -24,6 +24,8 @@ export function keepLoadingKeys(verifier: TokenVerifier, options: { firstDelayMs
   const attempt = () => {
     timer = undefined;
     if (stopped) return;
+    // a request may have loaded them meanwhile (the verifier fetches on demand too)
+    if (verifier.ready) return finish();
     verifier.load().then(finish, () => {
       if (stopped) return;
       timer = setTimeout(attempt, delayMs);

@@ -106,9 +106,24 @@ export class JwksCache {
       keys = await this.#loadOnDemand();
       if (!keys.kids.has(kid)) throw new InvalidTokenError("the key that signed the access token is unknown");
     } else {
-      this.#refreshIfOld();
+      this.refreshIfOld();
     }
     return keys.select(header);
+  }
+
+  /**
+   * Starts a background refresh once the keys are older than `maxAgeMs` (at
+   * most one attempt per cooldown while the issuer is unreachable), so a key
+   * the issuer withdrew stops being trusted even if no token ever names an
+   * unknown `kid`. Never waits, never throws.
+   */
+  refreshIfOld(): void {
+    const now = this.options.clock();
+    if (this.#inflight || !this.#keys || now - this.#loadedAt < this.options.maxAgeMs) return;
+    if (now - this.#lastAttemptAt < this.options.cooldownMs) return;
+    this.load("max-age").catch(() => {
+      // reported through onError; the keys held stay in use
+    });
   }
 
   /**
@@ -132,16 +147,6 @@ export class JwksCache {
     } catch (error) {
       throw new TemporarilyUnavailableError(this.options.cooldownMs / 1000, { cause: error });
     }
-  }
-
-  #refreshIfOld(): void {
-    const now = this.options.clock();
-    if (this.#inflight || now - this.#loadedAt < this.options.maxAgeMs) return;
-    // during an outage, try again at most once per cooldown
-    if (now - this.#lastAttemptAt < this.options.cooldownMs) return;
-    this.load("max-age").catch(() => {
-      // reported through onError; the keys held stay in use
-    });
   }
 
   async #fetch(reason: JwksLoadReason): Promise<KeySet> {

@@ -191,6 +191,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
       const nowMs = clock();
       const hit = cache.get(token);
       if (hit === undefined) return verifySignedToken(token, nowMs);
+      // a busy cache never asks for keys: keep them fresh from here too
+      jwks.refreshIfOld();
       const nowSec = Math.floor(nowMs / 1000);
       try {
         checkTimes(hit.claims, nowSec, tolerance);

@@ -179,6 +179,23 @@ describe("through a JWK Set outage", () => {
   });
 });
 
+describe("the maximum age of the keys", () => {
+  it("is enforced even when every request is a cache hit: a withdrawn key stops being trusted", async () => {
+    const v = verifier({ maxAgeMs: 60_000 });
+    const token = await mint();
+    await v.verify(token);
+    expect((await v.verify(token)).cached).toBe(true);
+
+    const next = await makeKey("ES256");
+    issuer.published = [next.jwk]; // the issuer withdraws the key that signed `token`
+    clock.advance(61);
+    expect((await v.verify(token)).cached).toBe(true); // still served, and a refresh starts behind it
+    await waitFor(() => loaded.some((event) => event.reason === "max-age"));
+    expect(await settle(v.verify(token))).toBeInstanceOf(InvalidTokenError);
+    expect(v.kids).toEqual([next.kid]);
+  });
+});
+
 describe("refetching for an unknown kid", () => {
   it("picks up a key published after the last fetch (rotation), right after start", async () => {
     const v = verifier();
