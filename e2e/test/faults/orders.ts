@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { postJson, send, type Reply } from "../support.js";
 
 /** An order as `GET /orders/:id` shows it (CONTRACT.md, order-service). */
@@ -72,5 +74,20 @@ export async function waitUntilSettled(orderUrl: string, ids: string[], timeoutM
       throw new Error(`${unsettled.length} of ${ids.length} orders still unsettled after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * The ids of every order order-service has stored, read from its SQLite file
+ * (`orders.db`, apps/order-service/src/server.ts) read-only. The ground
+ * truth after a crash: an order committed just before a SIGKILL may have
+ * neither answered its caller nor logged `order.created`.
+ */
+export function storedOrderIds(dataDir: string): string[] {
+  const db = new Database(join(dataDir, "orders.db"), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT id FROM orders").all() as { id: string }[]).map((row) => row.id);
+  } finally {
+    db.close();
   }
 }
