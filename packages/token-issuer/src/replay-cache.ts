@@ -6,6 +6,7 @@
  */
 export class ReplayCache {
   private readonly entries = new Map<string, number>();
+  private insertsSinceSweep = 0;
 
   constructor(private readonly maxEntries = 100_000) {}
 
@@ -16,7 +17,8 @@ export class ReplayCache {
   use(id: string, expiresAt: number, now: number): boolean {
     const seen = this.entries.get(id);
     if (seen !== undefined && seen > now) return false;
-    if (this.entries.size >= this.maxEntries) this.sweep(now);
+    // Sweep now and then (amortised O(1)), and always before refusing for lack of room.
+    if (++this.insertsSinceSweep >= 1000 || this.entries.size >= this.maxEntries) this.sweep(now);
     if (this.entries.size >= this.maxEntries) {
       // Never forget a live identifier to make room: refusing is safe, forgetting is not.
       throw new RangeError("replay cache full");
@@ -30,6 +32,7 @@ export class ReplayCache {
   }
 
   private sweep(now: number): void {
+    this.insertsSinceSweep = 0;
     for (const [id, expiresAt] of this.entries) {
       if (expiresAt <= now) this.entries.delete(id);
     }
