@@ -195,6 +195,28 @@ describe("POST /orders", () => {
     expect(auth.tokenRequests).toHaveLength(2);
   });
 
+  it("keeps settling other pending orders while one of its charges hangs", async () => {
+    await payment.stop();
+    await start();
+    const slow = await post({ ...eur, customerId: "cus_slow" });
+    expect(slow.status).toBe(202);
+    payment.holdCustomer = "cus_slow";
+    await payment.start();
+    // the worker's attempt for the slow order is now hanging at payment-service
+    await eventually(() => (payment.requests.some((r) => r.body.customerId === "cus_slow") ? true : undefined));
+
+    payment.failCustomer = "cus_fast";
+    const fast = await post({ ...eur, customerId: "cus_fast" });
+    expect(fast.status).toBe(202);
+    payment.failCustomer = undefined;
+    await eventually(async () => ((await getOrder(fast.body.id as string)).body.status === "paid" ? true : undefined), 5_000);
+    expect((await getOrder(slow.body.id as string)).body.status).toBe("pending");
+
+    payment.holdCustomer = undefined;
+    payment.releaseHeld();
+    await eventually(async () => ((await getOrder(slow.body.id as string)).body.status === "paid" ? true : undefined));
+  });
+
   it("resumes pending orders after a restart", async () => {
     await payment.stop();
     await start();

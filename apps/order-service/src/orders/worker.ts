@@ -7,19 +7,19 @@ export interface WorkerOptions {
   settler: Settler;
   logger: Logger;
   clock?: () => number;
-  /** Time between two looks for due orders when there was nothing to do, ms (default 250). */
+  /** Time between two looks for due orders, ms (default 250). */
   pollIntervalMs?: number;
-  /** Orders settled at once (default 16). */
+  /** Attempts the worker runs at once (default 16). */
   concurrency?: number;
 }
 
 /**
- * The background loop that settles pending orders: every poll it takes the
- * orders whose next attempt is due and settles them through the
- * {@link Settler}, skipping those already being settled (the request that
- * created them may still be waiting on its charge). It keeps going until
- * each order is paid or failed; the schedule is in the database, so after a
- * restart it picks up where it left off.
+ * The background loop that settles pending orders. It keeps up to
+ * `concurrency` attempts in flight, each through the {@link Settler}, and
+ * skips orders already being settled (the request that created one may
+ * still be waiting on its charge). It keeps going until each order is paid
+ * or failed; the schedule is in the database, so after a restart it picks up
+ * where it left off.
  */
 export class SettlementWorker {
   readonly #store: OrderStore;
@@ -28,8 +28,8 @@ export class SettlementWorker {
   readonly #clock: () => number;
   readonly #pollIntervalMs: number;
   readonly #concurrency: number;
+  readonly #active = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
   #stopped = true;
 
   constructor(options: WorkerOptions) {
@@ -47,34 +47,41 @@ export class SettlementWorker {
     this.#schedule(0);
   }
 
-  /** Stops looking for work and waits for the current round to end. */
+  /** Stops taking work and waits for the attempts it started (abort them with `Settler.stop`). */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running;
+    await Promise.allSettled([...this.#active]);
   }
 
   #schedule(delay: number): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.#round()
-        .catch((error: unknown) => {
-          this.#logger.error({ err: error }, "worker.round_failed");
-          return false;
-        })
-        .then((busy) => {
-          this.#running = undefined;
-          this.#schedule(busy ? 0 : this.#pollIntervalMs);
-        });
-    }, delay);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#fill(), delay);
   }
 
-  /** One round: settle the due orders, a few at a time. True when there may be more due. */
-  async #round(): Promise<boolean> {
-    const due = this.#store.due(this.#clock(), this.#concurrency * 4).filter((order) => !this.#settler.isSettling(order.id));
-    for (let i = 0; i < due.length && !this.#stopped; i += this.#concurrency) {
-      await Promise.all(due.slice(i, i + this.#concurrency).map((order) => this.#settler.settle(order.id)));
+  /** Starts attempts for due orders in the free slots; the list is read fresh, so nothing is tried early. */
+  #fill(): void {
+    let more = false;
+    try {
+      const free = this.#concurrency - this.#active.size;
+      if (free > 0) {
+        const due = this.#store.due(this.#clock(), free + this.#concurrency * 2).filter((o) => !this.#settler.isSettling(o.id));
+        more = due.length > free;
+        for (const order of due.slice(0, free)) {
+          const attempt = this.#settler
+            .settle(order.id)
+            .catch((error: unknown) => this.#logger.error({ err: error, order_id: order.id }, "order.attempt_failed"))
+            .finally(() => {
+              this.#active.delete(attempt);
+              if (more) this.#schedule(0); // a slot is free and more orders are waiting
+            });
+          this.#active.add(attempt);
+        }
+      }
+    } catch (error) {
+      this.#logger.error({ err: error }, "worker.round_failed");
     }
-    return due.length === this.#concurrency * 4;
+    if (!more) this.#schedule(this.#pollIntervalMs);
   }
 }

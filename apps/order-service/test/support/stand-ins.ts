@@ -98,6 +98,11 @@ export async function startPaymentStandIn(auth: { issued: Set<string> }) {
     /** Tokens answered with 401 invalid_token. */
     rejectTokens: new Set<string>(),
     release: () => {},
+    /** Charges of this customer are held until `releaseHeld()`. */
+    holdCustomer: undefined as string | undefined,
+    releaseHeld: () => {},
+    /** Charges of this customer are answered 503. */
+    failCustomer: undefined as string | undefined,
   };
   const standIn: StandIn = new StandIn(async (req, res, body): Promise<void> => {
     const state = fake;
@@ -109,6 +114,8 @@ export async function startPaymentStandIn(auth: { issued: Set<string> }) {
     if (state.mode === "unavailable") return json(res, 503, { error: "temporarily_unavailable" }, { "retry-after": "0" });
     if (state.mode === "in-use") return json(res, 409, { error: "idempotency_key_in_use" });
     if (state.mode === "hold") await new Promise<void>((resolve) => (fake.release = resolve));
+    if (state.failCustomer === seen.body.customerId) return json(res, 503, { error: "temporarily_unavailable" });
+    if (state.holdCustomer === seen.body.customerId) await new Promise<void>((resolve) => (fake.releaseHeld = resolve));
     if (!token || !auth.issued.has(token)) return json(res, 401, { error: "invalid_token" }, { "www-authenticate": 'Bearer realm="payment-service"' });
     if (state.rejectTokens.has(token)) {
       return json(res, 401, { error: "invalid_token" }, { "www-authenticate": 'Bearer realm="payment-service", error="invalid_token"' });
