@@ -162,10 +162,37 @@ describe("malformed bodies", () => {
   });
 });
 
+describe("injection into the stores", () => {
+  const nasty = ["' OR '1'='1", "1; DROP TABLE charges; --", "../../etc/passwd", "%00", "\u0000", "x".repeat(4000), "😀"];
+
+  it("looks up charges and orders by id without injection: 404 for every made-up id, never 5xx", async () => {
+    const readToken = await accessToken(stack.urls.auth, "reporting-service", "reporting-secret", "charge:read");
+    for (const id of nasty) {
+      const charge = await send(`${stack.urls.payment}/charges/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${readToken}` } });
+      expect([400, 404], `charge ${id.slice(0, 20)}`).toContain(charge.status);
+      const order = await send(`${stack.urls.order}/orders/${encodeURIComponent(id)}`);
+      expect([400, 404], `order ${id.slice(0, 20)}`).toContain(order.status);
+    }
+  });
+
+  it("stores hostile strings as data: a charge with them is charged once, and its key still deduplicates", async () => {
+    // Printable ASCII without spaces: what the contract's ids and keys may hold.
+    for (const value of ["'OR'1'='1'--", "1;DROP/**/TABLE/**/charges;--", "../../etc/passwd", "\\x00\\'", "$" + "{jndi:ldap://x}"]) {
+      const key = `idem-${value}`;
+      const body = JSON.stringify({ orderId: `ord_${value}_${randomUUID()}`, customerId: value, amount: 1299, currency: "EUR" });
+      const first = await rawRequest(`${stack.urls.payment}/charge`, { method: "POST", headers: chargeHeaders({ "idempotency-key": key }), body });
+      const again = await rawRequest(`${stack.urls.payment}/charge`, { method: "POST", headers: chargeHeaders({ "idempotency-key": key }), body });
+      expect(first.status, `${value}: ${first.text}`).toBe(201);
+      expect([200, 201], value).toContain(again.status);
+      expect(json(again)?.id, value).toBe(json(first)?.id);
+    }
+  });
+});
+
 describe("afterwards", () => {
   it("every app is up, no answer leaked a stack trace or a secret, and nothing secret was logged", async () => {
     for (const [name, url] of apps()) expect((await send(`${url}/healthz`)).status, name).toBe(200);
-    expectNothingLeaked(["super-secret"]);
+    expectNothingLeaked(["super-secret", "reporting-secret"]);
     expectNotLogged(stack.logs, ["super-secret", token]);
     expect(stack.logs.filter((l) => l.msg === "http.unhandled_error")).toEqual([]);
   });
