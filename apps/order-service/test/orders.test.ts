@@ -100,6 +100,31 @@ describe("POST /orders", () => {
     expect((await getOrder(res.body.id as string)).body.status).toBe("payment_failed");
   });
 
+  it.each([
+    [400, "invalid_request"],
+    [403, "insufficient_scope"],
+    [422, "idempotency_key_reused"],
+  ])("answers 201 payment_failed when payment-service refuses with %i %s", async (status, error) => {
+    payment.answer = { status, body: { error } };
+    await start();
+    const res = await post(eur);
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: "payment_failed", reason: error });
+  });
+
+  it.each([
+    [500, "server_error"],
+    [429, "too_many_requests"],
+    [404, "not_found"],
+  ])("keeps the order pending when payment-service answers %i", async (status, error) => {
+    payment.answer = { status, body: { error } };
+    await start();
+    const res = await post(eur);
+    expect(res.status).toBe(202);
+    payment.answer = undefined;
+    await eventually(async () => ((await getOrder(res.body.id as string)).body.status === "paid" ? true : undefined));
+  });
+
   it("answers 201 payment_failed when the authorization server refuses order-service, and sends no charge", async () => {
     auth.refuse = "invalid_client";
     await start();

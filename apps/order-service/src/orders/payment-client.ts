@@ -5,6 +5,7 @@ import type { Logger } from "@m2m/service-kit";
 import {
   AuthServerUnavailableError,
   fingerprint,
+  InvalidResponseError,
   TokenRequestError,
   withBearerToken,
   type TokenParams,
@@ -90,10 +91,12 @@ function classify(error: unknown): ChargeOutcome {
   if (error instanceof AuthServerUnavailableError) {
     return { kind: "retry", reason: "auth_server_unavailable", ...retryAfter(error.details.retryAfterMs) };
   }
-  if (!isAxiosError(error) || !error.response) {
+  if (error instanceof InvalidResponseError) return { kind: "retry", reason: "auth_server_invalid_answer" };
+  if (!isAxiosError(error)) throw error; // a bug, not an answer: the settler logs it and retries
+  if (!error.response) {
     // Unreachable, timed out, reset: the charge may or may not have happened;
     // the retry with the same Idempotency-Key finds out.
-    return { kind: "retry", reason: isAxiosError(error) ? "payment_service_unreachable" : "auth_server_invalid_answer" };
+    return { kind: "retry", reason: "payment_service_unreachable" };
   }
   const { status, data, headers } = error.response;
   const code = typeof (data as { error?: unknown } | undefined)?.error === "string" ? (data as { error: string }).error : undefined;

@@ -101,6 +101,8 @@ export async function startPaymentStandIn(auth: { issued: Set<string> }) {
     /** Charges of this customer are held until `releaseHeld()`. */
     holdCustomer: undefined as string | undefined,
     releaseHeld: () => {},
+    /** When set, every charge is answered this, and nothing is charged. */
+    answer: undefined as { status: number; body: unknown; headers?: Record<string, string> } | undefined,
     /** Charges of this customer are answered 503. */
     failCustomer: undefined as string | undefined,
   };
@@ -111,6 +113,7 @@ export async function startPaymentStandIn(auth: { issued: Set<string> }) {
     const idempotencyKey = req.headers["idempotency-key"] as string | undefined;
     const seen = { idempotencyKey, token, body: JSON.parse(body) as ChargeSeen["body"] };
     state.requests.push(seen);
+    if (state.answer) return json(res, state.answer.status, state.answer.body, state.answer.headers);
     if (state.mode === "unavailable") return json(res, 503, { error: "temporarily_unavailable" }, { "retry-after": "0" });
     if (state.mode === "in-use") return json(res, 409, { error: "idempotency_key_in_use" });
     if (state.mode === "hold") await new Promise<void>((resolve) => (fake.release = resolve));
