@@ -5,7 +5,7 @@ const path = process.argv[2] ?? "/healthz";
 const port = process.env.PORT ?? "";
 
 try {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
   process.exit(res.ok ? 0 : 1);
 } catch {
   process.exit(1);

@@ -1,0 +1,160 @@
+// The `demo` container: places an order through order-service and shows the
+// five steps of the client credentials flow, then walks the same five steps
+// itself as a second client (reporting-service), where every step can be seen
+// from outside. Exits non-zero if anything did not happen as it should.
+//
+// Inside the container it cannot read the other services' logs; those hold
+// the details of order-service's own steps (see the hint at the end).
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+const ORDER = process.env.ORDER_SERVICE_URL ?? "http://order-service:4001";
+const AUTH = process.env.AUTH_SERVER_URL ?? "http://auth-server:4000";
+const PAYMENT = process.env.PAYMENT_SERVICE_URL ?? "http://payment-service:4002";
+const REPORTING_ID = "reporting-service";
+const REPORTING_SECRET_FILE = process.env.REPORTING_CLIENT_SECRET_FILE ?? "/run/secrets/reporting-service-client-secret";
+
+const tty = process.stdout.isTTY;
+const style = (code) => (text) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
+const bold = style(1);
+const green = style(32);
+const red = style(31);
+const say = (text = "") => console.log(text);
+const heading = (text) => say(`\n${bold(`━━ ${text}`)}`);
+const step = (n, text) => say(`${bold(n.padEnd(4))}${text}`);
+const detail = (text) => say(`    ${text}`);
+const json = (value) => JSON.stringify(value);
+/** Like the services' logs: a token is shown only by its hash, never whole. */
+const fingerprint = (token) => `sha256:${createHash("sha256").update(token).digest("hex").slice(0, 12)}`;
+
+const failures = [];
+function expectThat(ok, what) {
+  if (!ok) failures.push(what);
+  return ok;
+}
+
+async function call(url, init = {}) {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let body = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** A JWT's header and claims, decoded for display only: payment-service is what verifies it. */
+function decodeJwt(token) {
+  const [header, payload] = token
+    .split(".")
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, "base64url").toString("utf8")));
+  return { header, payload };
+}
+
+async function discovery() {
+  heading("What auth-server publishes");
+  const metadata = await call(`${AUTH}/.well-known/oauth-authorization-server`);
+  if (!expectThat(metadata.status === 200, `discovery metadata answered 200 (got ${metadata.status})`)) return;
+  const m = metadata.body;
+  detail(`issuer ${m.issuer}   token_endpoint ${m.token_endpoint}`);
+  detail(`grant_types_supported ${json(m.grant_types_supported)}   auth methods ${json(m.token_endpoint_auth_methods_supported)}`);
+  const jwks = await call(m.jwks_uri);
+  if (!expectThat(jwks.status === 200, `JWKS answered 200 (got ${jwks.status})`)) return;
+  for (const key of jwks.body.keys ?? []) detail(`signing key kid=${key.kid} alg=${key.alg} use=${key.use} (public part only)`);
+}
+
+async function placeOrder() {
+  const order = { customerId: "cus_demo", amount: 1299, currency: "EUR" };
+  heading("An order, placed through order-service");
+  step("", `POST ${ORDER}/orders ${json(order)}`);
+  const res = await call(`${ORDER}/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(order),
+  });
+  step("(1)", "order-service → auth-server: POST /token, grant_type=client_credentials, as client order-service");
+  detail("(its secret comes from a Compose secret file; a cached token is reused until it nears expiry)");
+  step("(2)", "auth-server checks the client, its secret, the scope charge:customer and the audience payment-service");
+  step("(3)", "auth-server signs a JWT access token (typ at+jwt) with its current key");
+  step("(4)", "order-service → payment-service: POST /charge, Authorization: Bearer <token>, Idempotency-Key: <order id>");
+  step("(5)", "payment-service verifies signature, typ, iss, aud, exp and scope before it charges");
+
+  let current = res;
+  const id = typeof res.body === "object" && res.body ? res.body.id : undefined;
+  // 202 pending: order-service keeps it and retries; wait a little for it to settle
+  for (let i = 0; i < 30 && id && current.body?.status === "pending"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    current = await call(`${ORDER}/orders/${id}`);
+  }
+  const paid = current.body?.status === "paid";
+  expectThat(paid, `the order is paid (got ${res.status} ${json(current.body)})`);
+  say(`${paid ? green("Result") : red("Result")}: ${res.status} ${json(current.body)}`);
+  return paid ? current.body.chargeId : undefined;
+}
+
+/** The same five steps walked by reporting-service, whose every step the demo can show. */
+async function reportingClient(chargeId) {
+  heading("The same five steps, seen from the client's side: reporting-service reads that charge");
+  const secret = readFileSync(REPORTING_SECRET_FILE, "utf8").trim();
+  step("(1)", `reporting-service → auth-server: POST ${AUTH}/token (client_secret_basic, scope=charge:read, audience=payment-service)`);
+  const basic = Buffer.from(`${encodeURIComponent(REPORTING_ID)}:${encodeURIComponent(secret)}`).toString("base64");
+  const tokenRes = await call(`${AUTH}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${basic}` },
+    body: new URLSearchParams({ grant_type: "client_credentials", scope: "charge:read", audience: "payment-service" }),
+  });
+  if (!expectThat(tokenRes.status === 200, `reporting-service got a token (got ${tokenRes.status} ${json(tokenRes.body)})`)) return undefined;
+  const token = tokenRes.body.access_token;
+  step("(2)", `auth-server checked the client and what it asked for: 200, scope "${tokenRes.body.scope}", expires_in ${tokenRes.body.expires_in}`);
+  const { header, payload } = decodeJwt(token);
+  step("(3)", `the access token ${fingerprint(token)}, a signed JWT:`);
+  detail(`header ${json(header)}`);
+  detail(`claims ${json(payload)}`);
+  expectThat(header.typ === "at+jwt" && payload.aud === "payment-service", "the token is an at+jwt for payment-service");
+  if (chargeId) {
+    step("(4)", `reporting-service → payment-service: GET /charges/${chargeId}, Authorization: Bearer <token>`);
+    const read = await call(`${PAYMENT}/charges/${encodeURIComponent(chargeId)}`, { headers: { authorization: `Bearer ${token}` } });
+    step("(5)", `payment-service verified the token and answered ${read.status} ${json(read.body)}`);
+    expectThat(read.status === 200 && read.body?.id === chargeId, `payment-service let reporting-service read the charge (got ${read.status})`);
+  }
+  return token;
+}
+
+async function refusals(reportingToken) {
+  heading("And what payment-service refuses");
+  const charge = (headers) =>
+    call(`${PAYMENT}/charge`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": `demo-refused-${Date.now()}`, ...headers },
+      body: JSON.stringify({ orderId: "demo-refused", customerId: "cus_demo", amount: 500, currency: "EUR" }),
+    });
+  const anonymous = await charge({});
+  step("", `POST /charge without a token → ${anonymous.status}  WWW-Authenticate: ${anonymous.headers.get("www-authenticate")}`);
+  expectThat(anonymous.status === 401, `a charge without a token is refused with 401 (got ${anonymous.status})`);
+  if (reportingToken) {
+    const scoped = await charge({ authorization: `Bearer ${reportingToken}` });
+    step("", `POST /charge with reporting-service's token (scope charge:read) → ${scoped.status}  WWW-Authenticate: ${scoped.headers.get("www-authenticate")}`);
+    expectThat(scoped.status === 403, `a charge:read token cannot charge: 403 (got ${scoped.status})`);
+  }
+}
+
+say(bold("Client credentials, end to end, in Docker: order-service → auth-server → payment-service"));
+try {
+  await discovery();
+  const chargeId = await placeOrder();
+  const reportingToken = await reportingClient(chargeId);
+  await refusals(reportingToken);
+} catch (error) {
+  failures.push(error instanceof Error ? error.message : String(error));
+}
+
+say();
+say("Each service logs its side of every step as one JSON line (token.issued with the checks that passed,");
+say("token.verified with what payment-service checked, charge.created, order.settled):");
+say(`    docker compose logs auth-server order-service payment-service | grep -E '"msg":"(token|charge|order)\\.'`);
+heading(failures.length === 0 ? green("Every step happened as it should.") : red("Some steps did not happen as they should:"));
+for (const failure of failures) say(red(`  ✗ ${failure}`));
+process.exitCode = failures.length === 0 ? 0 : 1;
