@@ -164,6 +164,21 @@ describe("401 and 403: the token", () => {
     expect(service.events("token.rejected").at(-1)).toMatchObject({ status: 403, error: "insufficient_scope" });
   });
 
+  it("guards every spelling of the path the handler answers to", async () => {
+    for (const path of ["/CHARGE", "/charge/", "/Charge/"]) {
+      const res = await send(`${service.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": randomUUID() },
+        body: JSON.stringify(newCharge()),
+      });
+      expect(res.status, path).toBe(401);
+    }
+    for (const method of ["GET", "HEAD"]) {
+      const res = await fetch(`${service.url}/CHARGES/ch_x/`, { method });
+      expect(res.status, method).toBe(401);
+    }
+  });
+
   it("refuses a token in the query string: 401 with the bare challenge", async () => {
     const res = await send(`${service.url}/charge?access_token=${token}`, {
       method: "POST",
