@@ -84,14 +84,17 @@ export function expectRetryAfter(header: string | string[] | null | undefined) {
 }
 
 /**
- * No answer carried a stack trace, an internal path or any of `secrets`
- * (CONTRACT.md: "no stack trace or internal detail ever reaches a client").
+ * No answer carried a stack trace, an internal path, a CORS grant or any of
+ * `secrets` (CONTRACT.md: "no stack trace or internal detail ever reaches a
+ * client").
  */
 export function expectNothingLeaked(secrets: string[]) {
   expect(answers.length).toBeGreaterThan(0);
   for (const answer of answers) {
     expect(answer, "a stack frame").not.toMatch(/\bat [\w.<>]+ \(|\n\s+at |node:internal|node_modules|\/dist\/|\.ts:\d+/);
     for (const secret of secrets) expect(answer.includes(secret), `an answer holds the secret ${secret.slice(0, 6)}…`).toBe(false);
+    // Service-to-service endpoints: no browser page may read their answers (token responses above all).
+    expect(answer.toLowerCase(), "a CORS grant").not.toContain("access-control-allow-origin");
   }
 }
 

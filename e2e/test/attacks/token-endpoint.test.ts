@@ -169,6 +169,21 @@ describe("what a client may ask for", () => {
     expectOAuthError(await withAssertion(jwt, { scope: "charge:read" }), 401, "invalid_client", "assertion");
   });
 
+  it("refuses scope look-alikes as invalid_scope, never widening the grant (RFC 6749 §3.3)", async () => {
+    for (const scope of [
+      "CHARGE:CUSTOMER",
+      "charge:*",
+      "charge:customer charge:read",
+      "charge:customer,charge:read",
+      "charge:customer\tcharge:read",
+      "charge:customers",
+      "charge:customer:extra",
+    ]) {
+      const res = await postForm(`${auth.url}/token`, { ...grant, scope }, { authorization: basic("order-service", "super-secret") });
+      expectOAuthError(res, 400, "invalid_scope", JSON.stringify(scope));
+    }
+  });
+
   it("refuses resource and audience look-alikes as invalid_target (RFC 8707 §2)", async () => {
     const lookAlikes: Record<string, string>[] = [
       { resource: "https://payment.internal.evil.example" },
