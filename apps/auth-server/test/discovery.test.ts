@@ -52,3 +52,16 @@ describe("discovery", () => {
     expect(res.body).toMatchObject({ error: "not_found" });
   });
 });
+
+describe("an issuer with a path (RFC 8414 §3.1)", () => {
+  it("publishes the metadata under /.well-known/oauth-authorization-server/<path>, with endpoints under the issuer", async () => {
+    const withPath = await startTestServer({ ISSUER: "http://auth.test/tenant-a", SIGNING_ALG: "ES256" });
+    try {
+      const res = await send(`${withPath.url}/.well-known/oauth-authorization-server/tenant-a`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ issuer: "http://auth.test/tenant-a", token_endpoint: "http://auth.test/tenant-a/token" });
+    } finally {
+      await withPath.dispose();
+    }
+  });
+});

@@ -24,9 +24,17 @@ export function oauthRouter(issuer: TokenIssuer, options: OAuthRouterOptions = {
   const form = formBody(options);
   const jwksMaxAge = options.jwksMaxAge ?? 60;
 
-  router.get("/.well-known/oauth-authorization-server", (_req, res) => {
+  // RFC 8414 §3.1: for an issuer with a path, the path goes after the well-known segment.
+  const issuerPath = new URL(issuer.issuer).pathname.replace(/\/+$/, "");
+  router.get(`/.well-known/oauth-authorization-server${issuerPath}`, (_req, res) => {
     res.set("Cache-Control", "public, max-age=60").json(issuer.metadata());
   });
+  if (issuerPath !== "") {
+    // Behind a proxy that strips the issuer's path, clients that ask at the root find it too.
+    router.get("/.well-known/oauth-authorization-server", (_req, res) => {
+      res.set("Cache-Control", "public, max-age=60").json(issuer.metadata());
+    });
+  }
   router.get("/.well-known/jwks.json", (_req, res) => {
     res.set("Cache-Control", `public, max-age=${jwksMaxAge}`).type("application/jwk-set+json").send(JSON.stringify(issuer.jwks()));
   });
