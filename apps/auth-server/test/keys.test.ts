@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { postForm, REPORTING_SERVICE, send, startTestServer, tempDir, token, type TestServer } from "./support.js";
-import { run } from "./processes.js";
+import { run, start } from "./processes.js";
 
 const servers: TestServer[] = [];
 const dirs: string[] = [];
@@ -83,6 +83,26 @@ describe("key rotation without a failed request", () => {
     expect(await jwksKids(server)).toEqual([newKid]);
     expect(await active(server, lastOldToken)).toBe(false);
     expect(await active(server, await token(server))).toBe(true);
+  });
+
+  it("a running server (the built main) publishes a rotated key at once on SIGHUP", async () => {
+    const dir = dataDir();
+    // A reload interval far longer than the test: only SIGHUP can make the key appear.
+    const env = { PORT: "0", DATA_DIR: dir, SIGNING_ALG: "ES256", KEY_RELOAD_INTERVAL: "3600" };
+    const app = await start(env);
+    try {
+      const kids = async () => ((await (await fetch(`${app.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      expect(await kids()).toHaveLength(1);
+      const rotated = await run("dist/commands/rotate-keys.js", env);
+      const { created } = JSON.parse(rotated.stdout) as { created: string };
+      app.child.kill("SIGHUP");
+      const deadline = Date.now() + 20_000;
+      while (!(await kids()).includes(created) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await kids()).toContain(created);
+    } finally {
+      app.child.kill("SIGTERM");
+      expect((await app.exit).code).toBe(0);
+    }
   });
 
   it("rotates on schedule with KEY_ROTATION_INTERVAL", async () => {
