@@ -82,7 +82,10 @@ async function main(): Promise<number> {
     await scenario("e2e", "3. POST /orders end to end", async () => {
       results.e2e = await runE2e(ctx);
       failures.push(...results.e2e.measurement.failureDetail);
-      if (results.e2e.paid !== results.e2e.answered) failures.push(`e2e: ${results.e2e.answered - results.e2e.paid} orders answered without "status":"paid"`);
+      if (results.e2e.failed > 0) failures.push(`e2e: ${results.e2e.failed} orders ended payment_failed`);
+      if (results.e2e.paid + results.e2e.pending !== results.e2e.answered) {
+        failures.push(`e2e: ${results.e2e.answered - results.e2e.paid - results.e2e.pending} orders answered neither paid nor pending`);
+      }
       log(`  token requests during the run: ${results.e2e.tokenRequests}; issued: ${JSON.stringify(results.e2e.tokensIssued)}`);
     });
     await scenario("flood", "memory: a flood of distinct forged tokens at /charge", async () => {
@@ -109,7 +112,9 @@ async function main(): Promise<number> {
     for (const f of failures) console.error(`  - ${f}`);
     return 1;
   }
-  if (options.strict && checks.some((c) => c.verdict === "FAIL")) return 3;
+  // missed only when every judgment says so: one noisy measure alone does not fail a run
+  const missed = (c: (typeof checks)[number]) => c.verdict === "FAIL" && (c.byCpu === undefined || c.byCpu.verdict === "FAIL");
+  if (options.strict && checks.some(missed)) return 3;
   return 0;
 }
 

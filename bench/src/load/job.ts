@@ -15,8 +15,8 @@ export interface LoadJob {
   uniqueBody?: boolean;
   /** Send a distinct, well-formed but forged bearer token on every request. */
   bogusBearer?: BogusBearer;
-  /** Count responses whose body contains this text (costs load-generator CPU). */
-  countBodyContaining?: string;
+  /** Count responses whose body contains each of these texts (costs load-generator CPU). */
+  countBodyContaining?: string[];
   connections: number;
   seconds: number;
   /** Statuses that count as a correct answer; anything else is a failure. */
@@ -46,5 +46,6 @@ export interface LoadResult {
   statuses: Record<string, number>;
   errors: number;
   timeouts: number;
-  bodyMatches?: number;
+  /** For each of `countBodyContaining`, how many responses contained it. */
+  bodyMatches?: Record<string, number>;
 }

@@ -25,7 +25,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const nextId = () => `${runId}-${(n++).toString(36)}`;
   const forge = job.bogusBearer ? forger(job.bogusBearer) : undefined;
   const varies = job.uniqueHeader !== undefined || job.uniqueBody === true || forge !== undefined;
-  let bodyMatches = 0;
+  const bodyMatches: Record<string, number> = {};
 
   const request: Request = {
     method: job.method,
@@ -48,9 +48,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
     };
   }
   if (job.countBodyContaining !== undefined) {
-    const needle = job.countBodyContaining;
+    const needles = job.countBodyContaining;
+    for (const needle of needles) bodyMatches[needle] = 0;
     request.onResponse = (_status: number, body: string) => {
-      if (body.includes(needle)) bodyMatches++;
+      for (const needle of needles) if (body.includes(needle)) bodyMatches[needle]!++;
     };
   }
 

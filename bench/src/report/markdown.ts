@@ -74,7 +74,7 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   line();
   line("| target | by throughput | verdict | by CPU cost per request | verdict |");
   line("| --- | --- | --- | --- | --- |");
-  const judged = (v: string) => (options.quick ? `(${v}, not judged)` : `**${v}**`);
+  const judged = (v: string) => (v === "n/a" ? "" : options.quick ? `(${v}, not judged)` : `**${v}**`);
   for (const c of checkTargets(r)) {
     line(`| ${c.target} | ${c.measured} | ${judged(c.verdict)} | ${c.byCpu?.measured ?? "n/a"} | ${c.byCpu ? judged(c.byCpu.verdict) : ""} |`);
   }
@@ -125,11 +125,11 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     const m = e.measurement;
     line("## 3. End to end: `POST /orders` → order-service → payment-service");
     line();
-    line("| req/s | p50 | p99 | CPU per order (3 processes) | orders paid / answered (measured rounds) | `POST /token` requests in the whole run | `token.issued` by (client, audience, scope) |");
+    line("| req/s | p50 | p99 | CPU per order (3 processes) | orders paid / pending / answered (measured rounds) | `POST /token` requests in the whole run | `token.issued` by (client, audience, scope) |");
     line("| --- | --- | --- | --- | --- | --- | --- |");
     const issued = Object.entries(e.tokensIssued).map(([k, v]) => `${k}: ${v}`).join("; ") || "none";
     line(
-      `| ${spread(m)} | ${ms(m.p50)} | ${ms(m.p99)} | ${us(median(m.cpuPerRequest))} | ${n0(e.paid)} / ${n0(e.answered)} | ` +
+      `| ${spread(m)} | ${ms(m.p50)} | ${ms(m.p99)} | ${us(median(m.cpuPerRequest))} | ${n0(e.paid)} / ${n0(e.pending)} / ${n0(e.answered)} | ` +
         `${e.tokenRequests} for ${n0(e.orders)} orders in ${e.elapsedSeconds.toFixed(0)} s (token lifetime ${e.tokenTtl} s) | ${issued} |`,
     );
     line();

@@ -18,7 +18,7 @@ export interface BenchResults {
   errors: string[];
 }
 
-export type Verdict = "PASS" | "FAIL" | "not run";
+export type Verdict = "PASS" | "FAIL" | "not run" | "n/a";
 
 /**
  * One target, judged twice: by throughput (what issue 6 asks, noisy on a
@@ -63,6 +63,17 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   const charge = r.charge?.measurements;
   ratioCheck("protected `/charge` ≥ 0.9× the same router without auth", find(charge, PROTECTED), find(charge, UNPROTECTED), 0.9);
   ratioCheck("protected `/charge` ≥ 1.5× express-oauth2-jwt-bearer", find(charge, PROTECTED), find(charge, JWT_BEARER), 1.5);
+  // No guard can beat no guard at all: the bare router's lead over express-oauth2-jwt-bearer is the ceiling of that target.
+  const bare = find(charge, UNPROTECTED);
+  const jwtBearer = find(charge, JWT_BEARER);
+  if (bare && jwtBearer) {
+    checks.push({
+      target: "(ceiling of the line above: the same router with no auth at all vs express-oauth2-jwt-bearer)",
+      measured: x(pairedRatio(bare, jwtBearer)),
+      verdict: "n/a",
+      byCpu: { measured: x(cpuRatio(bare, jwtBearer)), verdict: "n/a" },
+    });
+  }
 
   const token = r.token?.measurements;
   ratioCheck("`/token` RS256 ≥ 1.25× oidc-provider", find(token, "ours RS256"), find(token, "oidc-provider RS256"), 1.25);
