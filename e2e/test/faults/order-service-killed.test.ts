@@ -39,7 +39,7 @@ it("pending orders survive a crash of order-service and settle after its restart
 it("a crash in the middle of a burst, with charges in flight, loses no order and charges none twice", async () => {
   const before = new Set(storedOrderIds(stack.dataDir("order-service")));
   const charged = stack.events("payment-service", "charge.created").length;
-  const burst = pool(150, 10, () => placeOrder(stack.urls.order).catch(() => undefined));
+  const burst = pool(200, 10, () => placeOrder(stack.urls.order).catch(() => undefined));
   await eventually(async () => (stack.events("payment-service", "charge.created").length >= charged + 20 ? true : undefined), 30_000, "charges to flow");
   await stack.stop("order-service", "SIGKILL");
   const replies = await burst;

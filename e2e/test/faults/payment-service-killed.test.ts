@@ -16,7 +16,7 @@ afterAll(async () => {
   await stack?.dispose();
 });
 
-const BURST = 150;
+const BURST = 200;
 
 it("every order of the burst ends paid, with exactly one charge per order in the ledger", async () => {
   const burst = placeOrders(stack.urls.order, BURST, 10);

@@ -33,9 +33,11 @@ it("1,000 orders from 50 concurrent callers: all paid, 1,000 charges, a handful 
   expectPaidExactlyOnce(orders, ledger);
   expect(ledger).toHaveLength(ORDERS);
 
-  // Single flight and the cache: 50 callers at once cause one token request,
-  // not 50; "a handful" leaves room for a refresh-ahead, never one per order.
+  // Single flight and the cache: the first 50 callers at once share one token
+  // request, and the token lives 300 s, so one request serves the whole run;
+  // one more is tolerated (a refresh), never one per caller. Without single
+  // flight this run asked 5 times or more.
   const tokenRequests = stack.tokensIssuedToOrderService().length;
   expect(tokenRequests).toBeGreaterThanOrEqual(1);
-  expect(tokenRequests).toBeLessThanOrEqual(3);
+  expect(tokenRequests).toBeLessThanOrEqual(2);
 }, 60_000);
