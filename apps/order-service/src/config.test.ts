@@ -69,6 +69,7 @@ describe("loadConfig", () => {
     [{ CLIENT_AUTH_METHOD: "private_key_jwt", CLIENT_PRIVATE_KEY: "not a key" }, /^invalid CLIENT_PRIVATE_KEY_FILE: expected a private key/],
     [{ PAYMENT_AUDIENCE: "payment-service", PAYMENT_RESOURCE: "https://payment.internal" }, /^invalid PAYMENT_AUDIENCE: /],
     [{ SETTLE_WAIT_MS: "3s" }, /^invalid SETTLE_WAIT_MS: /],
+    [{ NODE_ENV: "production" }, /^invalid CLIENT_SECRET: required in production/],
   ])("stops at start with one line naming the variable: %o", (env, message) => {
     const error = (() => {
       try {
@@ -80,6 +81,10 @@ describe("loadConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain("\n");
+  });
+
+  it("takes an explicit secret in production", () => {
+    expect(loadConfig({ NODE_ENV: "production", CLIENT_SECRET: "a-real-secret" }).clientAuth.method).toBe("client_secret_basic");
   });
 
   it("can ask by audience instead of resource", () => {

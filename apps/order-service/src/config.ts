@@ -49,7 +49,7 @@ export function loadConfig(env: Env): OrderServiceConfig {
     authServerUrl,
     issuer: read.url("ISSUER", authServerUrl),
     clientId,
-    clientAuth: loadClientAuth(read),
+    clientAuth: loadClientAuth(read, env.NODE_ENV === "production"),
     paymentServiceUrl: read.url("PAYMENT_SERVICE_URL", "http://localhost:4002"),
     paymentToken: loadPaymentTarget(read),
     dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
@@ -60,14 +60,17 @@ export function loadConfig(env: Env): OrderServiceConfig {
 
 /**
  * `CLIENT_AUTH_METHOD` picks the method: `client_secret_basic` (default) and
- * `client_secret_post` use `CLIENT_SECRET` (or `CLIENT_SECRET_FILE`);
+ * `client_secret_post` use `CLIENT_SECRET` (or `CLIENT_SECRET_FILE`; the
+ * development default `super-secret` is refused when `NODE_ENV=production`);
  * `private_key_jwt` uses `CLIENT_PRIVATE_KEY_FILE` (PKCS#8 PEM or a private
  * JWK), with `CLIENT_KEY_ALG` and `CLIENT_KEY_ID` when the key does not say.
  */
-function loadClientAuth(read: EnvReader): ClientAuth {
+function loadClientAuth(read: EnvReader, production: boolean): ClientAuth {
   const method = read.oneOf("CLIENT_AUTH_METHOD", AUTH_METHODS, "client_secret_basic");
   if (method !== "private_key_jwt") {
-    const secret = read.secret("CLIENT_SECRET", "super-secret") as string;
+    // The development default is published in CONTRACT.md: never in production.
+    const secret = read.secret("CLIENT_SECRET", production ? undefined : "super-secret");
+    if (secret === undefined) throw new ConfigError("invalid CLIENT_SECRET: required in production (set CLIENT_SECRET or CLIENT_SECRET_FILE)");
     return method === "client_secret_basic" ? clientSecretBasic(secret) : clientSecretPost(secret);
   }
   const text = read.secret("CLIENT_PRIVATE_KEY");
