@@ -44,5 +44,7 @@ export {
 export type { SecretHash, SecretHashAlgorithm } from "./secret-hash.js";
 export { rotateKeyDirectory, SigningKeys } from "./signing-keys.js";
 export type { LoadedKey, SigningKeysOptions } from "./signing-keys.js";
+export { inspectToken } from "./introspection.js";
+export type { IntrospectionResponse } from "./introspection.js";
 export { TokenIssuer } from "./token-issuer.js";
-export type { EndpointRequest, IntrospectionResponse, TokenIssuerOptions, TokenResponse } from "./token-issuer.js";
+export type { EndpointRequest, TokenIssuerOptions, TokenResponse } from "./token-issuer.js";

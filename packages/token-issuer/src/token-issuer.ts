@@ -1,10 +1,10 @@
-import { decodeProtectedHeader, jwtVerify } from "jose";
 import { AccessTokenMinter } from "./access-token.js";
 import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
 import { systemClock, type Clock, type EventLogger } from "./clock.js";
 import { InvalidClientError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
 import { FailureLimiter } from "./failure-limiter.js";
+import { inspectToken, type IntrospectionResponse } from "./introspection.js";
 import { authorizationServerMetadata, type AuthorizationServerMetadata } from "./metadata.js";
 import { decideGrant } from "./policy.js";
 import type { ClientRegistration, ClientRegistry } from "./registry.js";
@@ -28,22 +28,6 @@ export interface TokenResponse {
   expires_in: number;
   scope: string;
 }
-
-/** RFC 7662 §2.2 introspection response. */
-export type IntrospectionResponse =
-  | { active: false }
-  | {
-      active: true;
-      iss: string;
-      sub: string;
-      client_id: string;
-      aud: string;
-      scope: string;
-      exp: number;
-      iat: number;
-      jti: string;
-      token_type: "Bearer";
-    };
 
 export interface TokenIssuerOptions {
   /** The issuer identifier (RFC 8414 §2): an https URL in production, no trailing slash. */
@@ -170,7 +154,7 @@ export class TokenIssuer {
       const { client } = await this.authenticate(presented, clientId, request.remoteAddress);
       const token = request.params.get("token");
       if (token === undefined) throw new InvalidRequestError("token is required");
-      const result = await this.inspect(token);
+      const result = await inspectToken(token, { issuer: this.issuer, keys: this.options.keys, registry: this.registryNow, clock: this.clock });
       this.logger.info({ client_id: client.clientId, active: result.active }, "token.introspected");
       return result;
     } catch (error) {
@@ -189,40 +173,6 @@ export class TokenIssuer {
   /** RFC 7517 §5 JWK Set of the published public keys. */
   jwks(): ReturnType<SigningKeys["jwks"]> {
     return this.options.keys.jwks();
-  }
-
-  private async inspect(token: string): Promise<IntrospectionResponse> {
-    try {
-      const { kid } = decodeProtectedHeader(token);
-      const key = typeof kid === "string" ? this.options.keys.verificationKey(kid) : undefined;
-      if (key === undefined) return { active: false };
-      const { payload } = await jwtVerify(token, key.publicKey, {
-        algorithms: [key.alg],
-        issuer: this.issuer,
-        typ: "at+jwt",
-        requiredClaims: ["exp", "iat", "jti", "sub", "aud"],
-        currentDate: new Date(this.clock()),
-      });
-      const clientId = payload.client_id;
-      const client = typeof clientId === "string" ? this.registryNow.client(clientId) : undefined;
-      if (client === undefined || client.disabled) return { active: false };
-      if (typeof payload.aud !== "string" || typeof payload.scope !== "string") return { active: false };
-      return {
-        active: true,
-        iss: this.issuer,
-        sub: payload.sub!,
-        client_id: client.clientId,
-        aud: payload.aud,
-        scope: payload.scope,
-        exp: payload.exp!,
-        iat: payload.iat!,
-        jti: payload.jti!,
-        token_type: "Bearer",
-      };
-    } catch {
-      // Foreign, tampered, expired or malformed: RFC 7662 §2.2 says only "active": false, never why.
-      return { active: false };
-    }
   }
 
   private claimedClientId(presented: PresentedCredentials): string | undefined {
