@@ -28,9 +28,10 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
     });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    throw new KeySourceError(`GET ${url}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : "unreachable"}`, {
-      cause: error,
-    });
+    // undici wraps the socket error: its code (ECONNREFUSED, ENOTFOUND...) is what an operator needs
+    const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+    const reason = timedOut ? `no answer within ${options.timeoutMs} ms` : `unreachable${typeof code === "string" ? ` (${code})` : ""}`;
+    throw new KeySourceError(`GET ${url}: ${reason}`, { cause: error });
   }
   if (response.status !== 200) {
     await response.body?.cancel().catch(() => {});
