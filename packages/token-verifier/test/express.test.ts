@@ -179,6 +179,16 @@ describe("scope", () => {
   });
 });
 
+describe("misuse", () => {
+  it("requireScope without requireAccessToken before it fails closed, as a server error", async () => {
+    const guard = requireScope("charge:read", { realm: "payment-service" });
+    const error = await new Promise((resolve) => guard({} as never, { locals: {} } as never, resolve));
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { expose?: unknown }).expose).toBeUndefined();
+    expect(() => accessTokenClaims({ locals: {} } as never)).toThrow(/requireAccessToken/);
+  });
+});
+
 describe("log events", () => {
   it("token.verified names who, for what, and each check passed, in words", async () => {
     const token = await mint();
