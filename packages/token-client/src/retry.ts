@@ -10,6 +10,7 @@ export interface RetryPolicy {
   maxElapsedMs: number;
 }
 
+/** 4 requests at most, backoff ceilings 200 ms doubling to 5 s, no retry after 10 s. */
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 5_000, maxElapsedMs: 10_000 };
 
 /**
