@@ -22,7 +22,7 @@ export async function exchange(http: AxiosInstance, request: AxiosRequestConfig,
     const response = await http.request<string>({
       ...request,
       // The token endpoint and metadata never redirect; following one would
-      // send the credentials somewhere else (RFC 9700 §4.11).
+      // send the credentials somewhere else (RFC 9700 §4.12).
       maxRedirects: 0,
       responseType: "text",
       transformResponse: [(data: unknown) => data],

@@ -1,8 +1,8 @@
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import type { Clock } from "./clock.js";
-import { InvalidClientError, ServerError } from "./errors.js";
+import { InvalidClientError, ServerError, TooManyRequestsError } from "./errors.js";
 import type { ClientKey, ClientRegistration, ClientRegistry } from "./registry.js";
-import { ReplayCache } from "./replay-cache.js";
+import { ReplayCache, ReplayQuotaError } from "./replay-cache.js";
 
 /** RFC 7523 §2.2 `client_assertion_type` for JWT client authentication. */
 export const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -91,8 +91,11 @@ export class ClientAssertionVerifier {
     if (typeof payload.jti !== "string" || payload.jti === "") throw new InvalidClientError("the client assertion needs a jti");
     let fresh: boolean;
     try {
-      fresh = this.replay.use(`${clientId}\0${payload.jti}`, (payload.exp! + this.leeway) * 1000, now);
-    } catch {
+      fresh = this.replay.use(clientId, payload.jti, (payload.exp! + this.leeway) * 1000, now);
+    } catch (error) {
+      if (error instanceof ReplayQuotaError) {
+        throw new TooManyRequestsError("too many client assertions from this client in flight; retry shortly", this.maxLifetime);
+      }
       throw new ServerError("too many client assertions in flight; retry shortly");
     }
     if (!fresh) throw new InvalidClientError("the client assertion was already used (jti replayed)");

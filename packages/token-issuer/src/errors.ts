@@ -101,7 +101,7 @@ export class InvalidTargetError extends OAuthError {
 }
 
 /**
- * Too many failed authentications (RFC 6585 §4, RFC 9700 §4.15 advice on
+ * Too many failed authentications (RFC 6585 §4, RFC 6819 §5.1.4.2.3 advice on
  * brute force). RFC 6749 has no code for it; `temporarily_unavailable`
  * (RFC 6749 §4.1.2.1) is the closest registered one and tells a client to
  * come back later, when `Retry-After` says.

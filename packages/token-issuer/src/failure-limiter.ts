@@ -21,7 +21,7 @@ interface Window {
 }
 
 /**
- * Slows brute force on client credentials (RFC 9700 §4.15, RFC 6749 §10.10):
+ * Slows brute force on client credentials (RFC 6749 §10.10, RFC 6819 §5.1.4.2.3):
  * more than `perClient` failed authentications for one client, or more than
  * `perAddress` from one address, within a minute, and further attempts are
  * refused with 429 until the window ends, before any credential is checked.

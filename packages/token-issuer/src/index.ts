@@ -32,7 +32,7 @@ export type { GrantDecision, GrantRequest } from "./policy.js";
 export { ClientRegistry, DEVELOPMENT_REGISTRY, developmentRegistry } from "./registry.js";
 export type { ClientKey, ClientRegistration, RegistryData, ResourceServer } from "./registry.js";
 export { ASSERTION_ALGORITHMS, loadRegistryFile, loadRegistryFileSync, parseRegistry, RegistryError } from "./registry-file.js";
-export { ReplayCache } from "./replay-cache.js";
+export { ReplayCache, ReplayQuotaError } from "./replay-cache.js";
 export { formatScope, isScopeToken, parseScope } from "./scope.js";
 export {
   generateSecret,
