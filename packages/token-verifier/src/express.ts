@@ -46,8 +46,8 @@ export interface RequireAccessTokenOptions extends GuardOptions {
  * app's error renderer.
  *
  * Logs `token.verified` {client_id, sub, aud, iss, scope, kid, alg, exp,
- * checks} or `token.rejected` {status, error, error_description}; never the
- * token.
+ * checks, cached, expires_in} or `token.rejected` {status, error,
+ * error_description}; never the token.
  */
 export function requireAccessToken(verifier: TokenVerifier, options: RequireAccessTokenOptions): RequestHandler {
   const required = options.scope === undefined ? [] : typeof options.scope === "string" ? parseScope(options.scope) : [...options.scope];
@@ -76,7 +76,9 @@ export function requireAccessToken(verifier: TokenVerifier, options: RequireAcce
         next();
       },
       (error: unknown) => reject(req, error, options, next),
-    );
+    )
+      // a throwing logger must become a 500, not an unhandled rejection
+      .catch(next);
   };
 }
 

@@ -180,6 +180,18 @@ describe("scope", () => {
 });
 
 describe("misuse", () => {
+  it("a logger that throws becomes an error for the renderer, not an unhandled rejection", async () => {
+    const broken = {
+      info: () => {
+        throw new Error("disk full");
+      },
+    };
+    const guard = requireAccessToken(verifier, { realm: "payment-service", logger: broken });
+    const request = { url: "/charge", headersDistinct: { authorization: [`Bearer ${await mint()}`] } };
+    const error = await new Promise((resolve) => guard(request as never, { locals: {} } as never, resolve));
+    expect((error as Error).message).toBe("disk full");
+  });
+
   it("requireScope without requireAccessToken before it fails closed, as a server error", async () => {
     const guard = requireScope("charge:read", { realm: "payment-service" });
     const error = await new Promise((resolve) => guard({} as never, { locals: {} } as never, resolve));
