@@ -16,6 +16,18 @@ const order = (amount = 1299) => ({ customerId: "cus_42", amount, currency: "EUR
 const placeOrder = (body: unknown, headers: Record<string, string> = {}) => postJson(`${stack.urls.order}/orders`, body, headers);
 const events = (service: string, msg: string) => stack.logs.filter((l) => l.service === service && l.msg === msg);
 
+/** Exactly one charge for the order, in the ledger: read back through GET /charges/:id and the log. */
+async function expectOneCharge(orderId: string) {
+  const order = await send(`${stack.urls.order}/orders/${orderId}`);
+  const readToken = await accessToken(stack.urls.auth, "reporting-service", "reporting-secret", "charge:read");
+  const charge = await send(`${stack.urls.payment}/charges/${order.body.chargeId}`, { headers: { authorization: `Bearer ${readToken}` } });
+  expect(charge.body.orderId).toBe(orderId);
+  // Log lines arrive asynchronously: wait for the charge's line, then make sure there is only one.
+  await eventually(async () => (events("payment-service", "charge.created").some((l) => l.order_id === orderId) ? true : undefined));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(events("payment-service", "charge.created").filter((l) => l.order_id === orderId)).toHaveLength(1);
+}
+
 describe("POST /orders", () => {
   it("201 paid: the order is charged with a token the auth server issued, and the charge is there", async () => {
     const res = await placeOrder(order());
@@ -60,7 +72,7 @@ describe("POST /orders", () => {
     const second = await placeOrder(order(777), { "idempotency-key": "order-key-1" });
     expect(first.status).toBe(201);
     expect(second.body.id).toBe(first.body.id);
-    expect(events("payment-service", "charge.created").filter((l) => l.order_id === first.body.id)).toHaveLength(1);
+    await expectOneCharge(first.body.id);
   });
 });
 
@@ -95,6 +107,6 @@ describe("payment-service unreachable", () => {
       return current.body.status === "paid" ? current.body : undefined;
     }, 30_000, "the pending order to be paid");
     expect(typeof settled.chargeId).toBe("string");
-    expect(events("payment-service", "charge.created").filter((l) => l.order_id === res.body.id)).toHaveLength(1);
+    await expectOneCharge(res.body.id);
   });
 });
