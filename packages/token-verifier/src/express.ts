@@ -167,7 +167,7 @@ function announceVerified(
 function tokenFacts(verified: VerifiedAccessToken, scopes: readonly string[]): Record<string, unknown> {
   const { claims, header } = verified;
   const checks = [
-    `signature (${header.alg}, kid ${header.kid ?? "none"})`,
+    `signature (${header.alg}, kid ${header.kid ?? "none"})${verified.cached ? ", verified on first use and cached" : ""}`,
     `typ ${header.typ}`,
     `iss ${claims.iss}`,
     `aud ${claims.aud}`,

@@ -230,7 +230,12 @@ describe("log events", () => {
         "scope charge:customer",
       ],
     });
-    expect(verified[1]).toEqual({ ...verified[0], cached: true });
+    const [signature, ...rest] = verified[0]?.checks as string[];
+    expect(verified[1]).toEqual({
+      ...verified[0],
+      cached: true,
+      checks: [`${signature}, verified on first use and cached`, ...rest],
+    });
     expect(JSON.stringify(events)).not.toContain(token.split(".")[2]);
   });
 
@@ -256,7 +261,8 @@ describe("log events", () => {
     }
     expect(children).toHaveLength(1);
     expect(lines.map((line) => line.cached)).toEqual([false, true, true, true]);
-    expect(lines[3]).toEqual({ ...lines[0], cached: true });
+    expect(lines[3]).toMatchObject({ client_id: lines[0]?.client_id, exp: lines[0]?.exp, cached: true });
+    expect((lines[3]?.checks as string[])[0]).toMatch(/verified on first use and cached$/);
   });
 
   it("token.rejected carries status, error and error_description, never the token", async () => {
