@@ -24,10 +24,16 @@ describe("createLogger", () => {
   it("redacts credentials wherever they appear", () => {
     const { lines, destination } = capture();
     createLogger({ service: "x", destination }).info(
-      { client_secret: "s1", body: { client_secret: "s2", access_token: "t1" }, req: { headers: { authorization: "Basic xyz" } } },
+      {
+        client_secret: "s1",
+        body: { client_secret: "s2", access_token: "t1", client_assertion: "a1" },
+        params: { client_secret: "s3" },
+        access_token: "t2",
+        req: { headers: { authorization: "Basic xyz" } },
+      },
       "event",
     );
-    expect(lines.join("\n")).not.toMatch(/s1|s2|t1|Basic xyz/);
+    expect(lines.join("\n")).not.toMatch(/s1|s2|s3|t1|t2|a1|Basic xyz/);
   });
 });
 
