@@ -2,7 +2,7 @@ import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { JWT_BEARER, PROTECTED, UNPROTECTED } from "../scenarios/charge.js";
-import { LOGS_OFF, TOKEN_ALGS } from "../scenarios/token.js";
+import { FLOOR, LOGS_OFF, TOKEN_ALGS } from "../scenarios/token.js";
 import { median, summarize } from "../stats.js";
 import { checkTargets, find, mb, perCpuSecond, type BenchResults } from "./targets.js";
 
@@ -96,6 +96,8 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
       const silent = find(r.token.measurements, `${LOGS_OFF} ${alg}`);
       if (silent) line(row("auth-server (ours), logging off (what-if)", alg, silent, ref));
       if (ref) line(row("oidc-provider", alg, ref, ref));
+      const floor = find(r.token.measurements, `${FLOOR} ${alg}`);
+      if (floor) line(row("floor: node:http + the essential checks + jose + one log line (bench-only)", alg, floor, ref));
     }
     line();
     if (r.token.joseRs256Sign.length > 0) {

@@ -7,6 +7,9 @@ import type { ChildServer } from "../servers/child-server.js";
 import type { SigningAlg } from "../servers/protocol.js";
 
 export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
+/** Name prefix of the bench-only floor server: node:http, the essential checks, jose signing, one log line. */
+export const FLOOR = "floor:";
+const FLOOR_ALGS: SigningAlg[] = ["RS256", "EdDSA"];
 /** Name prefix of the `--what-if` targets: our auth-server with logging off. */
 export const LOGS_OFF = "ours, logs off,";
 
@@ -35,6 +38,8 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         track(`oidc-provider ${alg}`, ctx.start(`oidc-provider-${alg}`, { kind: "oidc-provider", alg })),
       ]),
     );
+    // the floor: the same request with nothing around signing (bench-only, see servers/token-floor.ts)
+    await Promise.all(FLOOR_ALGS.map((alg) => track(`${FLOOR} ${alg}`, ctx.start(`token-floor-${alg}`, { kind: "token-floor", alg }))));
     if (ctx.options.whatIf) {
       // the same server with logging off: what the four log lines per request cost
       await Promise.all(
@@ -43,7 +48,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         ),
       );
     }
-    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`]);
+    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${FLOOR} ${alg}`]);
     servers.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     // a token from each, with the algorithm we asked for: otherwise the comparison means nothing
     for (const [name, server] of servers) {

@@ -21,6 +21,8 @@ async function start(spec: ServerSpec, counters: Counters): Promise<RunningServe
       return (await import("./charge-jwt-bearer.js")).startJwtBearerCharges(spec, counters);
     case "oidc-provider":
       return (await import("./oidc-provider.js")).startOidcProvider(spec, counters);
+    case "token-floor":
+      return (await import("./token-floor.js")).startTokenFloor(spec, counters);
   }
 }
 

@@ -9,7 +9,8 @@ export type ServerKind =
   | "order-service"
   | "charge-unprotected"
   | "charge-jwt-bearer"
-  | "oidc-provider";
+  | "oidc-provider"
+  | "token-floor";
 
 export type SigningAlg = "RS256" | "PS256" | "ES256" | "EdDSA";
 
