@@ -101,7 +101,12 @@ jwks_kids() {
 }
 
 step "build the images (${compose[*]})"
-timeout "$BUILD_TIMEOUT" "${compose[@]}" build || fail "the images did not build"
+build_log=$(mktemp)
+if ! timeout "$BUILD_TIMEOUT" "${compose[@]}" build >"$build_log" 2>&1; then
+  tail -n 80 "$build_log" >&2
+  fail "the images did not build within ${BUILD_TIMEOUT}s (the build's last lines are above)"
+fi
+rm -f "$build_log"
 ok "built in $((SECONDS - started))s"
 
 step "start the stack"
