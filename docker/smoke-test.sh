@@ -5,9 +5,9 @@
 # loopback ports), waits for health, then checks: an order placed through the
 # published port is paid; payment-service is not published and, from inside
 # the network, refuses a charge without a token or with a forged one; the demo
-# passes; a restart of auth-server keeps its signing keys; SIGTERM stops every
-# app cleanly. Everything is brought down with its volumes at the end, pass or
-# fail. Exits non-zero on the first failure. Every wait is bounded.
+# passes; a restart keeps the signing keys and the orders (volumes); SIGTERM
+# stops every app cleanly. Everything is brought down with its volumes at the
+# end, pass or fail. Exits non-zero on the first failure. Every wait is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -121,6 +121,7 @@ ok "order-service on $ORDER_URL; payment-service only inside the network"
 
 step "an order through the published port"
 result=$(place_order) || fail "the order was not paid: $result"
+first_order=$(node -p 'JSON.parse(process.argv[1]).order.id' "$result")
 ok "paid: $result"
 
 step "payment-service refuses a charge without a valid token (from inside the network)"
@@ -147,14 +148,16 @@ step "the demo"
 dc run --rm -T demo || fail "the demo reported a failure"
 ok "the demo ran every step"
 
-step "a restart keeps auth-server's signing keys"
+step "a restart keeps the signing keys and the orders"
 kids_before=$(jwks_kids) && [ -n "$kids_before" ] || fail "no JWKS from $AUTH_URL"
-dc restart auth-server >/dev/null || fail "auth-server did not restart"
-wait_healthy auth-server
+dc restart "${APPS[@]}" >/dev/null || fail "the stack did not restart"
+wait_healthy "${APPS[@]}"
 kids_after=$(jwks_kids) || fail "no JWKS after the restart"
 [ "$kids_before" = "$kids_after" ] || fail "the signing keys changed across a restart: $kids_before → $kids_after"
+kept=$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((o) => { console.log(JSON.stringify(o)); process.exit(o.status === "paid" ? 0 : 1); })' \
+  "$ORDER_URL/orders/$first_order") || fail "the first order did not survive the restart: $kept"
 result=$(place_order) || fail "an order after the restart was not paid: $result"
-ok "same keys ($kids_after), and orders are still paid"
+ok "same keys ($kids_after), the first order still paid, new orders paid"
 
 step "SIGTERM stops every app cleanly"
 stop_started=$SECONDS
