@@ -1,9 +1,10 @@
 import type { Server } from "node:http";
+import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpError } from "./errors.js";
 import { createBaseApp, finishApp, jsonBody } from "./http.js";
 import { closeServer, listen, serverUrl } from "./lifecycle.js";
-import { silentLogger } from "./logger.js";
+import { createLogger, silentLogger } from "./logger.js";
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -11,8 +12,15 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(ready = true) {
-  const logger = silentLogger();
+const logLines: Record<string, unknown>[] = [];
+const capture = new Writable({
+  write(chunk, _enc, done) {
+    for (const line of String(chunk).trim().split("\n")) logLines.push(JSON.parse(line));
+    done();
+  },
+});
+
+async function start(ready = true, logger = silentLogger()) {
   const app = createBaseApp({ logger, ready: () => ready });
   app.post("/echo", jsonBody("1kb"), (req, res) => {
     res.json(req.body);
@@ -77,5 +85,19 @@ describe("the base app", () => {
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-powered-by")).toBeNull();
     expect(res.headers.get("x-request-id")).toBe("abc-123");
+  });
+});
+
+describe("the request log", () => {
+  it("writes one line per response with the request id, method, path without query, status and duration", async () => {
+    const url = await start(true, createLogger({ service: "kit-test", destination: capture }));
+    await fetch(`${url}/teapot?access_token=leaked`, { headers: { "x-request-id": "req-7" } });
+    await fetch(`${url}/healthz`);
+    const lines = logLines.filter((l) => l.msg === "http.request");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ service: "kit-test", req_id: "req-7", method: "GET", path: "/teapot", status: 418 });
+    expect(typeof lines[0]!.ms).toBe("number");
+    expect(JSON.stringify(lines)).not.toContain("leaked");
+    expect(lines[1]!.req_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
-import helmet from "helmet";
-import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
 import { HttpError, isExposableError } from "./errors.js";
 
@@ -22,7 +20,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
-  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use(securityHeaders);
   app.use(requestLogging(options.logger));
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -41,28 +39,56 @@ export function finishApp(app: Express, logger: Logger): Express {
   return app;
 }
 
+/**
+ * The headers that matter for a JSON API, set once per response. (helmet
+ * sets these and a dozen more meant for HTML pages, through thirteen
+ * middlewares: a measurable share of a request that does little else.)
+ */
+const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  // nothing in a response of ours is ever to be run or framed (a JSON API)
+  ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["X-Frame-Options", "DENY"],
+  ["Referrer-Policy", "no-referrer"],
+  ["Cross-Origin-Resource-Policy", "same-origin"],
+  ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
+];
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+  next();
+};
+
+const REQUEST_ID = /^[\w.-]{1,128}$/;
+
+/**
+ * One `http.request` line per response: request id (the caller's
+ * `X-Request-Id` when it is sane, else a new one, echoed back), method, path
+ * without the query string (a misbehaving client may put a token there),
+ * status and duration.
+ */
 function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const given = req.headers["x-request-id"];
-      const id = typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-      res.setHeader("X-Request-Id", id);
-      return id;
-    },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
-    customSuccessMessage: () => "http.request",
-    customErrorMessage: () => "http.request",
-    serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({
-        id: req.id,
+  return (req, res, next) => {
+    const started = performance.now();
+    const given = req.headers["x-request-id"];
+    const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader("X-Request-Id", id);
+    res.once("close", () => {
+      const queryAt = req.originalUrl.indexOf("?");
+      const line = {
+        req_id: id,
         method: req.method,
-        // never log query strings: a misbehaving client may put a token there
-        path: req.url.split("?")[0],
-      }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-  }) as unknown as RequestHandler;
+        path: queryAt === -1 ? req.originalUrl : req.originalUrl.slice(0, queryAt),
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      };
+      if (res.statusCode >= 500) logger.error(line, "http.request");
+      else logger.info(line, "http.request");
+    });
+    next();
+  };
 }
 
 const notFound: RequestHandler = (_req, _res, next) => {
@@ -108,7 +134,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(known.status).json(known.toJSON());
       return;
     }
-    logger.error({ err: error, reqId: (req as { id?: unknown }).id }, "http.unhandled_error");
+    logger.error({ err: error, req_id: res.locals.requestId }, "http.unhandled_error");
     res.status(500).json({ error: "server_error", error_description: "internal error" });
   };
 }
