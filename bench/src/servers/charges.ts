@@ -16,7 +16,7 @@ import type { RunningServer } from "./running.js";
  * reference; the real app never runs that way.
  */
 export async function startChargesServer(spec: ServerSpec, counters: Counters, guard: RequestHandler[], onError?: ErrorRequestHandler): Promise<RunningServer> {
-  const logger = createLogger({ service: spec.kind, destination: counters.logSink() });
+  const logger = createLogger({ service: spec.kind, level: spec.logLevel ?? "info", destination: counters.logSink() });
   mkdirSync(spec.dataDir, { recursive: true });
   const store = openChargeStore(join(spec.dataDir, LEDGER_FILE));
   const app: Express = createBaseApp({ logger, ready: () => true });
