@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import type { LoadResult } from "../load/job.js";
+import { parseArgs } from "../options.js";
+import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
+import { JWT_BEARER, PROTECTED, UNPROTECTED } from "../scenarios/charge.js";
+import { summarize } from "../stats.js";
+import { checkTargets, type BenchResults } from "./targets.js";
+
+function measurement(name: string, rps: number[], cpu: number[]): Measurement {
+  const rounds = rps.map((r) => ({ rps: r, total: r * 3 }) as LoadResult);
+  return { name, rounds, cpuPerRequest: cpu, rps: summarize(rps), p50: 1, p99: 2, failures: 0, failureDetail: [] };
+}
+
+describe("the numbers RESULTS.md judges by", () => {
+  it("takes the median with its spread", () => {
+    expect(summarize([5, 1, 3])).toEqual({ median: 3, min: 1, max: 5 });
+    expect(summarize([4, 1, 3, 2]).median).toBe(2.5);
+  });
+
+  it("pairs rounds, so a busy round slows both sides of a ratio alike", () => {
+    const a = measurement("a", [100, 50, 200], [10, 10, 10]);
+    const b = measurement("b", [200, 100, 400], [20, 20, 20]);
+    expect(pairedRatio(a, b)).toBe(0.5);
+    // half the CPU per request is twice as cheap
+    expect(cpuRatio(a, b)).toBe(2);
+  });
+});
+
+describe("the targets of issue 6", () => {
+  const charge = (protectedRps: number, bareRps: number, jwtRps: number): BenchResults => ({
+    charge: {
+      measurements: [
+        measurement(PROTECTED, [protectedRps], [1e6 / protectedRps]),
+        measurement(UNPROTECTED, [bareRps], [1e6 / bareRps]),
+        measurement(JWT_BEARER, [jwtRps], [1e6 / jwtRps]),
+      ],
+    },
+    servers: [],
+    errors: [],
+  });
+
+  it("passes the protected /charge at 0.9x of the bare router and fails it below", () => {
+    expect(checkTargets(charge(900, 1000, 500))[0]).toMatchObject({ verdict: "PASS", byCpu: { verdict: "PASS" } });
+    expect(checkTargets(charge(899, 1000, 500))[0]).toMatchObject({ verdict: "FAIL", byCpu: { verdict: "FAIL" } });
+  });
+
+  it("shows the bare router's lead over express-oauth2-jwt-bearer as the ceiling of the 1.5x target", () => {
+    const [, vsJwt, ceiling] = checkTargets(charge(1100, 1200, 1000));
+    expect(vsJwt).toMatchObject({ verdict: "FAIL", measured: "1.10×" });
+    expect(ceiling).toMatchObject({ verdict: "n/a", measured: "1.20×" });
+  });
+
+  it("says 'not run' for what was not measured, never PASS", () => {
+    const checks = checkTargets({ servers: [], errors: [] });
+    expect(checks.every((c) => c.verdict === "not run")).toBe(true);
+  });
+
+  it("counts at most one token request per lifetime per (client, audience, scope)", () => {
+    const e2e = (tokenRequests: number, issued: number) =>
+      checkTargets({
+        e2e: {
+          measurement: measurement("e2e", [100], [1000]),
+          tokensIssued: { "order-service payment-service charge:customer": issued },
+          tokenRequests,
+          orders: 5000,
+          elapsedSeconds: 40,
+          tokenTtl: 300,
+          paid: 3000,
+          pending: 0,
+          failed: 0,
+          answered: 3000,
+        },
+        servers: [],
+        errors: [],
+      }).find((c) => c.target.startsWith("end to end"));
+    expect(e2e(1, 1)?.verdict).toBe("PASS");
+    expect(e2e(2, 2)?.verdict).toBe("FAIL");
+  });
+});
+
+describe("the command line", () => {
+  it("has a quick smoke mode that never judges targets, even with --strict", () => {
+    const quick = parseArgs(["--quick", "--strict"], "RESULTS.md");
+    expect(quick).toMatchObject({ quick: true, strict: false, rounds: 1 });
+  });
+
+  it("refuses an unknown scenario or argument with a message", () => {
+    expect(() => parseArgs(["--only=nope"], "x")).toThrow(/unknown scenario nope/);
+    expect(() => parseArgs(["--fast"], "x")).toThrow(/unknown argument --fast/);
+  });
+});
