@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { SignJWT } from "jose";
 import type { Clock } from "./clock.js";
-import type { SigningKeys } from "./signing-keys.js";
+import { CompactJwsSigner } from "./jws.js";
+import type { SigningAlgorithm } from "./key-files.js";
+import type { LoadedKey, SigningKeys } from "./signing-keys.js";
 
 /** The JOSE header of an access token (RFC 9068 §2.1). */
 export interface AccessTokenHeader {
-  alg: string;
+  alg: SigningAlgorithm;
   typ: "at+jwt";
   kid: string;
 }
@@ -33,13 +34,20 @@ export interface MintedToken {
   expiresIn: number;
 }
 
-/** Signs RFC 9068 JWT access tokens with the current signing key. */
+/**
+ * Signs RFC 9068 JWT access tokens with the current signing key,
+ * synchronously with `node:crypto` (see {@link CompactJwsSigner} for why not
+ * jose: about 1.3× cheaper per RSA token and 3× per EC/Ed25519 token).
+ */
 export class AccessTokenMinter {
+  /** Per loaded key (they are imported once and kept), its header and signer. */
+  private readonly signers = new WeakMap<LoadedKey, { header: AccessTokenHeader; signer: CompactJwsSigner }>();
+
   constructor(
     private readonly options: { issuer: string; ttlSeconds: number; keys: SigningKeys; clock: Clock },
   ) {}
 
-  async mint(grant: { clientId: string; audience: string; scope: string }): Promise<MintedToken> {
+  mint(grant: { clientId: string; audience: string; scope: string }): MintedToken {
     const key = this.options.keys.current();
     const iat = Math.floor(this.options.clock() / 1000);
     const claims: AccessTokenClaims = {
@@ -52,9 +60,18 @@ export class AccessTokenMinter {
       exp: iat + this.options.ttlSeconds,
       jti: randomUUID(),
     };
-    // RFC 9068 §2.1: typ "at+jwt" tells an access token apart from an ID token or other JWT (RFC 8725 §3.11).
-    const header: AccessTokenHeader = { alg: key.alg, typ: "at+jwt", kid: key.kid };
-    const token = await new SignJWT({ ...claims }).setProtectedHeader({ ...header }).sign(key.privateKey);
-    return { token, header, claims, expiresIn: this.options.ttlSeconds };
+    const { header, signer } = this.signerFor(key);
+    return { token: signer.sign(claims), header, claims, expiresIn: this.options.ttlSeconds };
+  }
+
+  private signerFor(key: LoadedKey): { header: AccessTokenHeader; signer: CompactJwsSigner } {
+    let entry = this.signers.get(key);
+    if (entry === undefined) {
+      // RFC 9068 §2.1: typ "at+jwt" tells an access token apart from an ID token or other JWT (RFC 8725 §3.11).
+      const header: AccessTokenHeader = Object.freeze({ alg: key.alg, typ: "at+jwt", kid: key.kid });
+      entry = { header, signer: new CompactJwsSigner(header, key.privateKey) };
+      this.signers.set(key, entry);
+    }
+    return entry;
   }
 }

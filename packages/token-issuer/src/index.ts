@@ -1,5 +1,6 @@
 export { AccessTokenMinter } from "./access-token.js";
 export type { AccessTokenClaims, AccessTokenHeader, MintedToken } from "./access-token.js";
+export { CompactJwsSigner } from "./jws.js";
 export { ClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE } from "./client-assertion.js";
 export type { ClientAssertionOptions } from "./client-assertion.js";
 export { presentedCredentials } from "./client-auth.js";

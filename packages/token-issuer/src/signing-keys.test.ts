@@ -62,7 +62,7 @@ describe("SigningKeys", () => {
     it(`signs ${alg} access tokens that verify against the published JWK Set`, async () => {
       const keys = await SigningKeys.open({ path: tempDir(), alg, tokenTtlSeconds: TTL, manage: true, clock: Date.now });
       const minter = new AccessTokenMinter({ issuer: "https://as.example", ttlSeconds: TTL, keys, clock: Date.now });
-      const { token, header } = await minter.mint({ clientId: "c", audience: "api", scope: "a b" });
+      const { token, header } = minter.mint({ clientId: "c", audience: "api", scope: "a b" });
       expect(header).toEqual({ alg, typ: "at+jwt", kid: keys.current().kid });
       const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys.jwks()), { typ: "at+jwt", audience: "api" });
       expect(protectedHeader.alg).toBe(alg);

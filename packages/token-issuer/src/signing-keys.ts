@@ -1,3 +1,4 @@
+import { createPrivateKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { importJWK, type CryptoKey, type JWK } from "jose";
 import type { Clock } from "./clock.js";
@@ -10,7 +11,9 @@ export interface LoadedKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   readonly activatesAt: number;
-  readonly privateKey: CryptoKey;
+  /** For signing with `node:crypto` (see `CompactJwsSigner`). */
+  readonly privateKey: KeyObject;
+  /** For verifying our own tokens with jose (introspection). */
   readonly publicKey: CryptoKey;
   /** The public JWK as published: `kty`, key members, `kid`, `alg`, `use: "sig"`. */
   readonly publicJwk: JWK;
@@ -144,10 +147,8 @@ export class SigningKeys {
     const publicJwk: JWK = Object.fromEntries(
       Object.entries(stored.privateJwk).filter(([member]) => !PRIVATE_MEMBERS.includes(member)),
     ) as JWK;
-    const [privateKey, publicKey] = await Promise.all([
-      importJWK(stored.privateJwk, stored.alg) as Promise<CryptoKey>,
-      importJWK(publicJwk, stored.alg) as Promise<CryptoKey>,
-    ]);
+    const privateKey = createPrivateKey({ key: stored.privateJwk as JsonWebKey, format: "jwk" });
+    const publicKey = (await importJWK(publicJwk, stored.alg)) as CryptoKey;
     const key: LoadedKey = Object.freeze({
       kid: stored.kid,
       alg: stored.alg,

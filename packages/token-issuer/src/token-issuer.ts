@@ -123,7 +123,7 @@ export class TokenIssuer {
       const decision = decideGrant(client, this.registryNow, {
         ...optional(params, "scope", "resource", "audience"),
       });
-      const minted = await this.minter.mint({ clientId: client.clientId, audience: decision.audience.id, scope: decision.scope });
+      const minted = this.minter.mint({ clientId: client.clientId, audience: decision.audience.id, scope: decision.scope });
       this.logger.info(
         {
           client_id: client.clientId,

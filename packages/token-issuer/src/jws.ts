@@ -1,0 +1,67 @@
+import { constants, sign, type KeyObject } from "node:crypto";
+import type { SigningAlgorithm } from "./key-files.js";
+
+/**
+ * Compact JWS (RFC 7515 §3.1, §7.1) signed with `node:crypto`, for the one
+ * thing this server signs in volume: its own access tokens.
+ *
+ * Why not jose's `SignJWT`: jose 6 signs through WebCrypto (`crypto.subtle`)
+ * on every runtime, so each token is an async job on the libuv pool plus a
+ * promise. `crypto.sign` is synchronous and, per CPU-second on the bench
+ * machine, ES256 10,538 → 27,596, EdDSA 10,945 → 30,668, RS256 2,366 → 3,090
+ * signatures (bench/FINDINGS.md §3a). Only our own header and claims go in
+ * here; everything that parses untrusted input (verification, introspection,
+ * client assertions) stays with jose.
+ */
+export class CompactJwsSigner {
+  /** `BASE64URL(UTF8(JWS Protected Header)) || '.'`: the header is constant per key, so encoded once. */
+  private readonly prefix: string;
+  private readonly signature: (input: Buffer) => Buffer;
+
+  constructor(header: { readonly alg: SigningAlgorithm; readonly typ?: string; readonly kid?: string }, key: KeyObject) {
+    this.prefix = `${base64url(JSON.stringify(header))}.`;
+    this.signature = signatureFunction(header.alg, key);
+  }
+
+  /** `header.payload.signature`, the payload being the JSON of `payload`. */
+  sign(payload: object): string {
+    const input = this.prefix + base64url(JSON.stringify(payload));
+    return `${input}.${this.signature(Buffer.from(input, "latin1")).toString("base64url")}`;
+  }
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64url");
+}
+
+/** The signature over the JWS Signing Input, per RFC 7518 §3; refuses a key that does not fit `alg`. */
+function signatureFunction(alg: SigningAlgorithm, key: KeyObject): (input: Buffer) => Buffer {
+  if (key.type !== "private") throw new TypeError(`${alg} signing needs a private key`);
+  const type = key.asymmetricKeyType;
+  switch (alg) {
+    case "RS256":
+      expectKey(alg, type === "rsa");
+      // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
+      return (input) => sign("sha256", input, key);
+    case "PS256": {
+      expectKey(alg, type === "rsa");
+      // RFC 7518 §3.5: RSASSA-PSS with SHA-256, MGF1 with SHA-256, salt as long as the hash (32 bytes).
+      const options = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+      return (input) => sign("sha256", input, options);
+    }
+    case "ES256": {
+      expectKey(alg, type === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1");
+      // RFC 7518 §3.4: the signature is R || S, 32 bytes each, not DER.
+      const options = { key, dsaEncoding: "ieee-p1363" as const };
+      return (input) => sign("sha256", input, options);
+    }
+    case "EdDSA":
+      expectKey(alg, type === "ed25519");
+      // RFC 8037 §3.1: Ed25519 hashes internally, so no digest is named.
+      return (input) => sign(null, input, key);
+  }
+}
+
+function expectKey(alg: SigningAlgorithm, fits: boolean): void {
+  if (!fits) throw new TypeError(`the key does not fit ${alg}`);
+}
