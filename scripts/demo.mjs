@@ -136,12 +136,13 @@ async function placeOrder(title, order, expectFetch) {
 
   if (expectFetch) {
     const fetched = /** @type {any} */ (await logged(from, "order-service", "token.fetched"));
-    const requested = /** @type {any} */ (await logged(from, "auth-server", "token.requested"));
-    if (expectThat(fetched !== undefined && requested !== undefined, "order-service fetched a token from auth-server")) {
+    const issued = /** @type {any} */ (await logged(from, "auth-server", "token.issued"));
+    if (expectThat(fetched !== undefined && issued !== undefined, "order-service fetched a token from auth-server")) {
       step("(1)", "order-service has no token yet → auth-server: POST /token");
+      const requested = issued.requested ?? {};
       const target = requested.resource ? `resource=${requested.resource}` : `audience=${requested.audience ?? fetched.audience}`;
       detail(
-        `grant_type=${requested.grant_type}  scope=${requested.scope ?? fetched.scope}  ${target}  (client authentication: ${requested.auth_method}, client_id=${requested.client_id})`,
+        `grant_type=${issued.grant_type}  scope=${requested.scope ?? fetched.scope}  ${target}  (client authentication: ${issued.auth_method}, client_id=${issued.client_id})`,
       );
     }
     narrateIssuance(await logged(from, "auth-server", "token.issued"));

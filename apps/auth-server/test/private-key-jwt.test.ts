@@ -59,8 +59,9 @@ describe("private_key_jwt client authentication", () => {
     expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: "order-service", aud: "payment-service" });
     expect((await withAssertion(await assertion({ aud: `${ISSUER}/token` }))).status).toBe(200);
     expect((await withAssertion(await assertion(), { client_id: "order-service" })).status).toBe(200);
-    const issued = server.logs.filter((line) => line.msg === "client.authenticated").at(-1);
-    expect(issued).toMatchObject({ client_id: "order-service", auth_method: "private_key_jwt" });
+    const issued = server.logs.filter((line) => line.msg === "token.issued").at(-1);
+    expect(issued).toMatchObject({ client_id: "order-service", grant_type: "client_credentials", auth_method: "private_key_jwt" });
+    expect(issued!.requested).toEqual({ scope: "charge:customer" });
   });
 
   it("refuses a replayed assertion (same jti within its lifetime)", async () => {

@@ -6,6 +6,8 @@ export const systemClock: Clock = () => Date.now();
 
 /** Minimal logger shape the package writes its events to (pino fits). */
 export interface EventLogger {
+  /** Detail for debugging (pino: off at the default level); optional so `{ info, warn }` still fits. */
+  debug?(fields: object, event: string): void;
   info(fields: object, event: string): void;
   warn(fields: object, event: string): void;
 }

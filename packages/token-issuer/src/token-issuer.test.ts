@@ -24,15 +24,15 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function issuer() {
-  const events: { msg: string; fields: Record<string, unknown> }[] = [];
-  const log = (fields: object, msg: string) => events.push({ msg, fields: fields as Record<string, unknown> });
+  const events: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  const at = (level: string) => (fields: object, msg: string) => events.push({ level, msg, fields: fields as Record<string, unknown> });
   const core = new TokenIssuer({
     issuer: "https://as.example",
     registry: developmentRegistry(),
     keys,
     accessTokenTtl: 300,
     clock: () => clock.now,
-    logger: { info: log, warn: log },
+    logger: { debug: at("debug"), info: at("info"), warn: at("warn") },
   });
   return { core, events };
 }
@@ -48,16 +48,48 @@ async function thrown(promise: Promise<unknown>): Promise<OAuthError> {
 }
 
 describe("TokenIssuer.token", () => {
-  it("issues a token and logs requested, authenticated, issued, in that order", async () => {
+  it("issues a token and logs one info line, token.issued, after requested and authenticated at debug", async () => {
     const { core, events } = issuer();
     const res = await core.token({ authorization: ORDER, params: form({ ...grant, scope: "charge:customer" }), remoteAddress: "10.0.0.1" });
     expect(res).toMatchObject({ token_type: "Bearer", expires_in: 300, scope: "charge:customer" });
-    expect(events.map((e) => e.msg)).toEqual(["token.requested", "client.authenticated", "token.issued"]);
+    expect(events.map((e) => `${e.level} ${e.msg}`)).toEqual(["debug token.requested", "debug client.authenticated", "info token.issued"]);
+    expect(events[0]!.fields).toEqual({
+      grant_type: "client_credentials",
+      auth_method: "client_secret_basic",
+      client_id: "order-service",
+      scope: "charge:customer",
+    });
     expect(events[2]!.fields).toMatchObject({
+      client_id: "order-service",
+      grant_type: "client_credentials",
+      auth_method: "client_secret_basic",
+      requested: { scope: "charge:customer" },
       header: { alg: "ES256", typ: "at+jwt", kid: keys.current().kid },
       claims: { iss: "https://as.example", iat: clock.now / 1000, exp: clock.now / 1000 + 300 },
       checks: ["client known", "secret matches", "scope allowed: charge:customer", "audience allowed: payment-service"],
     });
+  });
+
+  it("puts in token.issued only what the client sent: no scope, a resource", async () => {
+    const { core, events } = issuer();
+    await core.token({ authorization: ORDER, params: form({ ...grant, resource: "https://payment.internal" }), remoteAddress: "10.0.0.5" });
+    const issued = events.find((e) => e.msg === "token.issued")!;
+    expect(issued.fields.requested).toEqual({ resource: "https://payment.internal" });
+    expect(issued.fields.claims).toMatchObject({ aud: "payment-service" });
+  });
+
+  it("works with a logger that has no debug method", async () => {
+    const lines: string[] = [];
+    const core = new TokenIssuer({
+      issuer: "https://as.example",
+      registry: developmentRegistry(),
+      keys,
+      accessTokenTtl: 300,
+      clock: () => clock.now,
+      logger: { info: (_fields, msg) => lines.push(msg), warn: (_fields, msg) => lines.push(msg) },
+    });
+    await core.token({ authorization: ORDER, params: form(grant), remoteAddress: "10.0.0.6" });
+    expect(lines).toEqual(["token.issued"]);
   });
 
   it("authenticates before looking at the grant, and logs the refusal", async () => {
@@ -66,7 +98,10 @@ describe("TokenIssuer.token", () => {
     expect(await thrown(core.token({ authorization: ORDER, params: form({ grant_type: "password" }), remoteAddress: "10.0.0.2" }))).toBeInstanceOf(
       UnsupportedGrantTypeError,
     );
-    expect(events.filter((e) => e.msg === "token.refused").map((e) => e.fields.error)).toEqual(["invalid_client", "unsupported_grant_type"]);
+    expect(events.filter((e) => e.msg === "token.refused").map((e) => `${e.level} ${String(e.fields.error)}`)).toEqual([
+      "info invalid_client",
+      "info unsupported_grant_type",
+    ]);
   });
 
   it("refuses a disabled client like an unknown one", async () => {
