@@ -1,10 +1,10 @@
-import { createLogger, handleShutdown, loadConfigOrExit } from "@m2m/service-kit";
+import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom } from "@m2m/service-kit";
 import { KeyFileError } from "@m2m/token-issuer";
 import { loadConfig } from "./config.js";
 import { startAuthServer } from "./server.js";
 
 const config = loadConfigOrExit(() => loadConfig(process.env));
-const logger = createLogger({ service: "auth-server" });
+const logger = createLogger({ service: "auth-server", level: loadConfigOrExit(() => logLevelFrom(process.env)) });
 
 let running;
 try {

@@ -53,23 +53,12 @@ async function load(kind: ServerSpec["kind"]): Promise<AppModule<unknown>> {
       return { loadConfig: m.loadConfig, start: m.startPaymentService } as AppModule<unknown>;
     }
     case "order-service": {
-      const m = (await import(orderServiceEntry())) as { loadConfig: AppModule<unknown>["loadConfig"]; startOrderService: AppModule<unknown>["start"] };
+      const m = (await import("order-service")) as { loadConfig: AppModule<unknown>["loadConfig"]; startOrderService: AppModule<unknown>["start"] };
       return { loadConfig: m.loadConfig, start: m.startOrderService };
     }
     default:
       throw new Error(`${kind} is not one of our apps`);
   }
-}
-
-/**
- * order-service's package entry. Its package.json has no `exports` map yet
- * (TEAM-BRIEF asks for `.` → `dist/index.js`), so the bare name resolves to
- * `main` (`dist/main.js`, which would start the app from process.env): take
- * the `index.js` beside it instead. Works before and after the map is added.
- */
-function orderServiceEntry(): string {
-  const resolved = import.meta.resolve("order-service");
-  return resolved.endsWith("/dist/main.js") ? resolved.replace(/main\.js$/, "index.js") : resolved;
 }
 
 function required(value: string | undefined, name: string): string {

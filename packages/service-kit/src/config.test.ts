@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, EnvReader } from "./config.js";
+import { logLevelFrom } from "./logger.js";
 
 describe("EnvReader", () => {
   it("falls back to the default when a variable is unset or empty", () => {
@@ -52,5 +53,13 @@ describe("EnvReader", () => {
     expect(() => new EnvReader({ A: "HS256" }).oneOf("A", ["RS256", "ES256"] as const, "RS256")).toThrow(
       'invalid A: expected one of RS256, ES256, got "HS256"',
     );
+  });
+});
+
+describe("logLevelFrom", () => {
+  it("defaults to info and accepts only pino's levels", () => {
+    expect(logLevelFrom({})).toBe("info");
+    expect(logLevelFrom({ LOG_LEVEL: "debug" })).toBe("debug");
+    expect(() => logLevelFrom({ LOG_LEVEL: "verbose" })).toThrow(/^invalid LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { pino, type DestinationStream, type Logger } from "pino";
+import { EnvReader } from "./config.js";
 
 export type { Logger } from "pino";
 
@@ -24,6 +25,19 @@ export const REDACTED_PATHS = [
   "params.client_secret",
   "params.client_assertion",
 ];
+
+/** The levels `LOG_LEVEL` may name. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * `LOG_LEVEL` from an environment (default `info`); `debug` adds the events
+ * that are too frequent for production, such as `token.verified` for a token
+ * served from the verifier's cache.
+ */
+export function logLevelFrom(env: Readonly<Record<string, string | undefined>>): LogLevel {
+  return new EnvReader(env).oneOf("LOG_LEVEL", LOG_LEVELS, "info");
+}
 
 export interface LoggerOptions {
   /** Stamped on every line as `service`. */

@@ -239,6 +239,25 @@ describe("log events", () => {
     expect(JSON.stringify(events)).not.toContain(token.split(".")[2]);
   });
 
+  it("a repeat of a cached token is logged at debug, its first verification at info", async () => {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const leveled = {
+      info: (_o: Record<string, unknown>, msg: string) => lines.push({ level: "info", msg }),
+      debug: (_o: Record<string, unknown>, msg: string) => lines.push({ level: "debug", msg }),
+    };
+    const guard = requireAccessToken(verifier, { realm: "payment-service", logger: leveled });
+    const token = await mint();
+    for (let i = 0; i < 3; i++) {
+      const req = { headersDistinct: { authorization: [`Bearer ${token}`] }, url: "/charge", body: undefined, headers: {} };
+      await new Promise<void>((resolve, reject) => guard(req as never, { locals: {} } as never, (error?: unknown) => (error ? reject(error) : resolve())));
+    }
+    expect(lines).toEqual([
+      { level: "info", msg: "token.verified" },
+      { level: "debug", msg: "token.verified" },
+      { level: "debug", msg: "token.verified" },
+    ]);
+  });
+
   it("serializes the facts of a cached token once, through a child of the given logger", async () => {
     const children: Array<Record<string, unknown>> = [];
     const lines: Array<Record<string, unknown>> = [];
