@@ -41,6 +41,8 @@ say(dim(`starting the three apps as separate processes (data in ${dataRoot})…`
 
 const stack = await startStack({
   dataDirs: { auth: join(dataRoot, "auth"), order: join(dataRoot, "order"), payment: join(dataRoot, "payment") },
+  // at debug, payment-service also logs the checks of a token served from its cache (order 2)
+  env: { "payment-service": { LOG_LEVEL: "debug" } },
   onLog: verbose ? (line) => say(dim(JSON.stringify(line))) : undefined,
 });
 const { logs, urls } = stack;
