@@ -232,7 +232,7 @@ describe("kid handling", () => {
 
   it("does not refetch the JWK Set for every unknown kid (a flood of bogus kids cannot hammer the auth server)", async () => {
     const jwksFetches = () =>
-      stack.logs.filter((l) => l.service === "auth-server" && (l.req as { path?: string } | undefined)?.path === "/.well-known/jwks.json").length;
+      stack.logs.filter((l) => l.service === "auth-server" && l.msg === "http.request" && l.path === "/.well-known/jwks.json").length;
     const before = jwksFetches();
     expect(before, "payment-service's start-up fetch is in the auth-server's request log").toBeGreaterThan(0);
     for (let i = 0; i < 30; i++) {

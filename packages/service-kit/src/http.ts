@@ -62,7 +62,7 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 /**
- * One `http.request` line per response: request id (the caller's
+ * One `http.request` line per response (but successful health probes): request id (the caller's
  * `X-Request-Id` when it is sane, else a new one, echoed back), method, path
  * without the query string (a misbehaving client may put a token there),
  * status and duration.
@@ -75,6 +75,8 @@ function requestLogging(logger: Logger): RequestHandler {
     res.locals.requestId = id;
     res.setHeader("X-Request-Id", id);
     res.once("close", () => {
+      // probes answer every few seconds for as long as the process lives: only their failures are news
+      if (res.statusCode < 400 && (req.path === "/healthz" || req.path === "/readyz")) return;
       const queryAt = req.originalUrl.indexOf("?");
       const line = {
         req_id: id,
