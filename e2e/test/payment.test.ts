@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SignJWT, decodeProtectedHeader, exportJWK, generateKeyPair } from "jose";
+import { SignJWT, decodeProtectedHeader, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopApp } from "../../scripts/stack.mjs";
 import { accessToken, postJson, send, startTestStack, type Stack } from "./support.js";
@@ -28,6 +28,19 @@ const charge = (overrides: Record<string, unknown> = {}) => ({
 });
 const postCharge = (body: unknown, headers: Record<string, string>) => postJson(`${stack.urls.payment}/charge`, body, headers);
 const bearer = (token: string, key = randomUUID()) => ({ authorization: `Bearer ${token}`, "idempotency-key": key });
+
+/** A token with every claim right, signed by a fresh key the issuer never published, under `kid`. */
+async function signedByAnotherKey(kid: string): Promise<string> {
+  const { privateKey } = await generateKeyPair("RS256");
+  return new SignJWT({ scope: "charge:customer", client_id: "order-service", jti: randomUUID() })
+    .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
+    .setIssuer(stack.urls.auth)
+    .setSubject("order-service")
+    .setAudience("payment-service")
+    .setIssuedAt()
+    .setExpirationTime("5m")
+    .sign(privateKey);
+}
 
 describe("POST /charge", () => {
   it("201 charges with a valid token", async () => {
@@ -84,16 +97,7 @@ describe("POST /charge", () => {
   });
 
   it("401 invalid_token for a token signed by a key the issuer never published", async () => {
-    const { privateKey } = await generateKeyPair("RS256");
-    const kid = decodeProtectedHeader(chargeToken).kid!;
-    const forged = await new SignJWT({ scope: "charge:customer", client_id: "order-service", jti: randomUUID() })
-      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
-      .setIssuer(stack.urls.auth)
-      .setSubject("order-service")
-      .setAudience("payment-service")
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .sign(privateKey);
+    const forged = await signedByAnotherKey(decodeProtectedHeader(chargeToken).kid!);
     const res = await postCharge(charge(), bearer(forged));
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
@@ -134,16 +138,7 @@ describe("GET /charges/:id", () => {
 describe("an auth-server outage", () => {
   // Last: it stops the auth server.
   it("503 temporarily_unavailable for an unknown kid while the JWKS cannot be had, but known keys still verify", async () => {
-    const { privateKey, publicKey } = await generateKeyPair("RS256");
-    await exportJWK(publicKey);
-    const unknownKid = await new SignJWT({ scope: "charge:customer", client_id: "order-service", jti: randomUUID() })
-      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "rotated-key-we-have-not-seen" })
-      .setIssuer(stack.urls.auth)
-      .setSubject("order-service")
-      .setAudience("payment-service")
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .sign(privateKey);
+    const unknownKid = await signedByAnotherKey("rotated-key-we-have-not-seen");
     await stopApp(stack.apps["auth-server"]);
 
     const res = await postCharge(charge(), bearer(unknownKid));
