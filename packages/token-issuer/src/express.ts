@@ -25,16 +25,12 @@ export function oauthRouter(issuer: TokenIssuer, options: OAuthRouterOptions = {
   const jwksMaxAge = options.jwksMaxAge ?? 60;
 
   // RFC 8414 §3.1: for an issuer with a path, the path goes after the well-known segment.
+  // Behind a proxy that strips the issuer's path, clients that ask at the root find it too.
   const issuerPath = new URL(issuer.issuer).pathname.replace(/\/+$/, "");
-  router.get(`/.well-known/oauth-authorization-server${issuerPath}`, (_req, res) => {
+  const metadataPaths = [...new Set([`/.well-known/oauth-authorization-server${issuerPath}`, "/.well-known/oauth-authorization-server"])];
+  router.get(metadataPaths, (_req, res) => {
     res.set("Cache-Control", "public, max-age=60").json(issuer.metadata());
   });
-  if (issuerPath !== "") {
-    // Behind a proxy that strips the issuer's path, clients that ask at the root find it too.
-    router.get("/.well-known/oauth-authorization-server", (_req, res) => {
-      res.set("Cache-Control", "public, max-age=60").json(issuer.metadata());
-    });
-  }
   router.get("/.well-known/jwks.json", (_req, res) => {
     res.set("Cache-Control", `public, max-age=${jwksMaxAge}`).type("application/jwk-set+json").send(JSON.stringify(issuer.jwks()));
   });
