@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidClientError, OAuthError, TooManyRequestsError, UnsupportedGrantTypeError } from "./errors.js";
 import { ClientRegistry, DEVELOPMENT_REGISTRY, developmentRegistry } from "./registry.js";
 import { parseRegistry } from "./registry-file.js";
+import type { EventLogger } from "./clock.js";
 import { SigningKeys } from "./signing-keys.js";
 import { TokenIssuer } from "./token-issuer.js";
 
@@ -23,7 +24,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function issuer() {
+/** A core over the development registry; its events are captured unless another logger is given. */
+function issuer(logger?: EventLogger) {
   const events: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
   const at = (level: string) => (fields: object, msg: string) => events.push({ level, msg, fields: fields as Record<string, unknown> });
   const core = new TokenIssuer({
@@ -32,7 +34,7 @@ function issuer() {
     keys,
     accessTokenTtl: 300,
     clock: () => clock.now,
-    logger: { debug: at("debug"), info: at("info"), warn: at("warn") },
+    logger: logger ?? { debug: at("debug"), info: at("info"), warn: at("warn") },
   });
   return { core, events };
 }
@@ -80,14 +82,7 @@ describe("TokenIssuer.token", () => {
 
   it("works with a logger that has no debug method", async () => {
     const lines: string[] = [];
-    const core = new TokenIssuer({
-      issuer: "https://as.example",
-      registry: developmentRegistry(),
-      keys,
-      accessTokenTtl: 300,
-      clock: () => clock.now,
-      logger: { info: (_fields, msg) => lines.push(msg), warn: (_fields, msg) => lines.push(msg) },
-    });
+    const { core } = issuer({ info: (_fields, msg) => lines.push(msg), warn: (_fields, msg) => lines.push(msg) });
     await core.token({ authorization: ORDER, params: form(grant), remoteAddress: "10.0.0.6" });
     expect(lines).toEqual(["token.issued"]);
   });
