@@ -10,7 +10,6 @@ export interface OrderServiceDeps {
   settler: Settler;
   /** How long `POST /orders` waits for the charge before answering `202 pending`, ms. */
   settleWaitMs: number;
-  clock?: () => number;
   /**
    * `/readyz` is 200 while this is true. Default: while the store is open,
    * whether or not auth-server and payment-service are up (orders are kept
@@ -27,7 +26,6 @@ export function createApp(deps: OrderServiceDeps): Express {
       store: deps.store,
       settler: deps.settler,
       logger: deps.logger,
-      clock: deps.clock ?? Date.now,
       settleWaitMs: deps.settleWaitMs,
     }),
   );

@@ -31,7 +31,6 @@ export interface PaymentClientOptions {
   tokens: TokenSource;
   token: TokenParams;
   logger: Logger;
-  timeoutMs?: number;
 }
 
 /** payment-service answers that settle an order as failed: the charge was refused, not lost. */
@@ -47,7 +46,7 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
   const httpsAgent = new HttpsAgent({ keepAlive: true });
   const http = axios.create({
     baseURL: options.baseUrl,
-    timeout: options.timeoutMs ?? 10_000,
+    timeout: 10_000,
     maxRedirects: 0,
     httpAgent,
     httpsAgent,

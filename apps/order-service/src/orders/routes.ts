@@ -9,7 +9,6 @@ export interface OrderRoutesDeps {
   store: OrderStore;
   settler: Settler;
   logger: Logger;
-  clock: () => number;
   /** How long `POST /orders` waits for the charge before answering `202`, ms. */
   settleWaitMs: number;
 }
@@ -20,13 +19,13 @@ export interface OrderRoutesDeps {
  * request then waits a bounded time for its charge and answers what it knows.
  */
 export function orderRoutes(deps: OrderRoutesDeps): Router {
-  const { store, settler, logger, clock, settleWaitMs } = deps;
+  const { store, settler, logger, settleWaitMs } = deps;
   const router = Router();
 
   router.post("/orders", jsonBody(), async (req, res) => {
     const request = parseOrderRequest(req.body);
     const key = parseIdempotencyKey(req.get("idempotency-key"));
-    const result = await store.create(request, key, clock());
+    const result = await store.create(request, key, Date.now());
     if (result.kind === "conflict") {
       throw new HttpError(422, "idempotency_key_reused", "this Idempotency-Key was used with another request body");
     }

@@ -6,16 +6,16 @@ export interface WorkerOptions {
   store: OrderStore;
   settler: Settler;
   logger: Logger;
-  clock?: () => number;
   /** Time between two looks for due orders, ms (default 250). */
   pollIntervalMs?: number;
-  /** Attempts the worker runs at once (default 16). */
-  concurrency?: number;
 }
+
+/** Attempts the worker runs at once. */
+const CONCURRENCY = 16;
 
 /**
  * The background loop that settles pending orders. It keeps up to
- * `concurrency` attempts in flight, each through the {@link Settler}, and
+ * {@link CONCURRENCY} attempts in flight, each through the {@link Settler}, and
  * skips orders already being settled (the request that created one may
  * still be waiting on its charge). It keeps going until each order is paid
  * or failed; the schedule is in the database, so after a restart it picks up
@@ -25,9 +25,7 @@ export class SettlementWorker {
   readonly #store: OrderStore;
   readonly #settler: Settler;
   readonly #logger: Logger;
-  readonly #clock: () => number;
   readonly #pollIntervalMs: number;
-  readonly #concurrency: number;
   readonly #active = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
@@ -36,9 +34,7 @@ export class SettlementWorker {
     this.#store = options.store;
     this.#settler = options.settler;
     this.#logger = options.logger;
-    this.#clock = options.clock ?? Date.now;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.#concurrency = options.concurrency ?? 16;
   }
 
   start(): void {
@@ -64,9 +60,9 @@ export class SettlementWorker {
   #fill(): void {
     let more = false;
     try {
-      const free = this.#concurrency - this.#active.size;
+      const free = CONCURRENCY - this.#active.size;
       if (free > 0) {
-        const due = this.#store.due(this.#clock(), free + this.#concurrency * 2).filter((o) => !this.#settler.isSettling(o.id));
+        const due = this.#store.due(Date.now(), free + CONCURRENCY * 2).filter((o) => !this.#settler.isSettling(o.id));
         more = due.length > free;
         for (const order of due.slice(0, free)) {
           const attempt = this.#settler
