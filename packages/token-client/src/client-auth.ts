@@ -108,12 +108,14 @@ export function privateKeyJwt(privateKey: CryptoKey | KeyObject | JWK | string, 
   // Imported once, on first use, so configuration stays synchronous.
   let key: Promise<CryptoKey | KeyObject | Uint8Array> | undefined;
   const signingKey = () => {
-    key ??= jwk
-      ? importJWK(jwk, alg)
-      : typeof privateKey === "string"
-        ? importPKCS8(privateKey, alg)
-        : Promise.resolve(privateKey as CryptoKey | KeyObject);
-    key.catch(() => (key = undefined));
+    if (!key) {
+      key = jwk
+        ? importJWK(jwk, alg)
+        : typeof privateKey === "string"
+          ? importPKCS8(privateKey, alg)
+          : Promise.resolve(privateKey as CryptoKey | KeyObject);
+      key.catch(() => (key = undefined)); // a failed import is tried again next time
+    }
     return key;
   };
 
