@@ -53,6 +53,14 @@ async function getOrder(id: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/** Waits until the order is paid; its body. */
+function untilPaid(id: unknown, timeoutMs?: number) {
+  return eventually(async () => {
+    const order = await getOrder(id as string);
+    return order.body.status === "paid" ? order.body : undefined;
+  }, timeoutMs);
+}
+
 const eur = { customerId: "cus_42", amount: 1299, currency: "EUR" };
 const events = () => log.lines.map((l) => l.msg);
 
@@ -122,7 +130,7 @@ describe("POST /orders", () => {
     const res = await post(eur);
     expect(res.status).toBe(202);
     payment.answer = undefined;
-    await eventually(async () => ((await getOrder(res.body.id as string)).body.status === "paid" ? true : undefined));
+    await untilPaid(res.body.id);
   });
 
   it("answers 201 payment_failed when the authorization server refuses order-service, and sends no charge", async () => {
@@ -156,7 +164,7 @@ describe("POST /orders", () => {
     const res = await post(eur);
     expect(res.status).toBe(202);
     payment.mode = "normal";
-    await eventually(async () => ((await getOrder(res.body.id as string)).body.status === "paid" ? true : undefined));
+    await untilPaid(res.body.id);
   });
 
   it("answers 202 pending while auth-server is down, then settles once it is up", async () => {
@@ -167,7 +175,7 @@ describe("POST /orders", () => {
     expect(payment.requests).toHaveLength(0);
 
     await auth.start();
-    await eventually(async () => ((await getOrder(res.body.id as string)).body.status === "paid" ? true : undefined));
+    await untilPaid(res.body.id);
     expect(payment.charges.size).toBe(1);
   });
 
@@ -180,7 +188,7 @@ describe("POST /orders", () => {
 
     payment.mode = "normal";
     payment.release();
-    await eventually(async () => ((await getOrder(res.body.id as string)).body.status === "paid" ? true : undefined));
+    await untilPaid(res.body.id);
     expect(payment.requests).toHaveLength(1); // the worker did not race the attempt in flight
   });
 
@@ -190,10 +198,7 @@ describe("POST /orders", () => {
     const res = await post(eur);
     expect(res.status).toBe(202);
     payment.mode = "normal";
-    const settled = await eventually(async () => {
-      const order = await getOrder(res.body.id as string);
-      return order.body.status === "paid" ? order.body : undefined;
-    });
+    const settled = await untilPaid(res.body.id);
     expect(payment.requests.length).toBeGreaterThanOrEqual(2);
     expect(new Set(payment.requests.map((r) => r.idempotencyKey))).toEqual(new Set([res.body.id]));
     expect(payment.charges.size).toBe(1);
@@ -207,7 +212,7 @@ describe("POST /orders", () => {
     expect(res.status).toBe(202);
     await eventually(() => (payment.requests.length >= 2 ? true : undefined));
     payment.mode = "normal";
-    await eventually(async () => ((await getOrder(res.body.id as string)).body.status === "paid" ? true : undefined));
+    await untilPaid(res.body.id);
   });
 
   it("gets a new token and retries once when payment-service answers 401 invalid_token", async () => {
@@ -234,12 +239,12 @@ describe("POST /orders", () => {
     const fast = await post({ ...eur, customerId: "cus_fast" });
     expect(fast.status).toBe(202);
     payment.failCustomer = undefined;
-    await eventually(async () => ((await getOrder(fast.body.id as string)).body.status === "paid" ? true : undefined), 5_000);
+    await untilPaid(fast.body.id, 5_000);
     expect((await getOrder(slow.body.id as string)).body.status).toBe("pending");
 
     payment.holdCustomer = undefined;
     payment.releaseHeld();
-    await eventually(async () => ((await getOrder(slow.body.id as string)).body.status === "paid" ? true : undefined));
+    await untilPaid(slow.body.id);
   });
 
   it("resumes pending orders after a restart", async () => {
@@ -254,7 +259,7 @@ describe("POST /orders", () => {
     await payment.start();
     await start();
     for (const id of [first.body.id, second.body.id]) {
-      await eventually(async () => ((await getOrder(id as string)).body.status === "paid" ? true : undefined));
+      await untilPaid(id);
     }
     expect(payment.charges.size).toBe(2);
     expect(log.lines.find((l) => l.msg === "service.started" && l.pending_resumed === 2)).toBeDefined();
