@@ -1,4 +1,4 @@
-import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom } from "@m2m/service-kit";
+import { ConfigError, createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { KeyFileError } from "@m2m/token-issuer";
 import { loadConfig } from "./config.js";
 import { startAuthServer } from "./server.js";
@@ -6,22 +6,12 @@ import { startAuthServer } from "./server.js";
 const config = loadConfigOrExit(() => loadConfig(process.env));
 const logger = createLogger({ service: "auth-server", level: loadConfigOrExit(() => logLevelFrom(process.env)) });
 
-let running;
-try {
-  running = await startAuthServer(config, { logger });
-} catch (error) {
-  // Problems of the environment, not bugs: one line naming the variable, no stack.
-  if (error instanceof KeyFileError) {
-    console.error(`invalid SIGNING_KEYS: ${error.message}`);
-  } else if ((error as NodeJS.ErrnoException).code === "EADDRINUSE" || (error as NodeJS.ErrnoException).code === "EACCES") {
-    console.error(`invalid PORT: cannot listen on ${config.host}:${config.port} (${(error as NodeJS.ErrnoException).code})`);
-  } else {
-    throw error;
-  }
-  logger.flush();
-  process.exit(1);
-}
-const app = running;
+// Problems of the environment, not bugs: one line naming the variable, no stack.
+const app = await startOrExit(() =>
+  startAuthServer(config, { logger }).catch((error: unknown) => {
+    throw error instanceof KeyFileError ? new ConfigError(`invalid SIGNING_KEYS: ${error.message}`) : error;
+  }),
+);
 
 // `npm run rotate-keys` writes to the key directory; SIGHUP makes the change visible at once.
 process.on("SIGHUP", () => void app.reload());

@@ -1,8 +1,8 @@
-import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom } from "@m2m/service-kit";
+import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { loadConfig } from "./config.js";
 import { startOrderService } from "./server.js";
 
 const config = loadConfigOrExit(() => loadConfig(process.env));
 const logger = createLogger({ service: "order-service", level: loadConfigOrExit(() => logLevelFrom(process.env)) });
-const service = await startOrderService(config, { logger });
+const service = await startOrExit(() => startOrderService(config, { logger }));
 handleShutdown({ logger, server: service.server, beforeClose: service.stopBackground, afterClose: service.release });

@@ -1,10 +1,10 @@
-import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom } from "@m2m/service-kit";
+import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { loadConfig } from "./config.js";
 import { startPaymentService } from "./start.js";
 
 const config = loadConfigOrExit(() => loadConfig(process.env));
 const logger = createLogger({ service: "payment-service", level: loadConfigOrExit(() => logLevelFrom(process.env)) });
-const running = await startPaymentService(config, { logger });
+const running = await startOrExit(() => startPaymentService(config, { logger }));
 handleShutdown({
   logger,
   server: running.server,

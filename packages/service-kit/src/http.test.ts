@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { ConfigError } from "./config.js";
 import { HttpError } from "./errors.js";
 import { createBaseApp, finishApp, jsonBody } from "./http.js";
 import { closeServer, listen, serverUrl } from "./lifecycle.js";
@@ -85,6 +86,17 @@ describe("the base app", () => {
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-powered-by")).toBeNull();
     expect(res.headers.get("x-request-id")).toBe("abc-123");
+  });
+});
+
+describe("listen", () => {
+  it("names PORT in one line when the port is taken", async () => {
+    const url = await start();
+    const port = Number(new URL(url).port);
+    const app = createBaseApp({ logger: silentLogger(), ready: () => true });
+    await expect(listen(app, port, "127.0.0.1")).rejects.toThrow(
+      new ConfigError(`invalid PORT: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`),
+    );
   });
 });
 

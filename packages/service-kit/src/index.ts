@@ -1,4 +1,4 @@
-export { ConfigError, EnvReader, loadConfigOrExit } from "./config.js";
+export { ConfigError, EnvReader, loadConfigOrExit, startOrExit } from "./config.js";
 export { HttpError, invalidRequest, isExposableError } from "./errors.js";
 export type { ExposableError } from "./errors.js";
 export { createBaseApp, errorHandler, finishApp, jsonBody } from "./http.js";

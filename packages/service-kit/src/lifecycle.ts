@@ -2,13 +2,23 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import type { Logger } from "pino";
+import { ConfigError } from "./config.js";
 
-/** Listens and resolves once the socket is bound (port 0 picks a free one). */
+/**
+ * Listens and resolves once the socket is bound (port 0 picks a free one). A
+ * port in use or not allowed is a {@link ConfigError} naming `PORT`.
+ */
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once("listening", () => resolve(server));
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE" || error.code === "EACCES"
+          ? new ConfigError(`invalid PORT: cannot listen on ${host}:${port} (${error.code})`)
+          : error,
+      );
+    });
   });
 }
 
