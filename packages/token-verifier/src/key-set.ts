@@ -11,8 +11,6 @@ type KeyLike = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;
 export interface KeySet {
   /** The `kid`s present, to tell an unknown `kid` (worth a refetch) from a mismatch. */
   readonly kids: ReadonlySet<string>;
-  /** The `alg`s the keys publish (keys without `alg` publish none). */
-  readonly algorithms: ReadonlySet<string>;
   /** Canonical text of the usable keys; equal fingerprints mean the same key set. */
   readonly fingerprint: string;
   /** The key for a token's protected header; throws {@link InvalidTokenError} when none fits. */
@@ -44,12 +42,10 @@ export function buildKeySet(json: unknown, source: string): KeySet {
     throw new KeySourceError(`${source}: malformed JWK Set`, { cause: error });
   }
   const kids = new Set(usable.flatMap((jwk) => (typeof jwk.kid === "string" ? [jwk.kid] : [])));
-  const algorithms = new Set(usable.flatMap((jwk) => (typeof jwk.alg === "string" ? [jwk.alg] : [])));
   const fingerprint = JSON.stringify(usable.map(canonical).sort());
 
   return {
     kids,
-    algorithms,
     fingerprint,
     async select(header) {
       try {
