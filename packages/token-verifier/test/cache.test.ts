@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "../src/index.js";
 import { TokenCache } from "../src/token-cache.js";
-import { FakeClock, FakeIssuer, makeKey } from "./fake-issuer.js";
+import { FakeClock, FakeIssuer, makeKey, settle } from "./fake-issuer.js";
 
 let issuer: FakeIssuer;
 let clock: FakeClock;
@@ -25,13 +25,6 @@ function verifier(options: Partial<VerifierOptions> = {}): TokenVerifier {
 }
 
 const mint = (options: Parameters<FakeIssuer["mint"]>[0] = {}) => issuer.mint({ nowSec: clock.sec, ...options });
-
-async function settle(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-}
 
 describe("the cache of verified tokens", () => {
   it("skips the signature check when the same token comes again", async () => {

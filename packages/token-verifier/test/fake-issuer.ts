@@ -122,6 +122,14 @@ export class FakeIssuer {
   }
 }
 
+/** What a promise settles with: its value, or its rejection reason. */
+export function settle(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => value,
+    (error: unknown) => error,
+  );
+}
+
 /** An unsigned token (`alg: none`, RFC 7519 §6). */
 export function unsecuredToken(header: Record<string, unknown>, claims: Record<string, unknown>): string {
   return `${encodePart(header)}.${encodePart(claims)}.`;

@@ -8,7 +8,7 @@ import {
   type TokenVerifier,
   type VerifierOptions,
 } from "../src/index.js";
-import { FakeClock, FakeIssuer, makeKey, type TestKey } from "./fake-issuer.js";
+import { FakeClock, FakeIssuer, makeKey, settle, type TestKey } from "./fake-issuer.js";
 
 let issuer: FakeIssuer;
 let clock: FakeClock;
@@ -43,13 +43,6 @@ function verifier(options: Partial<VerifierOptions> = {}): TokenVerifier {
 }
 
 const mint = (options: Parameters<FakeIssuer["mint"]>[0] = {}) => issuer.mint({ nowSec: clock.sec, ...options });
-
-async function settle(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => value,
-    (error: unknown) => error,
-  );
-}
 
 describe("discovery (RFC 8414)", () => {
   it("finds jwks_uri in the issuer's metadata, then loads the keys", async () => {

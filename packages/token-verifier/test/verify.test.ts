@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "../src/index.js";
-import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, unsecuredToken, type TestKey } from "./fake-issuer.js";
+import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, unsecuredToken } from "./fake-issuer.js";
 
 let issuer: FakeIssuer;
 const clock = new FakeClock();
@@ -230,5 +230,3 @@ function claimsNow(): Record<string, unknown> {
     jti: "j1",
   };
 }
-
-export type { TestKey };
