@@ -1,46 +1,36 @@
 import type { TokenVerifier } from "@m2m/token-verifier";
 
-export interface KeyLoader {
-  /** Stops retrying (at shutdown). */
-  stop(): void;
-  /** Resolves once the JWK Set is loaded, or when stopped. */
-  readonly done: Promise<void>;
-}
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 5000;
 
 /**
  * Loads the issuer's JWK Set in the background, retrying with exponential
  * backoff until it succeeds, so payment-service starts (and answers
  * `/healthz`, and `503` on `/readyz`) even while the auth server is down.
- * Failures are reported through the verifier's `onJwksError`.
+ * The verifier itself only fetches when a request needs a key; this is what
+ * gets it ready without one. Failures are reported through the verifier's
+ * `onJwksError`. Returns `stop`, which ends the retries (at shutdown).
  */
-export function keepLoadingKeys(verifier: TokenVerifier, options: { firstDelayMs?: number; maxDelayMs?: number } = {}): KeyLoader {
-  const maxDelayMs = options.maxDelayMs ?? 5000;
-  let delayMs = options.firstDelayMs ?? 250;
+export function keepLoadingKeys(verifier: TokenVerifier): () => void {
+  let delayMs = FIRST_DELAY_MS;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let finish = () => {};
-  const done = new Promise<void>((resolve) => (finish = resolve));
 
   const attempt = () => {
     timer = undefined;
-    if (stopped) return;
     // a request may have loaded them meanwhile (the verifier fetches on demand too)
-    if (verifier.ready) return finish();
-    verifier.load().then(finish, () => {
+    if (stopped || verifier.ready) return;
+    verifier.load().catch(() => {
       if (stopped) return;
       timer = setTimeout(attempt, delayMs);
       timer.unref();
-      delayMs = Math.min(delayMs * 2, maxDelayMs);
+      delayMs = Math.min(delayMs * 2, MAX_DELAY_MS);
     });
   };
   attempt();
 
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      finish();
-    },
-    done,
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
   };
 }

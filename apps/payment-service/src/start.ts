@@ -66,13 +66,13 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     store.close();
     throw error;
   }
-  const keys = keepLoadingKeys(verifier);
+  const stopLoadingKeys = keepLoadingKeys(verifier);
   const url = serverUrl(server);
   logger.info({ url, issuer: config.issuer, audience: config.audience, charge_limit: config.chargeLimit }, "service.started");
 
   const stopAccepting = () => {
     accepting = false;
-    keys.stop();
+    stopLoadingKeys();
   };
   const closeResources = () => store.close();
   return {
