@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { HttpError, jsonBody, type Logger } from "@m2m/service-kit";
-import { Router, type Request, type Response } from "express";
+import { Router, type Response } from "express";
 import { chargeCreatedBody, chargeView, type Charge } from "./charge.js";
 import type { CardProcessor } from "./processor.js";
 import type { ChargeStore, StoredResponse } from "./store.js";
@@ -43,7 +43,7 @@ export function createChargesRouter(deps: ChargesRouterDeps): Router {
 
     const stored = store.findResponse(clientId, key);
     if (stored) {
-      replay(req, res, stored, fingerprint);
+      replay(res, stored, fingerprint);
       return;
     }
     const lock = `${clientId}\n${key}`;
@@ -65,10 +65,10 @@ export function createChargesRouter(deps: ChargesRouterDeps): Router {
         : { status: 402, body: { error: "card_declined", error_description: decision.reason } };
       const result = store.record({ charge, idempotencyKey: key, fingerprint, response });
       if (!result.created) {
-        replay(req, res, result.existing, fingerprint);
+        replay(res, result.existing, fingerprint);
         return;
       }
-      logFor(req, logger).info(
+      logger.info(
         { charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
         "charge.created",
       );
@@ -86,9 +86,9 @@ export function createChargesRouter(deps: ChargesRouterDeps): Router {
 
   return router;
 
-  function replay(req: Request, res: Response, stored: StoredResponse, fingerprint: string): void {
+  function replay(res: Response, stored: StoredResponse, fingerprint: string): void {
     if (stored.fingerprint !== fingerprint) throw keyReused();
-    logFor(req, logger).info({ charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
+    logger.info({ charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
     res.status(stored.status).set("Idempotent-Replayed", "true").json(stored.body);
   }
 }
@@ -97,10 +97,6 @@ export function createChargesRouter(deps: ChargesRouterDeps): Router {
 function clientOf(res: Response): string {
   const auth = res.locals.auth as { client_id?: unknown } | undefined;
   return typeof auth?.client_id === "string" ? auth.client_id : "";
-}
-
-function logFor(req: Request, logger: Logger): Logger {
-  return (req as Request & { log?: Logger }).log ?? logger;
 }
 
 function newChargeId(): string {
