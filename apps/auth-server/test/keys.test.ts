@@ -22,7 +22,7 @@ function dataDir(): string {
   return dir;
 }
 const kidOf = (jwt: string) => decodeProtectedHeader(jwt).kid;
-const jwksKids = async (server: TestServer) =>
+const jwksKids = async (server: { url: string }) =>
   ((await send(`${server.url}/.well-known/jwks.json`)).body.keys as { kid: string }[]).map((k) => k.kid).sort();
 const active = async (server: TestServer, jwt: string) =>
   (await postForm(`${server.url}/introspect`, { token: jwt }, { authorization: REPORTING_SERVICE })).body.active as boolean;
@@ -91,7 +91,7 @@ describe("key rotation without a failed request", () => {
     const env = { PORT: "0", DATA_DIR: dir, SIGNING_ALG: "ES256", KEY_RELOAD_INTERVAL: "3600" };
     const app = await start(env);
     try {
-      const kids = async () => ((await (await fetch(`${app.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      const kids = () => jwksKids(app);
       expect(await kids()).toHaveLength(1);
       const rotated = await run("dist/commands/rotate-keys.js", env);
       const { created } = JSON.parse(rotated.stdout) as { created: string };
