@@ -51,8 +51,8 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     sleep: (ms) => abortableSleep(ms, shutdown.signal),
   });
   const payments = createPaymentClient({ baseUrl: config.paymentServiceUrl, tokens, token: config.paymentToken, logger });
-  const settler = new Settler({ store, payments, logger, maxDelayMs: config.retryMaxDelayMs, baseDelayMs: options.retryBaseDelayMs ?? 500 });
-  const worker = new SettlementWorker({ store, settler, logger, pollIntervalMs: options.pollIntervalMs ?? 250 });
+  const settler = new Settler({ store, payments, logger, maxDelayMs: config.retryMaxDelayMs, baseDelayMs: options.retryBaseDelayMs });
+  const worker = new SettlementWorker({ store, settler, logger, pollIntervalMs: options.pollIntervalMs });
 
   let closing = false;
   const resumed = store.resumeAll(Date.now());

@@ -30,7 +30,14 @@ export class Settler {
   readonly #options: Required<Omit<SettlerOptions, "store" | "payments" | "logger">> & SettlerOptions;
 
   constructor(options: SettlerOptions) {
-    this.#options = { clock: Date.now, random: Math.random, baseDelayMs: 500, maxDelayMs: 30_000, ...options };
+    // `??`, not a spread over the defaults: an option given as `undefined` takes its default
+    this.#options = {
+      ...options,
+      clock: options.clock ?? Date.now,
+      random: options.random ?? Math.random,
+      baseDelayMs: options.baseDelayMs ?? 500,
+      maxDelayMs: options.maxDelayMs ?? 30_000,
+    };
     // every attempt in flight listens to this one signal
     setMaxListeners(0, this.#abort.signal);
   }
