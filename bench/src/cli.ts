@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   log(`bench: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}; ${machine.pinning}`);
 
   const load = LoadGenerator.start(cores);
-  const ctx = new BenchContext(options, cores, load, log, options.profileDir);
+  const ctx = new BenchContext(options, cores, load, log);
   const results: BenchResults = { servers: ctx.started, errors: [] };
   const failures: string[] = [];
   const stopOnSignal = () => void ctx.close().finally(() => process.exit(130));

@@ -20,13 +20,12 @@ export class BenchContext {
     readonly cores: CorePlan,
     readonly load: LoadGenerator,
     readonly log: (line: string) => void,
-    private readonly profileDir?: string,
   ) {}
 
   /** Starts a server in its own pinned process with a fresh temp data folder (SQLite, keys). */
   async start(label: string, spec: Omit<ServerSpec, "dataDir">): Promise<ChildServer> {
     const dataDir = mkdtempSync(join(this.root, `${label}-`));
-    const server = await ChildServer.start(label, { ...spec, dataDir }, { cores: this.cores, profileDir: this.profileDir });
+    const server = await ChildServer.start(label, { ...spec, dataDir }, { cores: this.cores, profileDir: this.options.profileDir });
     this.running.add(server);
     this.started.push(server);
     return server;

@@ -7,13 +7,13 @@ import type { ChildMessage, MemorySample, ParentMessage, ServerSpec, ServerStats
 const ENTRY = fileURLToPath(new URL("./entry.js", import.meta.url));
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on Linux). */
 const CLOCK_TICKS = 100;
+/** How often to read the process's RSS, in ms. */
+const RSS_EVERY_MS = 250;
 
 export interface SpawnOptions {
   cores: CorePlan;
   /** Write a V8 CPU profile of the server into this folder when it stops. */
   profileDir?: string;
-  /** How often to read the process's RSS, in ms. */
-  rssEveryMs?: number;
 }
 
 /**
@@ -27,7 +27,6 @@ export class ChildServer {
   private rssTimer: NodeJS.Timeout | undefined;
   /** Largest RSS seen, in bytes. */
   maxRss = 0;
-  readonly rssSamples: number[] = [];
 
   private constructor(
     readonly label: string,
@@ -44,7 +43,7 @@ export class ChildServer {
     this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-4000);
     });
-    this.rssTimer = setInterval(() => this.sampleRss(), options.rssEveryMs ?? 250);
+    this.rssTimer = setInterval(() => this.sampleRss(), RSS_EVERY_MS);
     this.rssTimer.unref();
   }
 
@@ -111,9 +110,7 @@ export class ChildServer {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
       if (Number.isFinite(kb)) {
-        const rss = kb * 1024;
-        this.rssSamples.push(rss);
-        if (rss > this.maxRss) this.maxRss = rss;
+        this.maxRss = Math.max(this.maxRss, kb * 1024);
       }
     } catch {
       // the process has just exited, or there is no /proc: no sample
