@@ -147,7 +147,7 @@ async function placeOrder(title, order, expectFetch) {
         `grant_type=${issued.grant_type}  scope=${requested.scope ?? fetched.scope}  ${target}  (client authentication: ${issued.auth_method}, client_id=${issued.client_id})`,
       );
     }
-    narrateIssuance(await logged(from, "auth-server", "token.issued"));
+    narrateIssuance(issued);
   } else {
     const reused = /** @type {any} */ (await logged(from, "order-service", "token.reused"));
     const asked = count("auth-server", "token.issued") - issuedBefore;
