@@ -60,8 +60,8 @@ export class SigningKeys {
   private readonly leadMs: number;
 
   private constructor(private readonly options: SigningKeysOptions) {
-    this.retainMs = (options.tokenTtlSeconds + (options.leewaySeconds ?? 60)) * 1000;
-    this.leadMs = (options.publishLeadSeconds ?? 90) * 1000;
+    this.retainMs = retentionMs(options);
+    this.leadMs = publishLeadMs(options);
   }
 
   /** Loads the keys; with `manage`, generates the first key of `alg` if there is none. */
@@ -181,17 +181,25 @@ export async function rotateKeyDirectory(options: {
   const info = await stat(options.dir).catch(() => undefined);
   if (info !== undefined && !info.isDirectory()) throw new KeyFileError(`${options.dir} is not a directory`);
   const existing = await readKeys(options.dir, options.alg);
-  const lead = existing.length === 0 ? 0 : (options.publishLeadSeconds ?? 90) * 1000;
+  const lead = existing.length === 0 ? 0 : publishLeadMs(options);
   const newest = new KeySchedule(existing, 0).newest();
   const created = await writeNewKey(options.dir, options.alg, after(newest, options.now + lead));
-  const retainMs = (options.tokenTtlSeconds + (options.leewaySeconds ?? 60)) * 1000;
-  const schedule = new KeySchedule([...existing, created], retainMs);
+  const schedule = new KeySchedule([...existing, created], retentionMs(options));
   const removed: string[] = [];
   for (const key of schedule.expired(options.now)) {
     await removeKeyFile(key.file);
     removed.push(key.kid);
   }
   return { created, removed };
+}
+
+// One place for the defaults, so the server and the `rotate-keys` command agree on the schedule.
+function retentionMs(options: { tokenTtlSeconds: number; leewaySeconds?: number }): number {
+  return (options.tokenTtlSeconds + (options.leewaySeconds ?? 60)) * 1000;
+}
+
+function publishLeadMs(options: { publishLeadSeconds?: number }): number {
+  return (options.publishLeadSeconds ?? 90) * 1000;
 }
 
 /** `at`, or just after `newest` activates if that is later: the newest key must sort last. */
