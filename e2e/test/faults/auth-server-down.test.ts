@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { send } from "../support.js";
-import { FaultStack } from "./fault-stack.js";
+import { useFaultStack } from "./fault-stack.js";
 import { FAST_RECOVERY, SETTLE_TIMEOUT_MS } from "./knobs.js";
 import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
 import { orderIds, placeOrders, waitUntilSettled } from "./orders.js";
 
 // Issue 3, fault 1: auth-server is down when orders arrive.
-let stack: FaultStack;
-beforeAll(async () => {
-  stack = await FaultStack.create(FAST_RECOVERY);
-});
-afterAll(async () => {
-  await stack?.dispose();
-});
+const faultStack = useFaultStack(FAST_RECOVERY, { startAll: false });
 
 it("orders placed while auth-server is down answer 202 pending, and all end paid once it is started", async () => {
+  const stack = faultStack();
   // payment-service needs the JWKS once, at start; order-service asks for a
   // token only when an order needs one. Then the auth server goes away
   // before any order arrives.

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { freePort, spawnApp, stackEnv, stopApp, waitUntilReady, type LogLine } from "../../../scripts/stack.mjs";
 
 export type AppName = "auth-server" | "payment-service" | "order-service";
@@ -107,6 +108,26 @@ export class FaultStack {
     await Promise.all(Object.keys(this.running).map((name) => this.stop(name as AppName, "SIGKILL")));
     rmSync(this.dataRoot, { recursive: true, force: true });
   }
+}
+
+/**
+ * The file's FaultStack: created (and, unless `startAll` is false, started)
+ * before its tests, disposed after them. Returns a getter, since the stack
+ * exists only once `beforeAll` has run.
+ */
+export function useFaultStack(env: Partial<Record<AppName, Env>>, { startAll = true } = {}): () => FaultStack {
+  let stack: FaultStack | undefined;
+  beforeAll(async () => {
+    stack = await FaultStack.create(env);
+    if (startAll) await stack.startAll();
+  });
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+  return () => {
+    if (!stack) throw new Error("the fault stack is not created yet (use it inside a test)");
+    return stack;
+  };
 }
 
 export type { LogLine };

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { eventually, send } from "../support.js";
-import { FaultStack } from "./fault-stack.js";
+import { useFaultStack } from "./fault-stack.js";
 import { FAST_RECOVERY, SETTLE_TIMEOUT_MS } from "./knobs.js";
 import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
 import { orderIds, placeOrder, placeOrders, pool, storedOrderIds, waitUntilSettled } from "./orders.js";
 
 // Issue 3, fault 5: order-service is killed (SIGKILL) while it holds pending
 // orders, and restarted.
-let stack: FaultStack;
-beforeAll(async () => {
-  stack = await FaultStack.create(FAST_RECOVERY);
-  await stack.startAll();
-});
-afterAll(async () => {
-  await stack?.dispose();
-});
+const faultStack = useFaultStack(FAST_RECOVERY);
 
 it("pending orders survive a crash of order-service and settle after its restart", async () => {
+  const stack = faultStack();
   expect((await placeOrder(stack.urls.order)).status).toBe(201);
 
   // payment-service away: the orders stay pending, and the worker retries them.
@@ -37,6 +31,7 @@ it("pending orders survive a crash of order-service and settle after its restart
 }, 60_000);
 
 it("a crash in the middle of a burst, with charges in flight, loses no order and charges none twice", async () => {
+  const stack = faultStack();
   const before = new Set(storedOrderIds(stack.dataDir("order-service")));
   const charged = stack.events("payment-service", "charge.created").length;
   const burst = pool(200, 10, () => placeOrder(stack.urls.order).catch(() => undefined));

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { send } from "../support.js";
-import { FaultStack } from "./fault-stack.js";
+import { useFaultStack } from "./fault-stack.js";
 import { FAST_RECOVERY, SETTLE_TIMEOUT_MS } from "./knobs.js";
 import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
 import { orderIds, placeOrder, placeOrders, waitUntilSettled } from "./orders.js";
 
 // Issue 3, fault 2: payment-service is down, then up again.
-let stack: FaultStack;
-beforeAll(async () => {
-  stack = await FaultStack.create(FAST_RECOVERY);
-  await stack.startAll();
-});
-afterAll(async () => {
-  await stack?.dispose();
-});
+const faultStack = useFaultStack(FAST_RECOVERY);
 
 it("orders placed while payment-service is down answer 202 pending, and each is paid exactly once when it is back", async () => {
+  const stack = faultStack();
   const first = await placeOrder(stack.urls.order);
   expect(first.status, JSON.stringify(first.body)).toBe(201);
 

@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { accessToken, eventually, postJson } from "../support.js";
-import { FaultStack } from "./fault-stack.js";
+import { useFaultStack } from "./fault-stack.js";
 import { FAST_RECOVERY, SETTLE_TIMEOUT_MS } from "./knobs.js";
 import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
 import { orderBody, orderIds, placeOrders, pool, waitUntilSettled } from "./orders.js";
 
 // Issue 3, fault 3: payment-service is killed (SIGKILL) in the middle of a
 // burst, with charges in flight, and restarted.
-let stack: FaultStack;
-beforeAll(async () => {
-  stack = await FaultStack.create(FAST_RECOVERY);
-  await stack.startAll();
-});
-afterAll(async () => {
-  await stack?.dispose();
-});
+const faultStack = useFaultStack(FAST_RECOVERY);
 
 const BURST = 200;
 
 it("every order of the burst ends paid, with exactly one charge per order in the ledger", async () => {
+  const stack = faultStack();
   const burst = placeOrders(stack.urls.order, BURST, 10);
   // Kill it once charges are flowing, so some are in flight: committed (or
   // not) on the payment side, their answer never reaching order-service.

@@ -1,25 +1,19 @@
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { accessToken, eventually, send } from "../support.js";
-import { FaultStack } from "./fault-stack.js";
+import { useFaultStack } from "./fault-stack.js";
 import { FAST_RECOVERY, SETTLE_TIMEOUT_MS } from "./knobs.js";
 import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
 import { orderIds, placeOrder, pool, waitUntilSettled } from "./orders.js";
 
 // Issue 3, fault 4: auth-server restarts with a new signing key while
 // order-service still holds a token signed by the old one.
-let stack: FaultStack;
-beforeAll(async () => {
-  stack = await FaultStack.create(FAST_RECOVERY);
-  await stack.startAll();
-});
-afterAll(async () => {
-  await stack?.dispose();
-});
+const faultStack = useFaultStack(FAST_RECOVERY);
 
 const kidOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[0] as string, "base64url").toString()).kid as string;
 
 it("orders after the key change still end paid: payment refetches the JWKS, order-service refreshes its token after the 401", async () => {
+  const stack = faultStack();
   const first = await placeOrder(stack.urls.order);
   expect(first.status, JSON.stringify(first.body)).toBe(201);
   const issuedBefore = stack.tokensIssuedToOrderService();

@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { FaultStack } from "./fault-stack.js";
+import { expect, it } from "vitest";
+import { useFaultStack } from "./fault-stack.js";
 import { FAST_RECOVERY } from "./knobs.js";
 import { expectPaidExactlyOnce, readLedger } from "./ledger.js";
 import { orderIds, placeOrders, waitUntilSettled } from "./orders.js";
 
 // Issue 3, fault 6: load. 1,000 orders from 50 concurrent callers.
-let stack: FaultStack;
-beforeAll(async () => {
-  // POST /orders waits SETTLE_WAIT_MS (default 3 s) for the charge before it
-  // answers 202; a loaded 2-core machine can take longer than that, and this
-  // test is about losing nothing, not about latency.
-  stack = await FaultStack.create({ ...FAST_RECOVERY, "order-service": { ...FAST_RECOVERY["order-service"], SETTLE_WAIT_MS: "10000" } });
-  await stack.startAll();
-});
-afterAll(async () => {
-  await stack?.dispose();
-});
+// POST /orders waits SETTLE_WAIT_MS (default 3 s) for the charge before it
+// answers 202; a loaded 2-core machine can take longer than that, and this
+// test is about losing nothing, not about latency.
+const faultStack = useFaultStack({ ...FAST_RECOVERY, "order-service": { ...FAST_RECOVERY["order-service"], SETTLE_WAIT_MS: "10000" } });
 
 const ORDERS = 1000;
 
 it("1,000 orders from 50 concurrent callers: all paid, 1,000 charges, a handful of token requests", async () => {
+  const stack = faultStack();
   const replies = await placeOrders(stack.urls.order, ORDERS, 50);
   const statuses = replies.map((reply) => `${reply.status} ${reply.body?.status}`);
   expect(statuses.filter((status) => status !== "201 paid" && status !== "202 pending")).toEqual([]);
