@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { accessToken, startTestStack, type Stack } from "../support.js";
+import { accessToken, basic, startTestStack, type Stack } from "../support.js";
 import {
   b64url,
   forge,
@@ -164,7 +164,7 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
       }
       // Also where a careless server might look: the introspection endpoint.
       await postForm(`${issuer}/introspect`, { token: attackerSigned(goodClaims(issuer), { kid: attackerKid, jku: `${pointed.url}/jwks.json` }) }, {
-        authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}`,
+        authorization: basic("reporting-service", "reporting-secret"),
       });
       expect(pointed.hits).toEqual([]);
       // The counter itself works: a fetch of ours is seen.
@@ -370,7 +370,7 @@ describe("the token travels only in the Authorization header (RFC 6750 §2, RFC 
 
   it("refuses other schemes and malformed Authorization headers without charging", async () => {
     for (const authorization of [
-      `Basic ${Buffer.from("order-service:super-secret").toString("base64")}`,
+      basic("order-service", "super-secret"),
       `Token ${goodToken}`,
       `Bearer`,
       `Bearer `,
@@ -387,7 +387,7 @@ describe("the token travels only in the Authorization header (RFC 6750 §2, RFC 
 
 describe("introspection agrees (RFC 7662 §2.2)", () => {
   it("reports every forged token as inactive", async () => {
-    const caller = { authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}` };
+    const caller = { authorization: basic("reporting-service", "reporting-secret") };
     const now = nowSec();
     const forged: Record<string, string> = {
       none: forge(header({ alg: "none" }), goodClaims(issuer)),
