@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@m2m/service-kit";
+import { afterAll } from "vitest";
 import { loadConfig, startAuthServer, type RunningAuthServer } from "../src/index.js";
 
 export const ISSUER = "http://auth.test";
@@ -20,8 +21,17 @@ export interface TestServer extends RunningAuthServer {
   dispose(): Promise<void>;
 }
 
+const tempDirs: string[] = [];
+// every folder tempDir() made goes when the test file ends, whoever forgot it
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder under the OS temp dir, removed when the test file ends. */
 export function tempDir(prefix = "auth-server-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /**
