@@ -128,6 +128,8 @@ export interface RawReply {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
+  /** `text` parsed as JSON, or `text` itself when it is not JSON. */
+  body: any;
 }
 
 /**
@@ -160,7 +162,7 @@ export function rawRequest(
             // keep the text
           }
           remember(res.statusCode ?? 0, res.headers, body);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
         });
         res.on("error", reject);
       },
@@ -199,20 +201,13 @@ export function rawExchange(url: string, head: string): Promise<{ status: number
 }
 
 /** `rawRequest` with a form body, for `/token` from a chosen source address. */
-export async function rawTokenRequest(authUrl: string, form: Record<string, string>, from: string, headers: Record<string, string> = {}) {
-  const res = await rawRequest(`${authUrl}/token`, {
+export function rawTokenRequest(authUrl: string, form: Record<string, string>, from: string, headers: Record<string, string> = {}) {
+  return rawRequest(`${authUrl}/token`, {
     method: "POST",
     from,
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
     body: new URLSearchParams(form).toString(),
   });
-  let body: any = res.text;
-  try {
-    body = JSON.parse(res.text);
-  } catch {
-    // keep the text
-  }
-  return { ...res, body };
 }
 
 /**
