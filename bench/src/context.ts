@@ -22,10 +22,15 @@ export class BenchContext {
     readonly log: (line: string) => void,
   ) {}
 
-  /** Starts a server in its own pinned process with a fresh temp data folder (SQLite, keys). */
+  /**
+   * Starts a server in its own pinned process with a fresh temp data folder
+   * (SQLite, keys). auth-server gets a free port chosen here unless the spec
+   * names one: its issuer URL must be known before it starts.
+   */
   async start(label: string, spec: Omit<ServerSpec, "dataDir">): Promise<ChildServer> {
     const dataDir = mkdtempSync(join(this.root, `${label}-`));
-    const server = await ChildServer.start(label, { ...spec, dataDir }, { cores: this.cores, profileDir: this.options.profileDir });
+    const port = spec.port ?? (spec.kind === "auth-server" ? await freePort() : undefined);
+    const server = await ChildServer.start(label, { ...spec, port, dataDir }, { cores: this.cores, profileDir: this.options.profileDir });
     this.running.add(server);
     this.started.push(server);
     return server;
@@ -48,7 +53,7 @@ export class BenchContext {
 }
 
 /** A port that was free a moment ago, for servers whose URL must be known before they start (the issuer). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);

@@ -1,4 +1,4 @@
-import { freePort, type BenchContext } from "../context.js";
+import type { BenchContext } from "../context.js";
 import { chargeBody, expectStatus, fetchToken, waitForReady } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
@@ -25,8 +25,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     return server;
   };
   try {
-    const port = await freePort();
-    const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256", port });
+    const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
     const [payment, bare, jwtBearer] = await Promise.all([
       start("payment-service", { kind: "payment-service", issuer }),

@@ -1,4 +1,4 @@
-import { freePort, type BenchContext } from "../context.js";
+import type { BenchContext } from "../context.js";
 import { expectStatus, waitForReady } from "../http.js";
 import { measure, type Measurement } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
@@ -41,8 +41,7 @@ const ORDER_BODY = JSON.stringify({ customerId: "c-{id}", amount: 1299, currency
 export async function runE2e(ctx: BenchContext): Promise<E2eResults> {
   const started: ChildServer[] = [];
   try {
-    const port = await freePort();
-    const auth = await ctx.start("auth-server-e2e", { kind: "auth-server", alg: "RS256", port, tokenTtl: TOKEN_TTL, countTokens: true });
+    const auth = await ctx.start("auth-server-e2e", { kind: "auth-server", alg: "RS256", tokenTtl: TOKEN_TTL, countTokens: true });
     started.push(auth);
     const payment = await ctx.start("payment-service-e2e", { kind: "payment-service", issuer: auth.url });
     started.push(payment);

@@ -1,4 +1,4 @@
-import { freePort, type BenchContext } from "../context.js";
+import type { BenchContext } from "../context.js";
 import { chargeBody, expectStatus, fetchToken, waitForReady } from "../http.js";
 import type { LoadResult } from "../load/job.js";
 import type { ChildServer } from "../servers/child-server.js";
@@ -26,8 +26,7 @@ export interface FloodResults {
 export async function runFlood(ctx: BenchContext): Promise<FloodResults> {
   const started: ChildServer[] = [];
   try {
-    const port = await freePort();
-    const auth = await ctx.start("auth-server-flood", { kind: "auth-server", alg: "RS256", port });
+    const auth = await ctx.start("auth-server-flood", { kind: "auth-server", alg: "RS256" });
     started.push(auth);
     const payment = await ctx.start("payment-service-flood", { kind: "payment-service", issuer: auth.url });
     started.push(payment);

@@ -1,4 +1,4 @@
-import { freePort, type BenchContext } from "../context.js";
+import type { BenchContext } from "../context.js";
 import { basic, fetchToken, jwtHeader, TOKEN_BODY } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import { joseSignRate } from "./crypto.js";
@@ -34,7 +34,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
     };
     await Promise.all(
       TOKEN_ALGS.flatMap((alg) => [
-        track(`ours ${alg}`, freePort().then((port) => ctx.start(`auth-server-${alg}`, { kind: "auth-server", alg, port }))),
+        track(`ours ${alg}`, ctx.start(`auth-server-${alg}`, { kind: "auth-server", alg })),
         track(`oidc-provider ${alg}`, ctx.start(`oidc-provider-${alg}`, { kind: "oidc-provider", alg })),
       ]),
     );
@@ -44,7 +44,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
       // the same server with logging off: what the four log lines per request cost
       await Promise.all(
         (["RS256", "EdDSA"] as const).map((alg) =>
-          track(`${LOGS_OFF} ${alg}`, freePort().then((port) => ctx.start(`auth-server-${alg}-silent`, { kind: "auth-server", alg, port, logLevel: "silent" }))),
+          track(`${LOGS_OFF} ${alg}`, ctx.start(`auth-server-${alg}-silent`, { kind: "auth-server", alg, logLevel: "silent" })),
         ),
       );
     }
