@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import type { Logger } from "pino";
@@ -44,7 +45,7 @@ export function finishApp(app: Express, logger: Logger): Express {
  * sets these and a dozen more meant for HTML pages, through thirteen
  * middlewares: a measurable share of a request that does little else.)
  */
-const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   // nothing in a response of ours is ever to be run or framed (a JSON API)
   ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
   ["X-Content-Type-Options", "nosniff"],
@@ -61,33 +62,57 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
+/** The caller's `X-Request-Id` when it is sane, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** What one `http.request` line says. */
+export interface RequestLine {
+  req_id: string;
+  method: string | undefined;
+  /** Without the query string: a misbehaving client may put a token there. */
+  path: string;
+  status: number;
+  ms: number;
+  aborted?: true;
+}
+
+/** Writes the `http.request` line: `error` for a 5xx, else `info`. */
+export function logRequest(logger: Logger, line: RequestLine): void {
+  if (line.status >= 500) logger.error(line, "http.request");
+  else logger.info(line, "http.request");
+}
+
+/** Milliseconds since `started` (a `performance.now()`), to a tenth. */
+export function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
 /**
  * One `http.request` line per response (but successful health probes): request id (the caller's
  * `X-Request-Id` when it is sane, else a new one, echoed back), method, path
- * without the query string (a misbehaving client may put a token there),
- * status and duration.
+ * without the query string, status and duration.
  */
 function requestLogging(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    const given = req.headers["x-request-id"];
-    const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(req);
     res.locals.requestId = id;
     res.setHeader("X-Request-Id", id);
     res.once("close", () => {
       // probes answer every few seconds for as long as the process lives: only their failures are news
       if (res.statusCode < 400 && (req.path === "/healthz" || req.path === "/readyz")) return;
       const queryAt = req.originalUrl.indexOf("?");
-      const line = {
+      logRequest(logger, {
         req_id: id,
         method: req.method,
         path: queryAt === -1 ? req.originalUrl : req.originalUrl.slice(0, queryAt),
         status: res.statusCode,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        ...(res.writableFinished ? {} : { aborted: true }),
-      };
-      if (res.statusCode >= 500) logger.error(line, "http.request");
-      else logger.info(line, "http.request");
+        ms: elapsedMs(started),
+        ...(res.writableFinished ? {} : { aborted: true as const }),
+      });
     });
     next();
   };
@@ -119,29 +144,75 @@ function fromBodyParser(error: unknown): HttpError | undefined {
   }
 }
 
+/** A status, headers and the JSON body of an answer. */
+export interface JsonReply {
+  status: number;
+  body: unknown;
+  headers?: Readonly<Record<string, string>>;
+}
+
 /**
- * The one place errors become responses: exposable errors as they say,
+ * The one place errors become answers: exposable errors as they say,
  * everything else as `500 server_error` without detail (the cause goes to the
  * log, never to the client).
  */
+export function errorReply(error: unknown, logger: Logger, requestId: unknown): JsonReply {
+  const known = isExposableError(error) ? error : fromBodyParser(error);
+  if (known) return { status: known.status, body: known.toJSON(), ...(known.headers ? { headers: known.headers } : {}) };
+  logger.error({ err: error, req_id: requestId }, "http.unhandled_error");
+  return { status: 500, body: { error: "server_error", error_description: "internal error" } };
+}
+
+/** The Express error handler: {@link errorReply}, rendered. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const known = isExposableError(error) ? error : fromBodyParser(error);
     if (res.headersSent) {
       req.socket.destroy();
       return;
     }
-    if (known) {
-      if (known.headers) res.set(known.headers);
-      res.status(known.status).json(known.toJSON());
-      return;
-    }
-    logger.error({ err: error, req_id: res.locals.requestId }, "http.unhandled_error");
-    res.status(500).json({ error: "server_error", error_description: "internal error" });
+    const reply = errorReply(error, logger, res.locals.requestId);
+    if (reply.headers) res.set(reply.headers);
+    res.status(reply.status).json(reply.body);
   };
 }
 
 /** `express.json` with a small limit, strict parsing and only `application/json`. */
 export function jsonBody(limit = "16kb"): RequestHandler {
   return express.json({ limit, strict: true, type: "application/json" });
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+/** `application/json`, alone or with `charset=utf-8`: the plain case {@link parseJsonBody} takes. */
+export function isPlainJsonContentType(header: string | undefined): boolean {
+  return header !== undefined && JSON_MEDIA_TYPE.test(header);
+}
+
+/**
+ * A JSON body's bytes parsed as {@link jsonBody} parses them: empty is `{}`,
+ * strict (an object or an array at the top), UTF-8; anything else is
+ * `400 invalid_request`. For routes served by the fast lane.
+ */
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return {};
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new HttpError(400, "invalid_request", "the request body is not valid JSON");
+  }
+  const first = firstSignificant(text);
+  if (first !== "{" && first !== "[") throw new HttpError(400, "invalid_request", "the request body is not valid JSON");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpError(400, "invalid_request", "the request body is not valid JSON");
+  }
+}
+
+/** The first character after JSON's own whitespace (RFC 8259 §2), as body-parser's strict check reads it. */
+function firstSignificant(text: string): string {
+  for (const char of text) if (char !== " " && char !== "\t" && char !== "\n" && char !== "\r") return char;
+  return "";
 }

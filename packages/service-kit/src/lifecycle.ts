@@ -1,16 +1,16 @@
-import type { Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Express } from "express";
 import type { Logger } from "pino";
 import { ConfigError } from "./config.js";
 
 /**
+ * Serves `app` (an Express app, or one `withFastLane` fronts) over HTTP.
  * Listens and resolves once the socket is bound (port 0 picks a free one). A
  * port in use or not allowed is a {@link ConfigError} naming `PORT`.
  */
-export function listen(app: Express, port: number, host: string): Promise<Server> {
+export function listen(app: RequestListener, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(app).listen(port, host);
     server.once("listening", () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(

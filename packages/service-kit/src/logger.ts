@@ -43,8 +43,20 @@ export interface LoggerOptions {
   /** Stamped on every line as `service`. */
   service: string;
   level?: string;
-  /** Defaults to stdout. */
+  /** Defaults to stdout, as {@link logDestination} writes. */
   destination?: DestinationStream;
+}
+
+/**
+ * Where lines go: a file descriptor (default stdout) or a path, written
+ * synchronously, one `write` per line. Synchronous, because a line is then
+ * out before the response it describes, a crash loses none, and it costs
+ * less CPU than pino's asynchronous mode, which hands every line to the
+ * libuv pool when traffic does not batch them (bench/FINDINGS.md §7). Node
+ * writes its own stdout to pipes and files the same way.
+ */
+export function logDestination(dest: number | string = 1): DestinationStream {
+  return pino.destination({ dest, sync: true });
 }
 
 /** One JSON object per line, `service` on every line, secrets redacted. */
@@ -57,7 +69,7 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? logDestination(),
   );
 }
 
