@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, ORDER_SERVICE, ISSUER, oauthError, postForm, send, startTestServer, type TestServer } from "./support.js";
@@ -202,5 +203,63 @@ describe("POST /token: every error row of the contract", () => {
       error_description: expect.any(String),
       client_id: "order-service",
     });
+  });
+});
+
+/**
+ * A plain token request is served by the service kit's fast lane, anything
+ * unusual by the Express router: a chunked body is the simplest way to take
+ * the Express path with an otherwise identical request.
+ */
+function postChunked(url: string, form: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "transfer-encoding": "chunked", ...headers } },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(new URLSearchParams(form).toString());
+  });
+}
+
+describe("POST /token: the fast lane and the Express route answer alike", () => {
+  const cases: [string, Record<string, string>, Record<string, string>][] = [
+    ["a token", { ...grant, scope: "charge:customer" }, { authorization: ORDER_SERVICE }],
+    ["a wrong secret", grant, { authorization: basic("order-service", "wrong") }],
+    ["an unsupported grant", { grant_type: "password" }, { authorization: ORDER_SERVICE }],
+    ["a scope not allowed", { ...grant, scope: "charge:refund" }, { authorization: ORDER_SERVICE }],
+  ];
+
+  it.each(cases)("for %s: same status, headers and body", async (_what, form, headers) => {
+    const lane = await postForm(tokenUrl, form, headers);
+    const express = await postChunked(tokenUrl, form, headers);
+    expect(express.status).toBe(lane.status);
+    const names = (all: Iterable<string>) => [...all].filter((name) => !["date", "x-request-id", "content-length", "connection", "keep-alive", "transfer-encoding"].includes(name)).sort();
+    expect(names(Object.keys(express.headers))).toEqual(names(lane.headers.keys()));
+    for (const name of names(lane.headers.keys())) expect(String(express.headers[name])).toBe(lane.headers.get(name));
+    if (lane.status === 200) {
+      expect(Object.keys(express.body).sort()).toEqual(Object.keys(lane.body).sort());
+      expect(decodeProtectedHeader(express.body.access_token as string)).toEqual(decodeProtectedHeader(lane.body.access_token as string));
+    } else {
+      expect(express.body).toEqual(lane.body);
+    }
+  });
+
+  it("logs a token from the lane in one line, token.issued with the request id; a refusal also as http.request", async () => {
+    const from = server.logs.length;
+    const ok = await postForm(tokenUrl, grant, { authorization: ORDER_SERVICE, "x-request-id": "lane-ok-1" });
+    const refused = await postForm(tokenUrl, grant, { authorization: basic("order-service", "nope"), "x-request-id": "lane-refused-1" });
+    expect([ok.status, refused.status]).toEqual([200, 401]);
+    const events = server.logs.slice(from).map((line) => [line.msg, line.req_id]);
+    expect(events).toEqual([
+      ["token.issued", "lane-ok-1"],
+      ["token.refused", "lane-refused-1"],
+      ["http.request", "lane-refused-1"],
+    ]);
   });
 });

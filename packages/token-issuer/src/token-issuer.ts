@@ -19,6 +19,8 @@ export interface EndpointRequest {
   params: ReadonlyMap<string, string>;
   /** The caller's address, for rate limiting failed authentication. */
   remoteAddress: string;
+  /** The HTTP request's id, logged as `req_id` with this request's events (the HTTP layer's lines carry it too). */
+  requestId?: string;
 }
 
 /** RFC 6749 §5.1 successful token response. */
@@ -110,6 +112,7 @@ export class TokenIssuer {
       // detail, and token.issued / token.refused say everything the demo and an operator need.
       this.logger.debug?.(
         {
+          ...requestIdOf(request),
           grant_type: params.get("grant_type"),
           auth_method: presented.method,
           ...(clientId !== undefined ? { client_id: clientId } : {}),
@@ -118,7 +121,7 @@ export class TokenIssuer {
         "token.requested",
       );
       const { client, method, checks } = await this.authenticate(presented, clientId, request.remoteAddress);
-      this.logger.debug?.({ client_id: client.clientId, auth_method: method }, "client.authenticated");
+      this.logger.debug?.({ ...requestIdOf(request), client_id: client.clientId, auth_method: method }, "client.authenticated");
 
       const grantType = params.get("grant_type");
       if (grantType === undefined) throw new InvalidRequestError("grant_type is required");
@@ -128,6 +131,7 @@ export class TokenIssuer {
       const minted = this.minter.mint({ clientId: client.clientId, audience: decision.audience.id, scope: decision.scope });
       this.logger.info(
         {
+          ...requestIdOf(request),
           client_id: client.clientId,
           grant_type: grantType,
           auth_method: method,
@@ -142,7 +146,7 @@ export class TokenIssuer {
       );
       return { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
-      this.refused(error, clientId);
+      this.refused(error, clientId, request);
       throw error;
     }
   }
@@ -161,11 +165,14 @@ export class TokenIssuer {
       const token = request.params.get("token");
       if (token === undefined) throw new InvalidRequestError("token is required");
       const result = await inspectToken(token, { issuer: this.issuer, keys: this.options.keys, registry: this.registryNow, clock: this.clock });
-      this.logger.info({ client_id: client.clientId, active: result.active }, "token.introspected");
+      this.logger.info({ ...requestIdOf(request), client_id: client.clientId, active: result.active }, "token.introspected");
       return result;
     } catch (error) {
       if (error instanceof OAuthError) {
-        this.logger.info({ error: error.error, error_description: error.description, ...(clientId ? { client_id: clientId } : {}) }, "introspection.refused");
+        this.logger.info(
+          { ...requestIdOf(request), error: error.error, error_description: error.description, ...(clientId ? { client_id: clientId } : {}) },
+          "introspection.refused",
+        );
       }
       throw error;
     }
@@ -233,13 +240,22 @@ export class TokenIssuer {
     }
   }
 
-  private refused(error: unknown, clientId: string | undefined): void {
+  private refused(error: unknown, clientId: string | undefined, request: EndpointRequest): void {
     if (!(error instanceof OAuthError)) return;
     this.logger.info(
-      { error: error.error, error_description: error.description, ...(clientId !== undefined ? { client_id: clientId } : {}) },
+      {
+        ...requestIdOf(request),
+        error: error.error,
+        error_description: error.description,
+        ...(clientId !== undefined ? { client_id: clientId } : {}),
+      },
       "token.refused",
     );
   }
+}
+
+function requestIdOf(request: EndpointRequest): { req_id?: string } {
+  return request.requestId === undefined ? {} : { req_id: request.requestId };
 }
 
 function optional(params: ReadonlyMap<string, string>, ...names: ("scope" | "resource" | "audience")[]): Record<string, string> {
