@@ -10,6 +10,21 @@ export interface BearerRequest {
   tokenInBody?: boolean;
 }
 
+/**
+ * Every `Authorization` field of a request, from Node's `rawHeaders`
+ * (`[name, value, name, value, …]`): `req.headers` keeps only the first of
+ * repeated ones, and `req.headersDistinct` builds an array for every header
+ * of the request just to look at one.
+ */
+export function authorizationFields(rawHeaders: readonly string[]): string[] {
+  const fields: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === "authorization") fields.push(rawHeaders[i + 1]!);
+  }
+  return fields;
+}
+
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 7235 §2.1)
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;

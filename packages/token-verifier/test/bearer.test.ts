@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extractBearerToken, InvalidRequestError, UnauthorizedError, type BearerRequest } from "../src/index.js";
+import { authorizationFields, extractBearerToken, InvalidRequestError, UnauthorizedError, type BearerRequest } from "../src/index.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~+/==";
 
@@ -38,5 +38,12 @@ describe("extractBearerToken (RFC 6750 §2.1 only)", () => {
     ["padding in the middle", { authorization: "Bearer abc=def" }, "400 invalid_request"],
   ])("%s → %s", (_name, request, expected) => {
     expect(outcome(request)).toBe(expected);
+  });
+});
+
+describe("authorizationFields", () => {
+  it("collects every Authorization field of rawHeaders, whatever the case of its name", () => {
+    expect(authorizationFields(["Host", "x", "authorization", "Bearer a", "X-Other", "1", "AUTHORIZATION", "Bearer b"])).toEqual(["Bearer a", "Bearer b"]);
+    expect(authorizationFields(["Host", "x", "Authorizations", "Bearer a"])).toEqual([]);
   });
 });

@@ -187,7 +187,7 @@ describe("misuse", () => {
       },
     };
     const guard = requireAccessToken(verifier, { realm: "payment-service", logger: broken });
-    const request = { url: "/charge", headersDistinct: { authorization: [`Bearer ${await mint()}`] } };
+    const request = { url: "/charge", rawHeaders: ["Authorization", `Bearer ${await mint()}`] };
     const error = await new Promise((resolve) => guard(request as never, { locals: {} } as never, resolve));
     expect((error as Error).message).toBe("disk full");
   });
@@ -248,7 +248,7 @@ describe("log events", () => {
     const guard = requireAccessToken(verifier, { realm: "payment-service", logger: leveled });
     const token = await mint();
     for (let i = 0; i < 3; i++) {
-      const req = { headersDistinct: { authorization: [`Bearer ${token}`] }, url: "/charge", body: undefined, headers: {} };
+      const req = { rawHeaders: ["Authorization", `Bearer ${token}`], url: "/charge", body: undefined, headers: {} };
       await new Promise<void>((resolve, reject) => guard(req as never, { locals: {} } as never, (error?: unknown) => (error ? reject(error) : resolve())));
     }
     expect(lines).toEqual([
@@ -270,7 +270,7 @@ describe("log events", () => {
     };
     const guard = requireAccessToken(verifier, { realm: "payment-service", scope: "charge:customer", logger: pinoLike });
     const token = await mint({ claims: { jti: "serialized-once" } });
-    const request = { url: "/charge", headersDistinct: { authorization: [`Bearer ${token}`] } };
+    const request = { url: "/charge", rawHeaders: ["Authorization", `Bearer ${token}`] };
     for (let i = 0; i < 4; i++) {
       const res = { locals: {} as Record<string, unknown> };
       await new Promise<void>((resolve, reject) =>
