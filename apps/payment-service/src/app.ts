@@ -1,7 +1,9 @@
-import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
-import type { TokenVerifier } from "@m2m/token-verifier";
+import type { IncomingMessage, RequestListener } from "node:http";
+import { createBaseApp, finishApp, withFastLane, type Logger } from "@m2m/service-kit";
+import { authorizationFields, BearerGuard, type TokenVerifier } from "@m2m/token-verifier";
 import { requireAccessToken } from "@m2m/token-verifier/express";
-import type { Express } from "express";
+import { Charges } from "./charges/charges.js";
+import { chargeFastRoute } from "./charges/fast-route.js";
 import type { CardProcessor } from "./charges/processor.js";
 import { createChargesRouter } from "./charges/router.js";
 import type { ChargeStore } from "./charges/store.js";
@@ -24,13 +26,20 @@ export interface AppDeps {
  * payment-service: `POST /charge` needs a valid access token with scope
  * `charge:customer`, `GET /charges/:id` one with `charge:read` (CONTRACT.md).
  * The token is checked before the body is even parsed. `/readyz` is 200 only
- * once the issuer's JWK Set is held.
+ * once the issuer's JWK Set is held. A plain `POST /charge` (a JSON body of
+ * known length) is served in front of Express by the service kit's fast
+ * lane, with the same guard and the same {@link Charges}; every other
+ * request by the Express app.
  */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): RequestListener {
   const { logger, verifier } = deps;
+  const charges = new Charges({ store: deps.store, processor: deps.processor, logger, clock: deps.clock });
   const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
   app.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer", logger }));
   app.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", logger }));
-  app.use(createChargesRouter({ store: deps.store, processor: deps.processor, logger, clock: deps.clock }));
-  return finishApp(app, logger);
+  app.use(createChargesRouter(charges));
+
+  const guard = new BearerGuard(verifier, { realm: REALM, scope: "charge:customer", logger });
+  const authenticate = async (req: IncomingMessage) => (await guard.check({ authorization: authorizationFields(req.rawHeaders) })).claims.client_id;
+  return withFastLane(finishApp(app, logger), [chargeFastRoute(charges, authenticate)], logger);
 }

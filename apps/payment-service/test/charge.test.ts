@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { generateKeyPair } from "jose";
@@ -255,5 +256,65 @@ describe("GET /charges/:id", () => {
     const none = await send(`${service.url}/charges/${created.body.id}`);
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toBe(REALM);
+  });
+});
+
+/**
+ * A plain `POST /charge` is served by the service kit's fast lane, anything
+ * unusual by the Express router: a chunked body takes the Express path with
+ * an otherwise identical request.
+ */
+function postChunked(body: unknown, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${service.url}/charge`,
+      { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked", ...headers } },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe("POST /charge: the fast lane and the Express route answer alike", () => {
+  it.each([
+    ["a charge", () => newCharge(), () => ({ authorization: `Bearer ${token}` })],
+    ["no token", () => newCharge(), () => ({})],
+    ["a token without the scope", () => newCharge(), async () => ({ authorization: `Bearer ${await auth.token({ scope: "charge:read" })}` })],
+    ["an invalid body", () => newCharge({ amount: -1 }), () => ({ authorization: `Bearer ${token}` })],
+  ])("for %s: same status, headers and body shape", async (_what, body, auth) => {
+    const authorization = await auth();
+    const lane = await postCharge(service, body(), { headers: authorization });
+    const express = await postChunked(body(), { ...authorization, "idempotency-key": randomUUID() });
+    expect(express.status).toBe(lane.status);
+    const names = (all: Iterable<string>) => [...all].filter((name) => !["date", "x-request-id", "content-length", "connection", "keep-alive", "transfer-encoding"].includes(name)).sort();
+    expect(names(Object.keys(express.headers))).toEqual(names(lane.headers.keys()));
+    for (const name of names(lane.headers.keys())) expect(String(express.headers[name])).toBe(lane.headers.get(name));
+    if (lane.status === 201) expect(Object.keys(express.body).sort()).toEqual(Object.keys(lane.body).sort());
+    else expect(express.body).toEqual(lane.body);
+  });
+
+  it("shares idempotency keys between the two: a retry by the other path replays the same charge", async () => {
+    const body = newCharge();
+    const key = randomUUID();
+    const first = await postCharge(service, body, { token, key });
+    const retry = await postChunked(body, { authorization: `Bearer ${token}`, "idempotency-key": key });
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.body.id).toBe(first.body.id);
+    expect(chargesFor(body.orderId)).toHaveLength(1);
+  });
+
+  it("logs a charge from the lane in one line, charge.created with the request id", async () => {
+    const from = service.logs.length;
+    const res = await postCharge(service, newCharge(), { token, headers: { "x-request-id": "lane-charge-1" } });
+    expect(res.status).toBe(201);
+    const lines = service.logs.slice(from).filter((line) => line.req_id === "lane-charge-1" || line.msg === "http.request");
+    expect(lines.map((line) => line.msg)).toEqual(["charge.created"]);
   });
 });

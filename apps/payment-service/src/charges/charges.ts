@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { HttpError, type JsonReply, type Logger } from "@m2m/service-kit";
+import { chargeCreatedBody, chargeView, type Charge } from "./charge.js";
+import type { CardProcessor } from "./processor.js";
+import type { ChargeStore, StoredResponse } from "./store.js";
+import { parseChargeRequest, parseIdempotencyKey, requestFingerprint } from "./validation.js";
+
+export interface ChargesDeps {
+  store: ChargeStore;
+  processor: CardProcessor;
+  logger: Logger;
+  /** Milliseconds since the epoch, for `createdAt`. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/** A `POST /charge` as the HTTP layers hand it over, authentication already done. */
+export interface ChargeAttempt {
+  /** The client the charge is for (the token's `client_id`); idempotency keys are scoped to it. */
+  clientId: string;
+  /** The `Idempotency-Key` header as sent. */
+  idempotencyKey: string | undefined;
+  /** The parsed JSON body. */
+  body: unknown;
+  /** Logged as `req_id` with the charge's event. */
+  requestId?: string;
+}
+
+/**
+ * `POST /charge` and `GET /charges/:id` (CONTRACT.md) without HTTP and
+ * without authentication: the Express router and the fast lane both answer
+ * through one instance, so they share the in-progress idempotency keys.
+ *
+ * Idempotency (draft-ietf-httpapi-idempotency-key-header): a key belongs to
+ * the client that used it (the token's `client_id`). The first request with a
+ * key is charged, and the charge, the key, the request fingerprint and the
+ * response are written in one transaction; the same key with the same request
+ * gets that response again (same charge id, also after a restart), with
+ * another request `422 idempotency_key_reused`, and while the first is still
+ * with the processor `409 idempotency_key_in_use`.
+ */
+export class Charges {
+  /** Keys whose first request is with the processor now, and that request's fingerprint. */
+  private readonly inProgress = new Map<string, string>();
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: ChargesDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** Charges once per (client, key); throws `HttpError`s for the client's mistakes. */
+  async create(attempt: ChargeAttempt): Promise<JsonReply> {
+    const { store, processor, logger } = this.deps;
+    const key = parseIdempotencyKey(attempt.idempotencyKey);
+    const request = parseChargeRequest(attempt.body);
+    const { clientId } = attempt;
+    const fingerprint = requestFingerprint(request);
+    const reqId = attempt.requestId === undefined ? {} : { req_id: attempt.requestId };
+
+    const stored = store.findResponse(clientId, key);
+    if (stored) return this.replay(stored, fingerprint, reqId);
+    const lock = `${clientId}\n${key}`;
+    const running = this.inProgress.get(lock);
+    if (running !== undefined) throw running === fingerprint ? keyInUse() : keyReused();
+
+    this.inProgress.set(lock, fingerprint);
+    try {
+      const decision = await processor.authorize(request);
+      const charge: Charge = {
+        id: newChargeId(),
+        ...request,
+        status: decision.approved ? "succeeded" : "declined",
+        clientId,
+        createdAt: new Date(this.clock()).toISOString(),
+      };
+      const response = decision.approved
+        ? { status: 201, body: chargeCreatedBody(charge) }
+        : { status: 402, body: { error: "card_declined", error_description: decision.reason } };
+      const result = store.record({ charge, idempotencyKey: key, fingerprint, response });
+      if (!result.created) return this.replay(result.existing, fingerprint, reqId);
+      logger.info(
+        { ...reqId, charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
+        "charge.created",
+      );
+      return response;
+    } finally {
+      this.inProgress.delete(lock);
+    }
+  }
+
+  /** `GET /charges/:id`: the charge, or `404 not_found`. */
+  view(id: string): JsonReply {
+    const charge = this.deps.store.getCharge(id);
+    if (!charge) throw new HttpError(404, "not_found", "no such charge");
+    return { status: 200, body: chargeView(charge) };
+  }
+
+  private replay(stored: StoredResponse, fingerprint: string, reqId: { req_id?: string }): JsonReply {
+    if (stored.fingerprint !== fingerprint) throw keyReused();
+    this.deps.logger.info({ ...reqId, charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
+    return { status: stored.status, body: stored.body, headers: { "Idempotent-Replayed": "true" } };
+  }
+}
+
+function newChargeId(): string {
+  return `ch_${randomBytes(16).toString("base64url")}`;
+}
+
+function keyReused(): HttpError {
+  return new HttpError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request");
+}
+
+function keyInUse(): HttpError {
+  return new HttpError(409, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed");
+}
