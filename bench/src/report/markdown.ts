@@ -1,7 +1,7 @@
 import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
-import { JWT_BEARER, PROTECTED, UNPROTECTED } from "../scenarios/charge.js";
+import { EXPRESS_UNPROTECTED, JWT_BEARER, PROTECTED, UNPROTECTED } from "../scenarios/charge.js";
 import { FLOOR, LOGS_OFF, TOKEN_ALGS } from "../scenarios/token.js";
 import { median, summarize } from "../stats.js";
 import { checkTargets, find, mb, perCpuSecond, type BenchResults } from "./targets.js";
@@ -115,12 +115,15 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   if (r.charge) {
     line("## 2 and 4b. Protected resource: `POST /charge`, one token reused, a new Idempotency-Key per request");
     line();
-    line("Every request is a real charge written to SQLite (a temp `DATA_DIR` per server). All three servers are payment-service's own charges router on the service kit's base app; only the guard in front differs.");
+    line(
+      "Every request is a real charge written to SQLite (a temp `DATA_DIR` per server). All four servers answer through payment-service's own charges handler on the service kit's base app. " +
+        "payment-service and its no-auth twin serve the plain `POST /charge` through the service kit's fast lane (no Express on that path); express-oauth2-jwt-bearer is an Express middleware, so its server, and the last row, run the same router on Express.",
+    );
     line();
     line("| server | req/s | p50 | p99 | vs no auth | CPU per request | req per CPU-second | vs no auth, by CPU |");
     line("| --- | --- | --- | --- | --- | --- | --- | --- |");
     const ref = find(r.charge.measurements, UNPROTECTED);
-    for (const name of [PROTECTED, JWT_BEARER, UNPROTECTED]) {
+    for (const name of [PROTECTED, JWT_BEARER, UNPROTECTED, EXPRESS_UNPROTECTED]) {
       const m = find(r.charge.measurements, name);
       if (m) line(row(name, undefined, m, ref));
     }

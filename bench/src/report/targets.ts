@@ -1,6 +1,6 @@
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { median } from "../stats.js";
-import { JWT_BEARER, PROTECTED, UNPROTECTED, type ChargeResults } from "../scenarios/charge.js";
+import { EXPRESS_UNPROTECTED, JWT_BEARER, PROTECTED, UNPROTECTED, type ChargeResults } from "../scenarios/charge.js";
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
 import type { FloodResults } from "../scenarios/flood.js";
@@ -63,15 +63,25 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   const charge = r.charge?.measurements;
   ratioCheck("protected `/charge` ≥ 0.9× the same router without auth", find(charge, PROTECTED), find(charge, UNPROTECTED), 0.9);
   ratioCheck("protected `/charge` ≥ 1.5× express-oauth2-jwt-bearer", find(charge, PROTECTED), find(charge, JWT_BEARER), 1.5);
-  // No guard can beat no guard at all: the bare router's lead over express-oauth2-jwt-bearer is the ceiling of that target.
+  // No guard can beat no guard at all: the bare handler's lead over express-oauth2-jwt-bearer is the ceiling of that target.
   const bare = find(charge, UNPROTECTED);
   const jwtBearer = find(charge, JWT_BEARER);
   if (bare && jwtBearer) {
     checks.push({
-      target: "(ceiling of the line above: the same router with no auth at all vs express-oauth2-jwt-bearer)",
+      target: "(ceiling of the line above: the same handler with no auth at all vs express-oauth2-jwt-bearer)",
       measured: x(pairedRatio(bare, jwtBearer)),
       verdict: "n/a",
       byCpu: { measured: x(cpuRatio(bare, jwtBearer)), verdict: "n/a" },
+    });
+  }
+  // The guards on one footing: what each adds to the server it sits in front of.
+  const guarded = find(charge, PROTECTED);
+  const expressBare = find(charge, EXPRESS_UNPROTECTED);
+  if (guarded && bare && jwtBearer && expressBare) {
+    checks.push({
+      target: "(what each guard adds, CPU per request: ours over the same handler with no auth; express-oauth2-jwt-bearer over the same router on Express with no auth)",
+      measured: `ours ${added(guarded, bare)}, express-oauth2-jwt-bearer ${added(jwtBearer, expressBare)}`,
+      verdict: "n/a",
     });
   }
 
@@ -151,4 +161,10 @@ export function mb(bytes: number): string {
 
 function signedMb(bytes: number): string {
   return `${bytes >= 0 ? "+" : "−"}${(Math.abs(bytes) / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** `+N µs (P %)`: the median CPU per request `a` costs over `b`. */
+function added(a: Measurement, b: Measurement): string {
+  const more = median(a.cpuPerRequest) - median(b.cpuPerRequest);
+  return `${more >= 0 ? "+" : "−"}${Math.abs(more).toFixed(0)} µs (${((more / median(b.cpuPerRequest)) * 100).toFixed(0)} %)`;
 }

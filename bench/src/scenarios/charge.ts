@@ -8,14 +8,16 @@ export interface ChargeResults {
 }
 
 export const PROTECTED = "payment-service (protected)";
-export const UNPROTECTED = "same charges router, no auth";
+export const UNPROTECTED = "same charges handler, no auth";
 export const JWT_BEARER = "express-oauth2-jwt-bearer + same router";
+/** Not a target: the Express router alone, so the two guards can be compared on one footing. */
+export const EXPRESS_UNPROTECTED = "same router on Express alone, no auth";
 
 /**
  * Scenarios 2 and 4b: `POST /charge` with one token reused and a fresh
  * `Idempotency-Key` per request (so every request is a real charge written
- * to SQLite), against the same router without auth and behind
- * express-oauth2-jwt-bearer.
+ * to SQLite), against the same handler without auth, the same router behind
+ * express-oauth2-jwt-bearer, and that router on Express with no auth.
  */
 export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   const started: ChildServer[] = [];
@@ -27,15 +29,17 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [payment, bare, jwtBearer] = await Promise.all([
+    const [payment, bare, jwtBearer, expressBare] = await Promise.all([
       start("payment-service", { kind: "payment-service", issuer }),
       start("charge-unprotected", { kind: "charge-unprotected" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
+      start("charge-express", { kind: "charge-express" }),
     ]);
     const servers: [string, ChildServer, boolean][] = [
       [PROTECTED, payment, true],
       [UNPROTECTED, bare, false],
       [JWT_BEARER, jwtBearer, true],
+      [EXPRESS_UNPROTECTED, expressBare, false],
     ];
     let token = (await fetchToken(issuer)).access_token;
     for (const [i, [, server, needsToken]] of servers.entries()) {

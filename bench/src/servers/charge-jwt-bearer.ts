@@ -20,7 +20,7 @@ export async function startJwtBearerCharges(spec: ServerSpec, counters: Counters
     auth({ issuer: metadata.issuer, jwksUri: metadata.jwks_uri, audience: PAYMENT_AUDIENCE, tokenSigningAlg: spec.alg ?? "RS256", strict: true }),
     requiredScopes(CHARGE_SCOPE),
   ];
-  return startChargesServer(spec, counters, guard, renderBearerErrors);
+  return startChargesServer(spec, counters, { guard, onError: renderBearerErrors });
 }
 
 /** express-oauth2-jwt-bearer's errors carry status and WWW-Authenticate; render them as RFC 6750 says. */

@@ -17,6 +17,8 @@ async function start(spec: ServerSpec, counters: Counters): Promise<RunningServe
       return (await import("./ours.js")).startOurs(spec, counters);
     case "charge-unprotected":
       return (await import("./charge-unprotected.js")).startUnprotectedCharges(spec, counters);
+    case "charge-express":
+      return (await import("./charge-unprotected.js")).startExpressCharges(spec, counters);
     case "charge-jwt-bearer":
       return (await import("./charge-jwt-bearer.js")).startJwtBearerCharges(spec, counters);
     case "oidc-provider":

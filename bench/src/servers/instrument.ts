@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
-import { pino, type DestinationStream } from "pino";
+import { logDestination } from "@m2m/service-kit";
+import type { DestinationStream } from "pino";
 import type { ServerStats } from "./protocol.js";
 
 /**
@@ -18,12 +19,13 @@ export class Counters {
   }
 
   /**
-   * A log destination that writes every line to /dev/null (so logging costs
-   * what it costs in production: serialisation and a write) and counts
+   * A log destination that writes every line to /dev/null the way the apps
+   * write stdout (the service kit's `logDestination`), so logging costs what
+   * it costs in production: serialisation and a write; and counts
    * `token.issued` by (client, audience, scope).
    */
   logSink(countTokens = false): DestinationStream {
-    const devNull = pino.destination({ dest: "/dev/null", sync: false });
+    const devNull = logDestination("/dev/null");
     return {
       write: (line: string) => {
         if (countTokens && line.includes('"token.issued"')) this.countIssued(line);

@@ -8,6 +8,7 @@ export type ServerKind =
   | "payment-service"
   | "order-service"
   | "charge-unprotected"
+  | "charge-express"
   | "charge-jwt-bearer"
   | "oidc-provider"
   | "token-floor";
