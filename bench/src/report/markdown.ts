@@ -98,7 +98,7 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
       if (silent) line(row("auth-server (ours), logging off (what-if)", alg, silent, ref));
       if (ref) line(row("oidc-provider", alg, ref, ref));
       const floor = find(r.token.measurements, `${FLOOR} ${alg}`);
-      if (floor) line(row("floor: node:http + the essential checks + jose + one log line (bench-only)", alg, floor, ref));
+      if (floor) line(row("floor: node:http + the essential checks + node:crypto signing + one log line (bench-only)", alg, floor, ref));
     }
     line();
     if (r.token.joseRs256Sign.length > 0) {

@@ -1,10 +1,10 @@
-import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomUUID, timingSafeEqual, type KeyObject } from "node:crypto";
 import { createServer } from "node:http";
 import { closeServer, createLogger, serverUrl } from "@m2m/service-kit";
-import { generateKeyPair, SignJWT } from "jose";
+import { CompactJwsSigner } from "@m2m/token-issuer";
 import { CHARGE_SCOPE, DEV_CLIENTS, PAYMENT_AUDIENCE, PAYMENT_RESOURCE } from "./dev-registry.js";
 import type { Counters } from "./instrument.js";
-import type { ServerSpec } from "./protocol.js";
+import type { ServerSpec, SigningAlg } from "./protocol.js";
 import type { RunningServer } from "./running.js";
 
 /**
@@ -12,15 +12,15 @@ import type { RunningServer } from "./running.js";
  * nothing around the essentials. node:http, no framework; Basic client
  * authentication against an HMAC-SHA-256 hash compared in constant time;
  * `grant_type`, `scope` and `resource` checked; an RFC 9068 token signed
- * with jose exactly as token-issuer signs; one log line through the service
- * kit's logger (same redaction). It is no server to deploy (no rate limit,
+ * exactly as token-issuer signs (its `CompactJwsSigner`, node:crypto); one
+ * log line through the service kit's logger (same redaction). It is no server to deploy (no rate limit,
  * no strict form rules, no metadata): it shows how much of our `/token`
  * is plumbing rather than signing.
  */
 export async function startTokenFloor(spec: ServerSpec, counters: Counters): Promise<RunningServer> {
   const alg = spec.alg ?? "RS256";
-  const { privateKey } = await generateKeyPair(alg);
   const kid = `floor-${alg}`;
+  const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid }, keyPair(alg));
   const logger = createLogger({ service: "token-floor", destination: counters.logSink() });
   const salt = Buffer.from("bench-floor-salt");
   const hashes = new Map<string, { hash: Buffer; scope: string }>(DEV_CLIENTS.map((c) => [c.clientId, { hash: hmac(salt, c.secret), scope: c.scope }]));
@@ -45,15 +45,16 @@ export async function startTokenFloor(spec: ServerSpec, counters: Counters): Pro
       if ((params.get("resource") ?? PAYMENT_RESOURCE) !== PAYMENT_RESOURCE) return refuse(400, "invalid_target");
       const iat = Math.floor(Date.now() / 1000);
       const claims = { iss: url, sub: id, client_id: id, aud: PAYMENT_AUDIENCE, scope, iat, exp: iat + 300, jti: randomUUID() };
-      new SignJWT(claims)
-        .setProtectedHeader({ alg, typ: "at+jwt", kid })
-        .sign(privateKey)
-        .then((token) => {
-          logger.info({ client_id: id, claims }, "token.issued");
-          res
-            .writeHead(200, { "content-type": "application/json", "cache-control": "no-store", "x-content-type-options": "nosniff" })
-            .end(JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 300, scope }));
-        }, () => refuse(500, "server_error"));
+      let token: string;
+      try {
+        token = signer.sign(claims);
+      } catch {
+        return refuse(500, "server_error");
+      }
+      logger.info({ client_id: id, claims }, "token.issued");
+      res
+        .writeHead(200, { "content-type": "application/json", "cache-control": "no-store", "x-content-type-options": "nosniff" })
+        .end(JSON.stringify({ access_token: token, token_type: "Bearer", expires_in: 300, scope }));
     });
   });
   await new Promise<void>((resolve) => server.listen(spec.port ?? 0, "127.0.0.1", resolve));
@@ -63,4 +64,16 @@ export async function startTokenFloor(spec: ServerSpec, counters: Counters): Pro
 
 function hmac(salt: Buffer, secret: string): Buffer {
   return createHmac("sha256", salt).update(secret).digest();
+}
+
+function keyPair(alg: SigningAlg): KeyObject {
+  switch (alg) {
+    case "ES256":
+      return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    case "EdDSA":
+      return generateKeyPairSync("ed25519").privateKey;
+    case "RS256":
+    case "PS256":
+      return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  }
 }
