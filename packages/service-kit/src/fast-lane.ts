@@ -134,7 +134,7 @@ class Lane {
       path: this.route.path,
       status,
       ms: elapsedMs(started),
-      ...(aborted ? { aborted: true as const } : {}),
+      aborted: aborted ? true : undefined,
     });
   }
 }

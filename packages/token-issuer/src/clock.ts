@@ -10,4 +10,6 @@ export interface EventLogger {
   debug?(fields: object, event: string): void;
   info(fields: object, event: string): void;
   warn(fields: object, event: string): void;
+  /** pino's: lets a caller skip building a line nobody will write. */
+  isLevelEnabled?(level: string): boolean;
 }

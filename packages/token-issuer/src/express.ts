@@ -92,7 +92,7 @@ export function tokenFastRoute(issuer: TokenIssuer, options: Pick<OAuthRouterOpt
         params,
         remoteAddress: req.socket.remoteAddress ?? "unknown",
         requestId,
-        ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}),
+        authorization: req.headers.authorization,
       });
       return { status: 200, body: token };
     },

@@ -64,11 +64,14 @@ function target(
   requested: string[] | undefined,
 ): ResourceServer {
   if (request.resource !== undefined) {
-    if (!isAbsoluteUriWithoutFragment(request.resource)) {
-      throw new InvalidTargetError("resource must be an absolute URI without a fragment (RFC 8707 §2)");
-    }
+    // a registered resource is a valid one (the registry checked it when loaded): parse only the others
     const server = registry.resourceServerFor(request.resource);
-    if (server === undefined) throw new InvalidTargetError("unknown resource");
+    if (server === undefined) {
+      if (!isAbsoluteUriWithoutFragment(request.resource)) {
+        throw new InvalidTargetError("resource must be an absolute URI without a fragment (RFC 8707 §2)");
+      }
+      throw new InvalidTargetError("unknown resource");
+    }
     if (!client.audiences.includes(server.id)) throw new InvalidTargetError("the resource is not allowed for this client");
     return server;
   }

@@ -200,7 +200,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
         cache.delete(token);
         throw error;
       }
-      return Object.freeze({ ...hit, cached: true, checkedAt: nowSec });
+      // fields named, not spread: this is every request's path
+      return Object.freeze({ claims: hit.claims, header: hit.header, scopes: hit.scopes, cached: true, checkedAt: nowSec });
     },
     async load() {
       await jwks.load();

@@ -54,7 +54,7 @@ export class Charges {
     const request = parseChargeRequest(attempt.body);
     const { clientId } = attempt;
     const fingerprint = requestFingerprint(request);
-    const reqId = attempt.requestId === undefined ? {} : { req_id: attempt.requestId };
+    const reqId = attempt.requestId;
 
     const stored = store.findResponse(clientId, key);
     if (stored) return this.replay(stored, fingerprint, reqId);
@@ -78,7 +78,7 @@ export class Charges {
       const result = store.record({ charge, idempotencyKey: key, fingerprint, response });
       if (!result.created) return this.replay(result.existing, fingerprint, reqId);
       logger.info(
-        { ...reqId, charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
+        { req_id: reqId, charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
         "charge.created",
       );
       return response;
@@ -94,9 +94,9 @@ export class Charges {
     return { status: 200, body: chargeView(charge) };
   }
 
-  private replay(stored: StoredResponse, fingerprint: string, reqId: { req_id?: string }): JsonReply {
+  private replay(stored: StoredResponse, fingerprint: string, reqId: string | undefined): JsonReply {
     if (stored.fingerprint !== fingerprint) throw keyReused();
-    this.deps.logger.info({ ...reqId, charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
+    this.deps.logger.info({ req_id: reqId, charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
     return { status: stored.status, body: stored.body, headers: { "Idempotent-Replayed": "true" } };
   }
 }
