@@ -34,6 +34,7 @@ export function parseForm(body: string, limits: FormLimits = {}): Map<string, st
 }
 
 function decode(component: string): string {
+  if (!component.includes("%") && !component.includes("+")) return component;
   try {
     // `+` is a space in this media type; decodeURIComponent throws on bad escapes and bad UTF-8.
     return decodeURIComponent(component.replace(/\+/g, " "));
