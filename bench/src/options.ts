@@ -32,7 +32,7 @@ export function parseArgs(argv: readonly string[], defaultOut: string): BenchOpt
   const quick = argv.includes("--quick");
   const options: BenchOptions = quick
     ? { quick, warmupSeconds: 1, rounds: 1, roundSeconds: 1, connections: 16, cryptoSeconds: 0.25, only: [], out: defaultOut, strict: false, whatIf: false }
-    : { quick, warmupSeconds: 3, rounds: 6, roundSeconds: 3, connections: 32, cryptoSeconds: 0.5, only: [], out: defaultOut, strict: false, whatIf: false };
+    : { quick, warmupSeconds: 3, rounds: 8, roundSeconds: 3, connections: 32, cryptoSeconds: 0.5, only: [], out: defaultOut, strict: false, whatIf: false };
   for (const arg of argv) {
     const [name, value] = arg.split("=", 2) as [string, string | undefined];
     if (name === "--quick") continue;

@@ -117,7 +117,8 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     line();
     line(
       "Every request is a real charge written to SQLite (a temp `DATA_DIR` per server). All four servers answer through payment-service's own charges handler on the service kit's base app. " +
-        "payment-service and its no-auth twin serve the plain `POST /charge` through the service kit's fast lane (no Express on that path); express-oauth2-jwt-bearer is an Express middleware, so its server, and the last row, run the same router on Express.",
+        "payment-service and its no-auth twin serve the plain `POST /charge` through the service kit's fast lane (no Express on that path); express-oauth2-jwt-bearer is an Express middleware, so its server, and the last row, run the same router on Express. " +
+        "Every server gets the same requests, the `Authorization: Bearer` header included (those without auth ignore it), so only what each does with the token differs.",
     );
     line();
     line("| server | req/s | p50 | p99 | vs no auth | CPU per request | req per CPU-second | vs no auth, by CPU |");
