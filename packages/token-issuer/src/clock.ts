@@ -12,4 +12,6 @@ export interface EventLogger {
   warn(fields: object, event: string): void;
   /** pino's: lets a caller skip building a line nobody will write. */
   isLevelEnabled?(level: string): boolean;
+  /** pino's: a logger whose lines all carry `bindings`, serialized once. */
+  child?(bindings: Record<string, unknown>): EventLogger;
 }

@@ -52,6 +52,19 @@ interface Authenticated {
   checks: string[];
 }
 
+/** The facts of `token.issued` that do not change from one token to the next of the same client and request. */
+type IssuedFacts = {
+  client_id: string;
+  grant_type: string;
+  auth_method: ClientAuthMethod;
+  requested: Record<string, string>;
+  header: { kid: string };
+  expires_in: number;
+  checks: string[];
+};
+
+const MAX_ISSUED_LOGGERS = 64;
+
 const silent: EventLogger = { info: () => {}, warn: () => {} };
 
 /**
@@ -75,6 +88,8 @@ export class TokenIssuer {
   private readonly secrets = new SecretVerifier();
   private readonly assertions: ClientAssertionVerifier;
   private readonly minter: AccessTokenMinter;
+  /** See {@link TokenIssuer.issuedLogger}. */
+  private readonly issuedLoggers = new Map<string, EventLogger>();
 
   constructor(private readonly options: TokenIssuerOptions) {
     this.issuer = options.issuer;
@@ -127,21 +142,19 @@ export class TokenIssuer {
       const decision = decideGrant(client, this.registryNow, requested);
       const minted = this.minter.mint({ clientId: client.clientId, audience: decision.audience.id, scope: decision.scope });
       // no object spread here: on the hot path it costs more than the rest of the line's building
-      this.logger.info(
-        {
-          req_id: request.requestId,
-          client_id: client.clientId,
-          grant_type: grantType,
-          auth_method: method,
-          // What the client asked for, as sent (scope, resource, audience; each only if present).
-          requested,
-          header: minted.header,
-          claims: minted.claims,
-          expires_in: minted.expiresIn,
-          checks: [...checks, ...decision.checks],
-        },
-        "token.issued",
-      );
+      const facts = {
+        client_id: client.clientId,
+        grant_type: grantType,
+        auth_method: method,
+        // What the client asked for, as sent (scope, resource, audience; each only if present).
+        requested,
+        header: minted.header,
+        expires_in: minted.expiresIn,
+        checks: [...checks, ...decision.checks],
+      };
+      const issued = this.issuedLogger(facts);
+      if (issued) issued.info({ req_id: request.requestId, claims: minted.claims }, "token.issued");
+      else this.logger.info({ req_id: request.requestId, ...facts, claims: minted.claims }, "token.issued");
       return { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
       this.refused(error, clientId, request);
@@ -184,6 +197,26 @@ export class TokenIssuer {
   /** RFC 7517 §5 JWK Set of the published public keys. */
   jwks(): ReturnType<SigningKeys["jwks"]> {
     return this.options.keys.jwks();
+  }
+
+  /**
+   * The logger `token.issued` goes through: a child carrying `facts`, which
+   * are the same for every token of a client asking the same way, so pino
+   * serializes them once rather than per token (about 5 % of an EdDSA
+   * token's CPU). Children are kept per distinct set of facts, a bounded few.
+   * `undefined` for a logger without `child`: the caller writes the whole line.
+   */
+  private issuedLogger(facts: IssuedFacts): EventLogger | undefined {
+    const { logger } = this;
+    if (logger.child === undefined) return undefined;
+    const key = [facts.client_id, facts.auth_method, facts.header.kid, facts.requested.scope, facts.requested.resource, facts.requested.audience, ...facts.checks].join("\n");
+    let child = this.issuedLoggers.get(key);
+    if (child === undefined) {
+      if (this.issuedLoggers.size >= MAX_ISSUED_LOGGERS) this.issuedLoggers.clear();
+      child = logger.child(facts);
+      this.issuedLoggers.set(key, child);
+    }
+    return child;
   }
 
   /** The logger's `debug`, bound, when debug lines are written; else `undefined`. */
