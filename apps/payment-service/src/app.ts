@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener } from "node:http";
 import { createBaseApp, finishApp, withFastLane, type Logger } from "@m2m/service-kit";
 import { authorizationFields, BearerGuard, type TokenVerifier } from "@m2m/token-verifier";
-import { requireAccessToken } from "@m2m/token-verifier/express";
+import { guardMiddleware, requireAccessToken } from "@m2m/token-verifier/express";
 import { Charges } from "./charges/charges.js";
 import { chargeFastRoute } from "./charges/fast-route.js";
 import type { CardProcessor } from "./charges/processor.js";
@@ -34,12 +34,13 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): RequestListener {
   const { logger, verifier } = deps;
   const charges = new Charges({ store: deps.store, processor: deps.processor, logger, clock: deps.clock });
+  // one guard for POST /charge, whichever path serves the request
+  const chargeGuard = new BearerGuard(verifier, { realm: REALM, scope: "charge:customer", logger });
   const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
-  app.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer", logger }));
+  app.post("/charge", guardMiddleware(chargeGuard));
   app.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", logger }));
   app.use(createChargesRouter(charges));
 
-  const guard = new BearerGuard(verifier, { realm: REALM, scope: "charge:customer", logger });
-  const authenticate = async (req: IncomingMessage) => (await guard.check({ authorization: authorizationFields(req.rawHeaders) })).claims.client_id;
+  const authenticate = async (req: IncomingMessage) => (await chargeGuard.check({ authorization: authorizationFields(req.rawHeaders) })).claims.client_id;
   return withFastLane(finishApp(app, logger), [chargeFastRoute(charges, authenticate)], logger);
 }

@@ -18,7 +18,14 @@ export type { EventLogger, GuardedRequest, GuardOptions, RequireAccessTokenOptio
  * app's error renderer.
  */
 export function requireAccessToken(verifier: TokenVerifier, options: RequireAccessTokenOptions): RequestHandler {
-  const guard = new BearerGuard(verifier, options);
+  return guardMiddleware(new BearerGuard(verifier, options));
+}
+
+/**
+ * {@link requireAccessToken} for a guard the app already has, e.g. one it
+ * also uses outside Express, so both paths share its state and its events.
+ */
+export function guardMiddleware(guard: BearerGuard): RequestHandler {
   return (req, res, next) => {
     guard
       .check({

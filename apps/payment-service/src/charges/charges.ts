@@ -54,10 +54,9 @@ export class Charges {
     const request = parseChargeRequest(attempt.body);
     const { clientId } = attempt;
     const fingerprint = requestFingerprint(request);
-    const reqId = attempt.requestId;
 
     const stored = store.findResponse(clientId, key);
-    if (stored) return this.replay(stored, fingerprint, reqId);
+    if (stored) return this.replay(stored, fingerprint, attempt.requestId);
     const lock = `${clientId}\n${key}`;
     const running = this.inProgress.get(lock);
     if (running !== undefined) throw running === fingerprint ? keyInUse() : keyReused();
@@ -76,9 +75,9 @@ export class Charges {
         ? { status: 201, body: chargeCreatedBody(charge) }
         : { status: 402, body: { error: "card_declined", error_description: decision.reason } };
       const result = store.record({ charge, idempotencyKey: key, fingerprint, response });
-      if (!result.created) return this.replay(result.existing, fingerprint, reqId);
+      if (!result.created) return this.replay(result.existing, fingerprint, attempt.requestId);
       logger.info(
-        { req_id: reqId, charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
+        { req_id: attempt.requestId, charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
         "charge.created",
       );
       return response;

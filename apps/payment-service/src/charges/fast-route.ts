@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { isPlainJsonContentType, parseJsonBody, type FastRoute } from "@m2m/service-kit";
+import { isPlainJsonContentType, JSON_BODY_LIMIT, parseJsonBody, type FastRoute } from "@m2m/service-kit";
 import type { Charges } from "./charges.js";
 
 /**
@@ -7,9 +7,6 @@ import type { Charges } from "./charges.js";
  * or rejects with the refusal to answer (the app's `BearerGuard`).
  */
 export type Authenticate = (req: IncomingMessage) => Promise<string>;
-
-/** `jsonBody()`'s limit. */
-const BODY_LIMIT = 16 * 1024;
 
 /**
  * `POST /charge` for service-kit's `withFastLane`: the plain request (a
@@ -21,7 +18,7 @@ export function chargeFastRoute(charges: Charges, authenticate: Authenticate): F
   return {
     method: "POST",
     path: "/charge",
-    bodyLimit: BODY_LIMIT,
+    bodyLimit: JSON_BODY_LIMIT,
     // charge.created / charge.replayed (with req_id) record every success
     logsSuccess: true,
     accepts: (req) => isPlainJsonContentType(req.headers["content-type"]),
