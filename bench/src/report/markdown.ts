@@ -2,7 +2,7 @@ import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { EXPRESS_UNPROTECTED, JWT_BEARER, PROTECTED, UNPROTECTED } from "../scenarios/charge.js";
-import { FLOOR, LOGS_OFF, TOKEN_ALGS } from "../scenarios/token.js";
+import { FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
 import { median, summarize } from "../stats.js";
 import { checkTargets, find, mb, perCpuSecond, type BenchResults } from "./targets.js";
 
@@ -26,6 +26,31 @@ function row(name: string, alg: string | undefined, m: Measurement, ref: Measure
     ref ? `${cpuRatio(m, ref).toFixed(2)}×` : "—",
   ];
   return `| ${cells.join(" | ")} |`;
+}
+
+/**
+ * What "≥ 3× oidc-provider" leaves per ES256/EdDSA token, in CPU, next to
+ * what node:http alone costs (the transport row) and what ours and the floor spend.
+ */
+function tokenBudget(r: BenchResults): string | undefined {
+  const measurements = r.token?.measurements ?? [];
+  const transport = find(measurements, `${TRANSPORT} EdDSA`);
+  if (!transport) return undefined;
+  const parts: string[] = [];
+  for (const alg of ["ES256", "EdDSA"]) {
+    const ref = find(measurements, `oidc-provider ${alg}`);
+    const ours = find(measurements, `ours ${alg}`);
+    if (ref && ours) parts.push(`${alg} ${us(median(ref.cpuPerRequest) / 3)} (ours: ${us(median(ours.cpuPerRequest))})`);
+  }
+  if (parts.length === 0) return undefined;
+  const floor = find(measurements, `${FLOOR} EdDSA`);
+  const sign = r.crypto?.find((c) => c.alg === "EdDSA")?.nodeSign;
+  return (
+    `Budget: 3× oidc-provider leaves a token at most ${parts.join(", ")} of CPU. ` +
+    `node:http alone, reading the same request and writing a token-sized answer, took ${us(median(transport.cpuPerRequest))} of it` +
+    (sign ? `, and node:crypto's Ed25519 signature alone ${us(1e6 / sign)} in a tight loop (scenario 5)` : "") +
+    (floor ? `; the floor server spent ${us(median(floor.cpuPerRequest))} per EdDSA token.` : ".")
+  );
 }
 
 /** Renders RESULTS.md: machine, method, one table per scenario, the targets. */
@@ -99,8 +124,15 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
       if (ref) line(row("oidc-provider", alg, ref, ref));
       const floor = find(r.token.measurements, `${FLOOR} ${alg}`);
       if (floor) line(row("floor: node:http + the essential checks + node:crypto signing + one log line (bench-only)", alg, floor, ref));
+      const transport = find(r.token.measurements, `${TRANSPORT} ${alg}`);
+      if (transport) line(row("transport: node:http alone, a token response built once, no work per request (bench-only)", alg, transport, ref));
     }
     line();
+    const budget = tokenBudget(r);
+    if (budget) {
+      line(budget);
+      line();
+    }
     if (r.token.joseRs256Sign.length > 0) {
       const wall = summarize(r.token.joseRs256Sign.map((j) => j.perSecond));
       const cpu = summarize(r.token.joseRs256Sign.map((j) => j.perCpuSecond));

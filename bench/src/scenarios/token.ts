@@ -10,6 +10,8 @@ export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
 /** Name prefix of the bench-only floor server: node:http, the essential checks, node:crypto signing as token-issuer signs, one log line. */
 export const FLOOR = "floor:";
 const FLOOR_ALGS: SigningAlg[] = ["RS256", "EdDSA"];
+/** Name prefix of the bench-only transport server: node:http answering a token response built once, no work per request. */
+export const TRANSPORT = "transport:";
 /** Name prefix of the `--what-if` targets: our auth-server with logging off. */
 export const LOGS_OFF = "ours, logs off,";
 
@@ -40,6 +42,8 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
     );
     // the floor: the same request with nothing around signing (bench-only, see servers/token-floor.ts)
     await Promise.all(FLOOR_ALGS.map((alg) => track(`${FLOOR} ${alg}`, ctx.start(`token-floor-${alg}`, { kind: "token-floor", alg }))));
+    // under the floor: what node:http costs before any work (an EdDSA-sized answer, see servers/token-floor.ts)
+    await track(`${TRANSPORT} EdDSA`, ctx.start("http-floor-EdDSA", { kind: "http-floor", alg: "EdDSA" }));
     if (ctx.options.whatIf) {
       // the same server with logging off: what the four log lines per request cost
       await Promise.all(
@@ -48,7 +52,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         ),
       );
     }
-    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${FLOOR} ${alg}`]);
+    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
     servers.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     // a token from each, with the algorithm we asked for: otherwise the comparison means nothing
     for (const [name, server] of servers) {

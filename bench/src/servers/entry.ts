@@ -25,6 +25,8 @@ async function start(spec: ServerSpec, counters: Counters): Promise<RunningServe
       return (await import("./oidc-provider.js")).startOidcProvider(spec, counters);
     case "token-floor":
       return (await import("./token-floor.js")).startTokenFloor(spec, counters);
+    case "http-floor":
+      return (await import("./token-floor.js")).startHttpFloor(spec);
   }
 }
 

@@ -11,7 +11,8 @@ export type ServerKind =
   | "charge-express"
   | "charge-jwt-bearer"
   | "oidc-provider"
-  | "token-floor";
+  | "token-floor"
+  | "http-floor";
 
 export type SigningAlg = "RS256" | "PS256" | "ES256" | "EdDSA";
 

@@ -62,6 +62,30 @@ export async function startTokenFloor(spec: ServerSpec, counters: Counters): Pro
   return { server, url, close: () => closeServer(server) };
 }
 
+/**
+ * The transport alone, bench-only: node:http reading the same request and
+ * answering it with a token response of the same size, built once at
+ * start (one real token, signed once). No checks, no signature per request,
+ * no log line. What any Node.js token endpoint pays on this core before it
+ * does any work: the floor under the floor.
+ */
+export async function startHttpFloor(spec: ServerSpec): Promise<RunningServer> {
+  const alg = spec.alg ?? "EdDSA";
+  const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid: `transport-${alg}` }, keyPair(alg));
+  const server = createServer((req, res) => {
+    req.on("data", () => {});
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(spec.port ?? 0, "127.0.0.1", resolve));
+  const url = serverUrl(server);
+  const iat = Math.floor(Date.now() / 1000);
+  const claims = { iss: url, sub: "order-service", client_id: "order-service", aud: PAYMENT_AUDIENCE, scope: CHARGE_SCOPE, iat, exp: iat + 300, jti: randomUUID() };
+  const answer = JSON.stringify({ access_token: signer.sign(claims), token_type: "Bearer", expires_in: 300, scope: CHARGE_SCOPE });
+  return { server, url, close: () => closeServer(server) };
+}
+
 function hmac(salt: Buffer, secret: string): Buffer {
   return createHmac("sha256", salt).update(secret).digest();
 }
