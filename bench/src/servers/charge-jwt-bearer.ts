@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from "express";
+import type { ErrorRequestHandler, RequestHandler } from "express";
 import { auth, requiredScopes } from "express-oauth2-jwt-bearer";
 import { startChargesServer } from "./charges.js";
 import { CHARGE_SCOPE, PAYMENT_AUDIENCE } from "./dev-registry.js";
@@ -19,9 +19,17 @@ export async function startJwtBearerCharges(spec: ServerSpec, counters: Counters
   const guard = [
     auth({ issuer: metadata.issuer, jwksUri: metadata.jwks_uri, audience: PAYMENT_AUDIENCE, tokenSigningAlg: spec.alg ?? "RS256", strict: true }),
     requiredScopes(CHARGE_SCOPE),
+    // the router keys charges and idempotency keys to the client, as payment-service's guard tells it
+    tokenClient,
   ];
   return startChargesServer(spec, counters, { guard, onError: renderBearerErrors });
 }
+
+/** Hands the verified token's `client_id` to the router where it reads it (`res.locals.auth`). */
+const tokenClient: RequestHandler = (req, res, next) => {
+  res.locals.auth = { client_id: req.auth?.payload.client_id };
+  next();
+};
 
 /** express-oauth2-jwt-bearer's errors carry status and WWW-Authenticate; render them as RFC 6750 says. */
 const renderBearerErrors: ErrorRequestHandler = (error: unknown, _req, res, next) => {
