@@ -27,8 +27,10 @@ export interface Measurement {
 
 /**
  * Warm every target up (thrown away), then measure `rounds` rounds in which
- * the targets take turns, the order rotating each round. Interleaving means
- * that when the shared machine gets busier, all compared servers feel it.
+ * the targets take turns, the order rotating each round, each target's time
+ * split into two halves mirrored around the middle of the round (A B C, then
+ * C B A). Interleaving means that when the shared machine gets busier, all
+ * compared servers feel it; mirroring, that they feel it alike.
  */
 export async function measure(
   load: LoadGenerator,
@@ -57,12 +59,24 @@ export async function measure(
     log(`  warm-up  ${target.name}: ${warm.rps.toFixed(0)} req/s`);
   }
   for (let round = 0; round < options.rounds; round++) {
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[(i + round) % targets.length]!;
+    // The targets take turns in a rotated order, then in the reverse order, for half the round's time
+    // each: every target's two halves are centred on the middle of the round, so a machine that gets
+    // busier (or quieter) during a round weighs on every target alike, whatever its place in the turn.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    const halves = new Map<string, { results: LoadResult[]; cpuMs: number }>();
+    for (const target of [...order, ...[...order].reverse()]) {
       const cpuBefore = cpuMs(target);
-      const result = await runOne(target, options.roundSeconds);
+      const result = await runOne(target, options.roundSeconds / 2);
+      const half = halves.get(target.name) ?? { results: [], cpuMs: 0 };
+      half.results.push(result);
+      half.cpuMs += cpuMs(target) - cpuBefore;
+      halves.set(target.name, half);
+    }
+    for (const target of order) {
+      const half = halves.get(target.name)!;
+      const result = combine(half.results);
       results.get(target.name)!.push(result);
-      cpu.get(target.name)!.push(((cpuMs(target) - cpuBefore) * 1000) / Math.max(1, result.total));
+      cpu.get(target.name)!.push((half.cpuMs * 1000) / Math.max(1, result.total));
       log(`  round ${round + 1}  ${target.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${cpu.get(target.name)!.at(-1)!.toFixed(0)} µs CPU/req`);
     }
     await afterRound?.(round);
@@ -81,6 +95,37 @@ export async function measure(
       failureDetail: detail,
     };
   });
+}
+
+/**
+ * One round of a target from its halves: requests and statuses added up,
+ * throughput over the whole time, latency percentiles averaged (weighted by
+ * requests; the halves are of equal length and alike).
+ */
+export function combine(halves: readonly LoadResult[]): LoadResult {
+  const total = halves.reduce((n, h) => n + h.total, 0);
+  const seconds = halves.reduce((n, h) => n + h.seconds, 0);
+  const weighted = (pick: (h: LoadResult) => number) =>
+    total === 0 ? median(halves.map(pick)) : halves.reduce((sum, h) => sum + pick(h) * h.total, 0) / total;
+  const add = (pick: (h: LoadResult) => Record<string, number> | undefined) => {
+    const sum: Record<string, number> = {};
+    for (const h of halves) for (const [k, v] of Object.entries(pick(h) ?? {})) sum[k] = (sum[k] ?? 0) + v;
+    return sum;
+  };
+  const first = halves[0]!;
+  return {
+    title: first.title,
+    seconds,
+    rps: seconds > 0 ? total / seconds : 0,
+    p50: Math.round(weighted((h) => h.p50) * 10) / 10,
+    p99: Math.round(weighted((h) => h.p99) * 10) / 10,
+    total,
+    unexpected: halves.reduce((n, h) => n + h.unexpected, 0),
+    statuses: add((h) => h.statuses),
+    errors: halves.reduce((n, h) => n + h.errors, 0),
+    timeouts: halves.reduce((n, h) => n + h.timeouts, 0),
+    ...(first.bodyMatches ? { bodyMatches: add((h) => h.bodyMatches) } : {}),
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import { median, summarize } from "../stats.js";
 import { checkTargets, find, mb, perCpuSecond, type BenchResults } from "./targets.js";
 
 const n0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
-const ms = (n: number) => (Number.isFinite(n) ? `${n} ms` : "—");
+const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 10) / 10} ms` : "—");
 const spread = (m: Measurement) => `${n0(m.rps.median)} (${n0(m.rps.min)}–${n0(m.rps.max)})`;
 const us = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} µs` : "—");
 
