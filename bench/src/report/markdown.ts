@@ -79,7 +79,7 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   line(
     `Method: each server runs in its own Node.js process; autocannon runs in another, ${options.connections} connections, loopback only. ` +
       `Every server is warmed up for ${options.warmupSeconds} s (thrown away), then measured for ${options.rounds} round(s) of ${options.roundSeconds} s; ` +
-      "servers compared with each other take turns within each round (the order rotating), so a busier moment on the machine hits them all. " +
+      "servers compared with each other take turns within each round (the order rotating), each round split into two halves mirrored around its middle (A B C, then C B A), so a busier moment on the machine hits them all, and alike. " +
       "req/s is the median over rounds with the min–max in brackets; latencies are medians over rounds of each round's p50 and p99; " +
       "CPU per request is the CPU time (user + system, all threads, from /proc) the serving process used during a round divided by the requests it answered; " +
       "a ratio is the median over rounds of the per-round ratio. " +
