@@ -8,7 +8,7 @@ export interface BenchOptions {
   warmupSeconds: number;
   /** Measured rounds per server; the compared servers take turns within a round. */
   rounds: number;
-  /** Seconds per measured round. */
+  /** Seconds per measured round: two halves of whole seconds (autocannon counts whole seconds), so even. */
   roundSeconds: number;
   /** Concurrent connections of the load generator. */
   connections: number;
@@ -31,8 +31,8 @@ export const SCENARIOS = ["crypto", "token", "charge", "e2e", "flood"] as const;
 export function parseArgs(argv: readonly string[], defaultOut: string): BenchOptions {
   const quick = argv.includes("--quick");
   const options: BenchOptions = quick
-    ? { quick, warmupSeconds: 1, rounds: 1, roundSeconds: 1, connections: 16, cryptoSeconds: 0.25, only: [], out: defaultOut, strict: false, whatIf: false }
-    : { quick, warmupSeconds: 3, rounds: 8, roundSeconds: 3, connections: 32, cryptoSeconds: 0.5, only: [], out: defaultOut, strict: false, whatIf: false };
+    ? { quick, warmupSeconds: 1, rounds: 1, roundSeconds: 2, connections: 16, cryptoSeconds: 0.25, only: [], out: defaultOut, strict: false, whatIf: false }
+    : { quick, warmupSeconds: 3, rounds: 6, roundSeconds: 4, connections: 32, cryptoSeconds: 0.5, only: [], out: defaultOut, strict: false, whatIf: false };
   for (const arg of argv) {
     const [name, value] = arg.split("=", 2) as [string, string | undefined];
     if (name === "--quick") continue;
@@ -57,6 +57,7 @@ export function parseArgs(argv: readonly string[], defaultOut: string): BenchOpt
         break;
       case "--seconds":
         options.roundSeconds = positive(name, value);
+        if (options.roundSeconds % 2 !== 0) throw new Error(`--seconds expects an even number (a round is two halves of whole seconds), got ${value}`);
         break;
       case "--connections":
         options.connections = positive(name, value);

@@ -37,8 +37,12 @@ export async function measure(
   targets: Target[],
   options: BenchOptions,
   log: (line: string) => void,
-  /** Runs after each measured round (e.g. a reference measured under the same load). */
-  afterRound?: (round: number) => Promise<void>,
+  /**
+   * Runs in the middle of each round, between its two halves (e.g. a
+   * reference sampled on the server core): there it is centred on the
+   * round as every target's measurement is.
+   */
+  midRound?: (round: number) => Promise<void>,
 ): Promise<Measurement[]> {
   const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
   const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -64,14 +68,17 @@ export async function measure(
     // busier (or quieter) during a round weighs on every target alike, whatever its place in the turn.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     const halves = new Map<string, { results: LoadResult[]; cpuMs: number }>();
-    for (const target of [...order, ...[...order].reverse()]) {
+    const runHalf = async (target: Target) => {
       const cpuBefore = cpuMs(target);
       const result = await runOne(target, options.roundSeconds / 2);
       const half = halves.get(target.name) ?? { results: [], cpuMs: 0 };
       half.results.push(result);
       half.cpuMs += cpuMs(target) - cpuBefore;
       halves.set(target.name, half);
-    }
+    };
+    for (const target of order) await runHalf(target);
+    await midRound?.(round);
+    for (const target of [...order].reverse()) await runHalf(target);
     for (const target of order) {
       const half = halves.get(target.name)!;
       const result = combine(half.results);
@@ -79,7 +86,6 @@ export async function measure(
       cpu.get(target.name)!.push((half.cpuMs * 1000) / Math.max(1, result.total));
       log(`  round ${round + 1}  ${target.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${cpu.get(target.name)!.at(-1)!.toFixed(0)} µs CPU/req`);
     }
-    await afterRound?.(round);
   }
   return targets.map((t) => {
     const rounds = results.get(t.name)!;

@@ -78,7 +78,7 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   line();
   line(
     `Method: each server runs in its own Node.js process; autocannon runs in another, ${options.connections} connections, loopback only. ` +
-      `Every server is warmed up for ${options.warmupSeconds} s (thrown away), then measured for ${options.rounds} round(s) of ${options.roundSeconds} s; ` +
+      `Every server is warmed up for ${options.warmupSeconds} s (thrown away), then measured for ${options.rounds} round(s) of ${options.roundSeconds} s (two halves of ${options.roundSeconds / 2} s); ` +
       "servers compared with each other take turns within each round (the order rotating), each round split into two halves mirrored around its middle (A B C, then C B A), so a busier moment on the machine hits them all, and alike. " +
       "req/s is the median over rounds with the min–max in brackets; latencies are medians over rounds of each round's p50 and p99; " +
       "CPU per request is the CPU time (user + system, all threads, from /proc) the serving process used during a round divided by the requests it answered; " +
@@ -99,7 +99,7 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   line(
     "Judged twice: by throughput, as issue 6 states the targets, and by server CPU per request (the ratio the throughput would show on a quiet core; " +
       "contention from other work on the machine moves it much less than throughput, though not to zero). " +
-      "For the signing-floor target the wall-clock sign rate is sampled for one second between rounds and swings with the machine's load: trust its CPU column.",
+      "For the signing-floor target the wall-clock sign rate is sampled for one second in the middle of each round, between its halves, and swings with the machine's load: trust its CPU column.",
   );
   line();
   line("| target | by throughput | verdict | by CPU cost per request | verdict |");
@@ -137,7 +137,7 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
       const wall = summarize(r.token.joseRs256Sign.map((j) => j.perSecond));
       const cpu = summarize(r.token.joseRs256Sign.map((j) => j.perCpuSecond));
       line(
-        `The signing floor, jose RS256 signatures on the server core, taken after each round: ${n0(wall.median)}/s (${n0(wall.min)}–${n0(wall.max)}), ` +
+        `The signing floor, jose RS256 signatures on the server core, taken in the middle of each round: ${n0(wall.median)}/s (${n0(wall.min)}–${n0(wall.max)}), ` +
           `${n0(cpu.median)} per CPU-second (${n0(cpu.min)}–${n0(cpu.max)}).`,
       );
       line();

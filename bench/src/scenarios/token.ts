@@ -18,7 +18,7 @@ export const LOGS_OFF = "ours, logs off,";
 export interface TokenResults {
   /** `ours RS256`, `oidc-provider RS256`, ... */
   measurements: Measurement[];
-  /** jose's RS256 sign rate on the server core, taken after each round. */
+  /** jose's RS256 sign rate on the server core, taken in the middle of each round. */
   joseRs256Sign: Rate[];
 }
 
