@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomUUID, timingSafeEqual, type KeyO
 import { createServer } from "node:http";
 import { closeServer, createLogger, serverUrl } from "@m2m/service-kit";
 import { CompactJwsSigner } from "@m2m/token-issuer";
-import { CHARGE_SCOPE, DEV_CLIENTS, PAYMENT_AUDIENCE, PAYMENT_RESOURCE } from "./dev-registry.js";
+import { BENCH_CLIENT, CHARGE_SCOPE, DEV_CLIENTS, PAYMENT_AUDIENCE, PAYMENT_RESOURCE } from "./dev-registry.js";
 import type { Counters } from "./instrument.js";
 import type { ServerSpec, SigningAlg } from "./protocol.js";
 import type { RunningServer } from "./running.js";
@@ -72,6 +72,8 @@ export async function startTokenFloor(spec: ServerSpec, counters: Counters): Pro
 export async function startHttpFloor(spec: ServerSpec): Promise<RunningServer> {
   const alg = spec.alg ?? "EdDSA";
   const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid: `transport-${alg}` }, keyPair(alg));
+  // the token names the server's URL as its issuer, so it is signed once the port is known
+  let answer = "";
   const server = createServer((req, res) => {
     req.on("data", () => {});
     req.on("end", () => {
@@ -81,8 +83,8 @@ export async function startHttpFloor(spec: ServerSpec): Promise<RunningServer> {
   await new Promise<void>((resolve) => server.listen(spec.port ?? 0, "127.0.0.1", resolve));
   const url = serverUrl(server);
   const iat = Math.floor(Date.now() / 1000);
-  const claims = { iss: url, sub: "order-service", client_id: "order-service", aud: PAYMENT_AUDIENCE, scope: CHARGE_SCOPE, iat, exp: iat + 300, jti: randomUUID() };
-  const answer = JSON.stringify({ access_token: signer.sign(claims), token_type: "Bearer", expires_in: 300, scope: CHARGE_SCOPE });
+  const claims = { iss: url, sub: BENCH_CLIENT, client_id: BENCH_CLIENT, aud: PAYMENT_AUDIENCE, scope: CHARGE_SCOPE, iat, exp: iat + 300, jti: randomUUID() };
+  answer = JSON.stringify({ access_token: signer.sign(claims), token_type: "Bearer", expires_in: 300, scope: CHARGE_SCOPE });
   return { server, url, close: () => closeServer(server) };
 }
 
