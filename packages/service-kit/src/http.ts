@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { HttpError, invalidRequest, isExposableError } from "./errors.js";
 
@@ -170,10 +170,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       req.socket.destroy();
       return;
     }
-    const reply = errorReply(error, logger, res.locals.requestId);
-    if (reply.headers) res.set(reply.headers);
-    res.status(reply.status).json(reply.body);
+    sendReply(res, errorReply(error, logger, res.locals.requestId));
   };
+}
+
+/** A {@link JsonReply} written through Express: its headers, its status, its body as JSON. */
+export function sendReply(res: Response, reply: JsonReply): void {
+  if (reply.headers) res.set(reply.headers);
+  res.status(reply.status).json(reply.body);
 }
 
 /** The default largest JSON body, bytes: {@link jsonBody}'s, and the fast lane's for JSON routes. */

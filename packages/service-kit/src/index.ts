@@ -3,7 +3,7 @@ export { HttpError, invalidRequest, isExposableError } from "./errors.js";
 export type { ExposableError } from "./errors.js";
 export { withFastLane } from "./fast-lane.js";
 export type { FastRoute } from "./fast-lane.js";
-export { createBaseApp, errorHandler, errorReply, finishApp, isPlainJsonContentType, JSON_BODY_LIMIT, jsonBody, parseJsonBody } from "./http.js";
+export { createBaseApp, errorHandler, errorReply, finishApp, isPlainJsonContentType, JSON_BODY_LIMIT, jsonBody, parseJsonBody, sendReply } from "./http.js";
 export type { BaseAppOptions, JsonReply } from "./http.js";
 export { closeServer, handleShutdown, listen, serverUrl } from "./lifecycle.js";
 export type { ShutdownOptions } from "./lifecycle.js";
