@@ -80,6 +80,21 @@ describe("TokenIssuer.token", () => {
     expect(issued.fields.claims).toMatchObject({ aud: "payment-service" });
   });
 
+  it("logs each token's own facts through a logger with child loggers, whatever came before", async () => {
+    // a pino-like logger: a child's bindings come first on each of its lines
+    const lines: Record<string, unknown>[] = [];
+    const logger = (bindings: Record<string, unknown>): EventLogger => ({
+      info: (fields, msg) => lines.push({ ...bindings, ...fields, msg }),
+      warn: (fields, msg) => lines.push({ ...bindings, ...fields, msg }),
+      child: (more) => logger({ ...bindings, ...more }),
+    });
+    const { core } = issuer(logger({}));
+    const asks: Record<string, string>[] = [{ scope: "charge:customer" }, { resource: "https://payment.internal" }, { scope: "charge:customer" }, {}];
+    for (const ask of asks) await core.token({ authorization: ORDER, params: form({ ...grant, ...ask }), remoteAddress: "10.0.0.7" });
+    expect(lines.map((line) => line.requested)).toEqual(asks);
+    expect(lines.every((line) => line.msg === "token.issued" && line.client_id === "order-service")).toBe(true);
+  });
+
   it("works with a logger that has no debug method", async () => {
     const lines: string[] = [];
     const { core } = issuer({ info: (_fields, msg) => lines.push(msg), warn: (_fields, msg) => lines.push(msg) });

@@ -209,7 +209,9 @@ export class TokenIssuer {
   private issuedLogger(facts: IssuedFacts): EventLogger | undefined {
     const { logger } = this;
     if (logger.child === undefined) return undefined;
-    const key = [facts.client_id, facts.auth_method, facts.header.kid, facts.requested.scope, facts.requested.resource, facts.requested.audience, ...facts.checks].join("\n");
+    // every fact is in the key: a child must never carry the facts of another token
+    const { requested } = facts;
+    const key = [facts.client_id, facts.grant_type, facts.auth_method, requested.scope, requested.resource, requested.audience, facts.header.kid, facts.expires_in, ...facts.checks].join("\n");
     let child = this.issuedLoggers.get(key);
     if (child === undefined) {
       if (this.issuedLoggers.size >= MAX_ISSUED_LOGGERS) this.issuedLoggers.clear();
