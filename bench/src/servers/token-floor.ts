@@ -1,10 +1,10 @@
-import { createHmac, generateKeyPairSync, randomUUID, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { closeServer, createLogger, serverUrl } from "@m2m/service-kit";
-import { CompactJwsSigner } from "@m2m/token-issuer";
+import { CompactJwsSigner, generatePrivateKey } from "@m2m/token-issuer";
 import { BENCH_CLIENT, CHARGE_SCOPE, DEV_CLIENTS, PAYMENT_AUDIENCE, PAYMENT_RESOURCE } from "./dev-registry.js";
 import type { Counters } from "./instrument.js";
-import type { ServerSpec, SigningAlg } from "./protocol.js";
+import type { ServerSpec } from "./protocol.js";
 import type { RunningServer } from "./running.js";
 
 /**
@@ -20,7 +20,7 @@ import type { RunningServer } from "./running.js";
 export async function startTokenFloor(spec: ServerSpec, counters: Counters): Promise<RunningServer> {
   const alg = spec.alg ?? "RS256";
   const kid = `floor-${alg}`;
-  const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid }, keyPair(alg));
+  const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid }, await generatePrivateKey(alg));
   const logger = createLogger({ service: "token-floor", destination: counters.logSink() });
   const salt = Buffer.from("bench-floor-salt");
   const hashes = new Map<string, { hash: Buffer; scope: string }>(DEV_CLIENTS.map((c) => [c.clientId, { hash: hmac(salt, c.secret), scope: c.scope }]));
@@ -71,7 +71,7 @@ export async function startTokenFloor(spec: ServerSpec, counters: Counters): Pro
  */
 export async function startHttpFloor(spec: ServerSpec): Promise<RunningServer> {
   const alg = spec.alg ?? "EdDSA";
-  const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid: `transport-${alg}` }, keyPair(alg));
+  const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid: `transport-${alg}` }, await generatePrivateKey(alg));
   // the token names the server's URL as its issuer, so it is signed once the port is known
   let answer = "";
   const server = createServer((req, res) => {
@@ -90,16 +90,4 @@ export async function startHttpFloor(spec: ServerSpec): Promise<RunningServer> {
 
 function hmac(salt: Buffer, secret: string): Buffer {
   return createHmac("sha256", salt).update(secret).digest();
-}
-
-function keyPair(alg: SigningAlg): KeyObject {
-  switch (alg) {
-    case "ES256":
-      return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-    case "EdDSA":
-      return generateKeyPairSync("ed25519").privateKey;
-    case "RS256":
-    case "PS256":
-      return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-  }
 }

@@ -22,7 +22,7 @@ export { FailureLimiter } from "./failure-limiter.js";
 export type { FailureLimiterOptions } from "./failure-limiter.js";
 export { isFormContentType, parseForm } from "./form.js";
 export type { FormLimits } from "./form.js";
-export { isKeyFileName, KeyFileError, readKeys, SIGNING_ALGORITHMS, writeNewKey } from "./key-files.js";
+export { generatePrivateKey, isKeyFileName, KeyFileError, readKeys, SIGNING_ALGORITHMS, writeNewKey } from "./key-files.js";
 export type { SigningAlgorithm, StoredKey } from "./key-files.js";
 export { KeySchedule } from "./key-set.js";
 export type { KeyTiming } from "./key-set.js";

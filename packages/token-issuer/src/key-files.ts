@@ -127,7 +127,8 @@ export async function removeKeyFile(file: string): Promise<void> {
   });
 }
 
-function generatePrivateKey(alg: SigningAlgorithm): Promise<KeyObject> {
+/** A new private key of the type `alg` signs with (RSA 2048, P-256 or Ed25519). */
+export function generatePrivateKey(alg: SigningAlgorithm): Promise<KeyObject> {
   return new Promise((resolve, reject) => {
     const done = (error: Error | null, _publicKey: KeyObject, privateKey: KeyObject) =>
       error ? reject(error) : resolve(privateKey);
