@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, ORDER_SERVICE, ISSUER, oauthError, postForm, send, startTestServer, type TestServer } from "./support.js";
@@ -208,23 +207,13 @@ describe("POST /token: every error row of the contract", () => {
 
 /**
  * A plain token request is served by the service kit's fast lane, anything
- * unusual by the Express router: a chunked body is the simplest way to take
- * the Express path with an otherwise identical request.
+ * unusual by the Express router: a body of unknown length (a stream, which
+ * fetch sends chunked) is the simplest way to take the Express path with an
+ * otherwise identical request.
  */
-function postChunked(url: string, form: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "transfer-encoding": "chunked", ...headers } },
-      (res) => {
-        let text = "";
-        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }));
-      },
-    );
-    req.on("error", reject);
-    req.end(new URLSearchParams(form).toString());
-  });
+function postChunked(url: string, form: Record<string, string>, headers: Record<string, string>) {
+  const body = new Blob([new URLSearchParams(form).toString()]).stream();
+  return send(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body, duplex: "half" });
 }
 
 describe("POST /token: the fast lane and the Express route answer alike", () => {
@@ -240,8 +229,8 @@ describe("POST /token: the fast lane and the Express route answer alike", () => 
     const express = await postChunked(tokenUrl, form, headers);
     expect(express.status).toBe(lane.status);
     const names = (all: Iterable<string>) => [...all].filter((name) => !["date", "x-request-id", "content-length", "connection", "keep-alive", "transfer-encoding"].includes(name)).sort();
-    expect(names(Object.keys(express.headers))).toEqual(names(lane.headers.keys()));
-    for (const name of names(lane.headers.keys())) expect(String(express.headers[name])).toBe(lane.headers.get(name));
+    expect(names(express.headers.keys())).toEqual(names(lane.headers.keys()));
+    for (const name of names(lane.headers.keys())) expect(express.headers.get(name)).toBe(lane.headers.get(name));
     if (lane.status === 200) {
       expect(Object.keys(express.body).sort()).toEqual(Object.keys(lane.body).sort());
       expect(decodeProtectedHeader(express.body.access_token as string)).toEqual(decodeProtectedHeader(lane.body.access_token as string));
