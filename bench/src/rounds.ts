@@ -109,14 +109,14 @@ export async function measure(
  * requests; the halves are of equal length and alike).
  */
 export function combine(halves: readonly LoadResult[]): LoadResult {
-  const total = halves.reduce((n, h) => n + h.total, 0);
-  const seconds = halves.reduce((n, h) => n + h.seconds, 0);
-  const weighted = (pick: (h: LoadResult) => number) =>
-    total === 0 ? median(halves.map(pick)) : halves.reduce((sum, h) => sum + pick(h) * h.total, 0) / total;
+  const sum = (pick: (h: LoadResult) => number) => halves.reduce((n, h) => n + pick(h), 0);
+  const total = sum((h) => h.total);
+  const seconds = sum((h) => h.seconds);
+  const weighted = (pick: (h: LoadResult) => number) => (total === 0 ? median(halves.map(pick)) : sum((h) => pick(h) * h.total) / total);
   const add = (pick: (h: LoadResult) => Record<string, number> | undefined) => {
-    const sum: Record<string, number> = {};
-    for (const h of halves) for (const [k, v] of Object.entries(pick(h) ?? {})) sum[k] = (sum[k] ?? 0) + v;
-    return sum;
+    const counts: Record<string, number> = {};
+    for (const h of halves) for (const [k, v] of Object.entries(pick(h) ?? {})) counts[k] = (counts[k] ?? 0) + v;
+    return counts;
   };
   const first = halves[0]!;
   return {
@@ -126,10 +126,10 @@ export function combine(halves: readonly LoadResult[]): LoadResult {
     p50: Math.round(weighted((h) => h.p50) * 10) / 10,
     p99: Math.round(weighted((h) => h.p99) * 10) / 10,
     total,
-    unexpected: halves.reduce((n, h) => n + h.unexpected, 0),
+    unexpected: sum((h) => h.unexpected),
     statuses: add((h) => h.statuses),
-    errors: halves.reduce((n, h) => n + h.errors, 0),
-    timeouts: halves.reduce((n, h) => n + h.timeouts, 0),
+    errors: sum((h) => h.errors),
+    timeouts: sum((h) => h.timeouts),
     ...(first.bodyMatches ? { bodyMatches: add((h) => h.bodyMatches) } : {}),
   };
 }
