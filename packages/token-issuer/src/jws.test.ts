@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { CompactJwsSigner } from "./jws.js";
@@ -40,6 +40,16 @@ describe("CompactJwsSigner", () => {
       expect(ours).toBe(await new SignJWT({ ...claims }).setProtectedHeader({ ...header }).sign(privateKey));
     });
   }
+
+  it("EdDSA (libsodium): for any payload, the signature node:crypto (OpenSSL) makes over the same signing input", () => {
+    const { privateKey } = keyPair("EdDSA");
+    const signer = new CompactJwsSigner({ alg: "EdDSA", typ: "at+jwt", kid: "k1" }, privateKey);
+    for (const jti of ["", "a", "zahlung é ✓", "x".repeat(1000), ...Array.from({ length: 20 }, (_, i) => `jti-${i}-${Math.random()}`)]) {
+      const token = signer.sign({ ...claims, jti });
+      const [header, payload, signature] = token.split(".");
+      expect(signature).toBe(sign(null, Buffer.from(`${header}.${payload}`), privateKey).toString("base64url"));
+    }
+  });
 
   it("encodes the payload as UTF-8 JSON", async () => {
     const { privateKey, publicKey } = keyPair("EdDSA");

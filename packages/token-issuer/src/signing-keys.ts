@@ -11,7 +11,7 @@ export interface LoadedKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   readonly activatesAt: number;
-  /** For signing with `node:crypto` (see `CompactJwsSigner`). */
+  /** For signing (see `CompactJwsSigner`). */
   readonly privateKey: KeyObject;
   /** For verifying our own tokens with jose (introspection). */
   readonly publicKey: CryptoKey;
