@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     await scenario("crypto", "5. sign/verify per second on one core", async () => {
       results.crypto = await runCrypto(cores, options);
       for (const c of results.crypto) {
-        log(`  ${c.alg} per CPU-second: jose sign ${c.joseSign.toFixed(0)}, verify ${c.joseVerify.toFixed(0)}; node:crypto sign ${c.nodeSign.toFixed(0)}, verify ${c.nodeVerify.toFixed(0)}`);
+        log(`  ${c.alg} per CPU-second: jose sign ${c.joseSign.toFixed(0)}, verify ${c.joseVerify.toFixed(0)}; node:crypto sign ${c.nodeSign.toFixed(0)}, verify ${c.nodeVerify.toFixed(0)}; token-issuer's signer ${c.issuerSign.toFixed(0)}`);
       }
     });
     await scenario("token", "1 + 4a. POST /token: ours vs oidc-provider", async () => {

@@ -1,13 +1,15 @@
 /**
  * Scenario 5, the physical limit: signatures and verifications per second on
  * one core (this process is pinned to the server core), with jose as the
- * apps use it and with node:crypto directly. Prints one JSON line.
+ * apps use it, with node:crypto directly, and whole tokens signed as
+ * token-issuer signs them. Prints one JSON line.
  *
  * Each rate is operations per CPU-second of this process (all its threads,
  * from `process.cpuUsage()`): what one whole core can do, a number that other
  * work on a shared machine barely moves (wall-clock rates are also kept).
  */
 import { constants, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { CompactJwsSigner } from "@m2m/token-issuer";
 import { exportJWK, importJWK, jwtVerify, SignJWT, type CryptoKey } from "jose";
 import type { SigningAlg } from "../servers/protocol.js";
 
@@ -17,6 +19,8 @@ export interface CryptoRates {
   joseVerify: number;
   nodeSign: number;
   nodeVerify: number;
+  /** Whole access tokens (claims JSON, base64url, signature) from token-issuer's signer: node:crypto, libsodium for EdDSA. */
+  issuerSign: number;
 }
 
 /** Operations per CPU-second, and per wall-clock second. */
@@ -92,6 +96,10 @@ async function measureAlg(alg: SigningAlg, seconds: number, rounds: number): Pro
     ),
     nodeSign: await best(async () => syncRate(seconds, () => sign(options.hash, input, { key: privateKey, ...options.params }))),
     nodeVerify: await best(async () => syncRate(seconds, () => verify(options.hash, input, { key: publicKey, ...options.params }, signature))),
+    issuerSign: await best(async () => {
+      const signer = new CompactJwsSigner({ alg, typ: "at+jwt", kid: "bench" }, privateKey);
+      return syncRate(seconds, () => signer.sign(claims));
+    }),
   };
 }
 

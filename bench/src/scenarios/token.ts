@@ -7,7 +7,7 @@ import type { ChildServer } from "../servers/child-server.js";
 import type { SigningAlg } from "../servers/protocol.js";
 
 export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
-/** Name prefix of the bench-only floor server: node:http, the essential checks, node:crypto signing as token-issuer signs, one log line. */
+/** Name prefix of the bench-only floor server: node:http, the essential checks, token-issuer's signer (`CompactJwsSigner`), one log line. */
 export const FLOOR = "floor:";
 const FLOOR_ALGS: SigningAlg[] = ["RS256", "EdDSA"];
 /** Name prefix of the bench-only transport server: node:http answering a token response built once, no work per request. */

@@ -12,7 +12,7 @@ import type { RunningServer } from "./running.js";
  * nothing around the essentials. node:http, no framework; Basic client
  * authentication against an HMAC-SHA-256 hash compared in constant time;
  * `grant_type`, `scope` and `resource` checked; an RFC 9068 token signed
- * exactly as token-issuer signs (its `CompactJwsSigner`, node:crypto); one
+ * exactly as token-issuer signs (its `CompactJwsSigner`); one
  * log line through the service kit's logger (same redaction). It is no server to deploy (no rate limit,
  * no strict form rules, no metadata): it shows how much of our `/token`
  * is plumbing rather than signing.
