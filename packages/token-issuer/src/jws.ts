@@ -79,14 +79,13 @@ function expectKey(alg: SigningAlgorithm, fits: boolean): void {
  * pages, locked out of swap, read-only after the copy, wiped when freed).
  */
 function ed25519Signature(key: KeyObject): (input: Buffer) => Buffer {
-  const { d, x } = key.export({ format: "jwk" });
-  if (d === undefined || x === undefined) throw new TypeError("EdDSA signing needs an Ed25519 private key");
-  // libsodium's secret key is the 32-byte seed, then the 32-byte public key
-  const secretKey = sodium.sodium_malloc(sodium.crypto_sign_SECRETKEYBYTES);
+  const { d } = key.export({ format: "jwk" });
+  if (d === undefined) throw new TypeError("EdDSA signing needs an Ed25519 private key");
+  // the JWK's `d` is the RFC 8032 seed; libsodium expands it into its own secret key form
   const seed = Buffer.from(d, "base64url");
-  seed.copy(secretKey, 0);
+  const secretKey = sodium.sodium_malloc(sodium.crypto_sign_SECRETKEYBYTES);
+  sodium.crypto_sign_seed_keypair(Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES), secretKey, seed);
   seed.fill(0);
-  Buffer.from(x, "base64url").copy(secretKey, 32);
   sodium.sodium_mprotect_readonly(secretKey);
   return (input) => {
     const signature = Buffer.allocUnsafe(sodium.crypto_sign_BYTES);
