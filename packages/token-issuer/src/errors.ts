@@ -13,8 +13,8 @@ export class OAuthError extends Error {
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(
-    /** The RFC error code, e.g. `invalid_client`. */
-    readonly error: string,
+    /** The RFC error code, e.g. `invalid_client`: the `error` member of the answer. */
+    readonly code: string,
     readonly status: number,
     readonly description: string,
     headers: Readonly<Record<string, string>> = {},
@@ -26,7 +26,7 @@ export class OAuthError extends Error {
   }
 
   toJSON(): { error: string; error_description: string } {
-    return { error: this.error, error_description: this.description };
+    return { error: this.code, error_description: this.description };
   }
 }
 
@@ -56,16 +56,6 @@ export class InvalidClientError extends OAuthError {
       description,
       options.basicRealm === undefined ? {} : { "WWW-Authenticate": `Basic realm="${options.basicRealm}"` },
     );
-  }
-}
-
-/**
- * RFC 6749 §5.2: "The authenticated client is not authorized to use this
- * authorization grant type."
- */
-export class UnauthorizedClientError extends OAuthError {
-  constructor(description: string) {
-    super("unauthorized_client", 400, description);
   }
 }
 

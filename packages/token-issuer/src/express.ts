@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
 import { InvalidRequestError, type OAuthError } from "./errors.js";
 import { isFormContentType, parseForm } from "./form.js";
@@ -55,56 +54,11 @@ const noStore: RequestHandler = (_req, res, next) => {
 
 const DEFAULT_BODY_LIMIT = 8192;
 
-/**
- * The shape of a route served in front of Express (service-kit's
- * `FastRoute`, restated so this package needs no service kit).
- */
-export interface TokenFastRoute {
-  method: "POST";
-  path: "/token";
-  bodyLimit: number;
-  headers: Readonly<Record<string, string>>;
-  accepts(req: IncomingMessage): boolean;
-  logsSuccess: true;
-  serve(req: IncomingMessage, body: Buffer, requestId: string): Promise<{ status: number; body: unknown }>;
-}
-
-/**
- * `POST /token` without Express, for service-kit's `withFastLane`: the same
- * {@link TokenIssuer}, the same strict form rules and the same answers as
- * {@link oauthRouter}'s route, at a fraction of the cost per token (issue 6:
- * signing should be most of what a token costs). It takes only the plain
- * case, a form body of known length and no query string; everything else
- * goes to the router, which must be mounted too.
- */
-export function tokenFastRoute(issuer: TokenIssuer, options: Pick<OAuthRouterOptions, "bodyLimit" | "maxParameters"> = {}): TokenFastRoute {
-  return {
-    method: "POST",
-    path: "/token",
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    headers: NO_STORE,
-    // token.issued (with req_id) records every success
-    logsSuccess: true,
-    accepts: (req) => isFormContentType(req.headers["content-type"]),
-    async serve(req, body, requestId) {
-      const params = formFromBytes(body, options);
-      const token = await issuer.token({
-        params,
-        remoteAddress: req.socket.remoteAddress ?? "unknown",
-        requestId,
-        authorization: req.headers.authorization,
-      });
-      return { status: 200, body: token };
-    },
-  };
-}
-
 function endpoint(handle: (request: EndpointRequest) => Promise<object>): RequestHandler {
   return (req, res, next) => {
     const request: EndpointRequest = {
       params: res.locals.form as Map<string, string>,
       remoteAddress: req.ip ?? req.socket.remoteAddress ?? "unknown",
-      ...(typeof res.locals.requestId === "string" ? { requestId: res.locals.requestId } : {}),
       ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}),
     };
     handle(request).then((body) => res.json(body), next);
@@ -119,7 +73,7 @@ const CREDENTIAL_PARAMETERS = ["client_secret", "client_assertion", "token"];
  * repeated parameters are `invalid_request`; credentials in the URL too
  * (RFC 6749 §2.3.1: secrets only in the body or header).
  */
-export function formBody(options: Pick<OAuthRouterOptions, "bodyLimit" | "maxParameters"> = {}): RequestHandler {
+function formBody(options: Pick<OAuthRouterOptions, "bodyLimit" | "maxParameters"> = {}): RequestHandler {
   const raw = express.raw({ type: () => true, limit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, inflate: false });
   return (req: Request, res: Response, next: NextFunction) => {
     const query = req.url.indexOf("?");
@@ -141,7 +95,7 @@ export function formBody(options: Pick<OAuthRouterOptions, "bodyLimit" | "maxPar
       }
       try {
         const bytes: unknown = req.body;
-        res.locals.form = Buffer.isBuffer(bytes) ? formFromBytes(bytes, options) : new Map<string, string>();
+        res.locals.form = Buffer.isBuffer(bytes) ? parseForm(decodeUtf8(bytes), options) : new Map<string, string>();
         next();
       } catch (parseError) {
         next(parseError);
@@ -152,15 +106,12 @@ export function formBody(options: Pick<OAuthRouterOptions, "bodyLimit" | "maxPar
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** A form body's bytes as parameters: UTF-8 or malformed, then {@link parseForm}'s rules. */
-function formFromBytes(bytes: Uint8Array, limits: Pick<OAuthRouterOptions, "maxParameters">): Map<string, string> {
-  let text: string;
+function decodeUtf8(bytes: Uint8Array): string {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new InvalidRequestError("the request body is malformed");
   }
-  return parseForm(text, limits);
 }
 
 function fromBodyError(error: unknown): OAuthError {

@@ -1,12 +1,57 @@
-export { AccessTokenMinter } from "./access-token.js";
-export type { AccessTokenClaims, AccessTokenHeader, MintedToken } from "./access-token.js";
-export { CompactJwsSigner } from "./jws.js";
-export { ClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE } from "./client-assertion.js";
-export type { ClientAssertionOptions } from "./client-assertion.js";
-export { presentedCredentials } from "./client-auth.js";
-export type { ClientAuthMethod, PresentedCredentials } from "./client-auth.js";
-export { systemClock } from "./clock.js";
-export type { Clock, EventLogger } from "./clock.js";
+/**
+ * Issuance for the OAuth 2.0 client credentials grant (RFC 6749 §4.4),
+ * framework-free: who may ask for what, how a client proves who it is, and
+ * the signed RFC 9068 access token it gets. The Express routes are the
+ * `./express` subpath (`oauthRouter`).
+ *
+ * Start with {@link TokenIssuer}: give it a {@link ClientRegistry} and
+ * {@link SigningKeys}, then call `token()` and `introspect()` (or mount
+ * `oauthRouter(issuer)`). It never reads `process.env`, never listens, starts
+ * no timer and logs nothing: it tells its `on*` listeners what happened.
+ *
+ * @packageDocumentation
+ */
+
+/** The authorization server's core: `token()`, `introspect()`, `metadata()`, `jwks()`, and its events. */
+export { TokenIssuer } from "./token-issuer.js";
+export type {
+  EndpointRequest,
+  RequestRefusedEvent,
+  TokenIntrospectedEvent,
+  TokenIssuedEvent,
+  TokenIssuerOptions,
+  TokenResponse,
+} from "./token-issuer.js";
+/** What an issued token holds (RFC 9068 §2), as `TokenIssuedEvent` reports it. */
+export type { AccessTokenClaims, AccessTokenHeader } from "./access-token.js";
+/** The client authentication methods of RFC 6749 §2.3 and RFC 7523 §2.2. */
+export type { ClientAuthMethod } from "./client-auth.js";
+/** RFC 7662 §2.2 introspection answers and RFC 8414 §2 metadata, as the issuer returns them. */
+export type { IntrospectionResponse } from "./introspection.js";
+export type { AuthorizationServerMetadata } from "./metadata.js";
+
+/** Signing keys: loaded from files, generated, rotated (announce → sign → retire), published as a JWK Set. */
+export { rotateKeyDirectory, SigningKeys } from "./signing-keys.js";
+export type { LoadedKey, SigningKeysOptions } from "./signing-keys.js";
+/** The algorithms access tokens are signed with, and the key file format's rules. */
+export { isKeyFileName, KeyFileError, SIGNING_ALGORITHMS } from "./key-files.js";
+export type { SigningAlgorithm } from "./key-files.js";
+
+/** Clients and resource servers: the registry, its file format, and the built-in development registry. */
+export { ClientRegistry } from "./registry.js";
+export type { ClientKey, ClientRegistration, RegistryData, ResourceServer } from "./registry.js";
+export { loadRegistryFile, loadRegistryFileSync, parseRegistry, RegistryError } from "./registry-file.js";
+export { DEVELOPMENT_REGISTRY, developmentRegistry } from "./development-registry.js";
+
+/** Client secrets are stored only as hashes (`client_secret_hash` in the registry). */
+export { generateSecret, hashSecret } from "./secret-hash.js";
+export type { SecretHashAlgorithm } from "./secret-hash.js";
+
+/** The brute-force limit on client authentication (RFC 6749 §10.10), to tune or replace. */
+export { FailureLimiter } from "./failure-limiter.js";
+export type { FailureLimiterOptions } from "./failure-limiter.js";
+
+/** One error class per OAuth error code: `status`, `headers`, `expose`, `toJSON()` for the app's error handler. */
 export {
   InvalidClientError,
   InvalidRequestError,
@@ -15,37 +60,9 @@ export {
   OAuthError,
   ServerError,
   TooManyRequestsError,
-  UnauthorizedClientError,
   UnsupportedGrantTypeError,
 } from "./errors.js";
-export { FailureLimiter } from "./failure-limiter.js";
-export type { FailureLimiterOptions } from "./failure-limiter.js";
-export { isFormContentType, parseForm } from "./form.js";
-export type { FormLimits } from "./form.js";
-export { generatePrivateKey, isKeyFileName, KeyFileError, readKeys, SIGNING_ALGORITHMS, writeNewKey } from "./key-files.js";
-export type { SigningAlgorithm, StoredKey } from "./key-files.js";
-export { KeySchedule } from "./key-set.js";
-export type { KeyTiming } from "./key-set.js";
-export { authorizationServerMetadata } from "./metadata.js";
-export type { AuthorizationServerMetadata } from "./metadata.js";
-export { decideGrant } from "./policy.js";
-export type { GrantDecision, GrantRequest } from "./policy.js";
-export { ClientRegistry, DEVELOPMENT_REGISTRY, developmentRegistry } from "./registry.js";
-export type { ClientKey, ClientRegistration, RegistryData, ResourceServer } from "./registry.js";
-export { ASSERTION_ALGORITHMS, loadRegistryFile, loadRegistryFileSync, parseRegistry, RegistryError } from "./registry-file.js";
-export { ReplayCache, ReplayQuotaError } from "./replay-cache.js";
-export { formatScope, isScopeToken, parseScope } from "./scope.js";
-export {
-  generateSecret,
-  hashSecret,
-  parseSecretHash,
-  SecretHashFormatError,
-  SecretVerifier,
-} from "./secret-hash.js";
-export type { SecretHash, SecretHashAlgorithm } from "./secret-hash.js";
-export { rotateKeyDirectory, SigningKeys } from "./signing-keys.js";
-export type { LoadedKey, SigningKeysOptions } from "./signing-keys.js";
-export { inspectToken } from "./introspection.js";
-export type { IntrospectionResponse } from "./introspection.js";
-export { TokenIssuer } from "./token-issuer.js";
-export type { EndpointRequest, TokenIssuerOptions, TokenResponse } from "./token-issuer.js";
+
+/** Time, injectable so tests can move it. */
+export { systemClock } from "./clock.js";
+export type { Clock } from "./clock.js";

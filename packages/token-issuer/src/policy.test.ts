@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { InvalidScopeError, InvalidTargetError } from "./errors.js";
 import { decideGrant } from "./policy.js";
-import { ClientRegistry, developmentRegistry } from "./registry.js";
+import { developmentRegistry } from "./development-registry.js";
+import { ClientRegistry } from "./registry.js";
 import { parseRegistry } from "./registry-file.js";
 
 const dev = developmentRegistry();

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { developmentRegistry } from "./registry.js";
+import { developmentRegistry } from "./development-registry.js";
 import { parseRegistry, RegistryError } from "./registry-file.js";
 
 const HASH = "$hmac-sha256$b3JkZXItc2VydmljZS1kZQ$H5XPhk0ruPHhNViCK2-5_D3_jz7m17pQLtV5hz5AUdk";

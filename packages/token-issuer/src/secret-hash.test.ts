@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEVELOPMENT_REGISTRY } from "./registry.js";
+import { DEVELOPMENT_REGISTRY } from "./development-registry.js";
 import { generateSecret, hashSecret, parseSecretHash, SecretHashFormatError, SecretVerifier } from "./secret-hash.js";
 
 describe("secret hashes", () => {

@@ -1,18 +1,17 @@
-import { createPrivateKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { importJWK, type CryptoKey, type JWK } from "jose";
 import type { Clock } from "./clock.js";
 import { ServerError } from "./errors.js";
 import { KeyFileError, readKeys, removeKeyFile, writeNewKey, type SigningAlgorithm, type StoredKey } from "./key-files.js";
-import { KeySchedule } from "./key-set.js";
+import { KeySchedule } from "./key-schedule.js";
 
 /** A signing key imported once, ready for the hot path. */
 export interface LoadedKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   readonly activatesAt: number;
-  /** For signing (see `CompactJwsSigner`). */
-  readonly privateKey: KeyObject;
+  /** For signing: imported non-extractable, so the private key cannot be exported from it again. */
+  readonly signingKey: CryptoKey;
   /** For verifying our own tokens with jose (introspection). */
   readonly publicKey: CryptoKey;
   /** The public JWK as published: `kty`, key members, `kid`, `alg`, `use: "sig"`. */
@@ -147,13 +146,13 @@ export class SigningKeys {
     const publicJwk: JWK = Object.fromEntries(
       Object.entries(stored.privateJwk).filter(([member]) => !PRIVATE_MEMBERS.includes(member)),
     ) as JWK;
-    const privateKey = createPrivateKey({ key: stored.privateJwk as JsonWebKey, format: "jwk" });
+    const signingKey = (await importJWK(stored.privateJwk, stored.alg, { extractable: false })) as CryptoKey;
     const publicKey = (await importJWK(publicJwk, stored.alg)) as CryptoKey;
     const key: LoadedKey = Object.freeze({
       kid: stored.kid,
       alg: stored.alg,
       activatesAt: stored.activatesAt,
-      privateKey,
+      signingKey,
       publicKey,
       publicJwk: Object.freeze({ kty: publicJwk.kty, ...publicJwk, kid: stored.kid, alg: stored.alg, use: "sig" }),
       file: stored.file,

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidClientError, OAuthError, TooManyRequestsError, UnsupportedGrantTypeError } from "./errors.js";
-import { ClientRegistry, DEVELOPMENT_REGISTRY, developmentRegistry } from "./registry.js";
+import { DEVELOPMENT_REGISTRY, developmentRegistry } from "./development-registry.js";
+import { ClientRegistry } from "./registry.js";
 import { parseRegistry } from "./registry-file.js";
-import type { EventLogger } from "./clock.js";
 import { SigningKeys } from "./signing-keys.js";
 import { TokenIssuer } from "./token-issuer.js";
 
@@ -24,17 +24,19 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A core over the development registry; its events are captured unless another logger is given. */
-function issuer(logger?: EventLogger) {
-  const events: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  const at = (level: string) => (fields: object, msg: string) => events.push({ level, msg, fields: fields as Record<string, unknown> });
+/** A core over the development registry, with every event it tells its listeners captured in order. */
+function issuer() {
+  const events: { type: string; event: Record<string, unknown> }[] = [];
+  const record = (type: string) => (event: object) => events.push({ type, event: event as Record<string, unknown> });
   const core = new TokenIssuer({
     issuer: "https://as.example",
     registry: developmentRegistry(),
     keys,
     accessTokenTtl: 300,
     clock: () => clock.now,
-    logger: logger ?? { debug: at("debug"), info: at("info"), warn: at("warn") },
+    onIssued: record("issued"),
+    onRefused: record("refused"),
+    onIntrospected: record("introspected"),
   });
   return { core, events };
 }
@@ -50,67 +52,53 @@ async function thrown(promise: Promise<unknown>): Promise<OAuthError> {
 }
 
 describe("TokenIssuer.token", () => {
-  it("issues a token and logs one info line, token.issued, after requested and authenticated at debug", async () => {
+  it("issues a token and tells onIssued who got it, how they authenticated, what they asked for and which checks passed", async () => {
     const { core, events } = issuer();
     const res = await core.token({ authorization: ORDER, params: form({ ...grant, scope: "charge:customer" }), remoteAddress: "10.0.0.1" });
     expect(res).toMatchObject({ token_type: "Bearer", expires_in: 300, scope: "charge:customer" });
-    expect(events.map((e) => `${e.level} ${e.msg}`)).toEqual(["debug token.requested", "debug client.authenticated", "info token.issued"]);
-    expect(events[0]!.fields).toEqual({
-      grant_type: "client_credentials",
-      auth_method: "client_secret_basic",
-      client_id: "order-service",
-      scope: "charge:customer",
-    });
-    expect(events[2]!.fields).toMatchObject({
-      client_id: "order-service",
-      grant_type: "client_credentials",
-      auth_method: "client_secret_basic",
+    expect(events.map((e) => e.type)).toEqual(["issued"]);
+    expect(events[0]!.event).toEqual({
+      clientId: "order-service",
+      grantType: "client_credentials",
+      authMethod: "client_secret_basic",
       requested: { scope: "charge:customer" },
       header: { alg: "ES256", typ: "at+jwt", kid: keys.current().kid },
-      claims: { iss: "https://as.example", iat: clock.now / 1000, exp: clock.now / 1000 + 300 },
+      claims: expect.objectContaining({ iss: "https://as.example", iat: clock.now / 1000, exp: clock.now / 1000 + 300 }),
+      expiresIn: 300,
       checks: ["client known", "secret matches", "scope allowed: charge:customer", "audience allowed: payment-service"],
     });
   });
 
-  it("puts in token.issued only what the client sent: no scope, a resource", async () => {
+  it("reports only what the client sent: no scope, a resource", async () => {
     const { core, events } = issuer();
     await core.token({ authorization: ORDER, params: form({ ...grant, resource: "https://payment.internal" }), remoteAddress: "10.0.0.5" });
-    const issued = events.find((e) => e.msg === "token.issued")!;
-    expect(issued.fields.requested).toEqual({ resource: "https://payment.internal" });
-    expect(issued.fields.claims).toMatchObject({ aud: "payment-service" });
+    const issued = events.find((e) => e.type === "issued")!.event;
+    expect(issued.requested).toEqual({ resource: "https://payment.internal" });
+    expect(issued.claims).toMatchObject({ aud: "payment-service" });
   });
 
-  it("logs each token's own facts through a logger with child loggers, whatever came before", async () => {
-    // a pino-like logger: a child's bindings come first on each of its lines
-    const lines: Record<string, unknown>[] = [];
-    const logger = (bindings: Record<string, unknown>): EventLogger => ({
-      info: (fields, msg) => lines.push({ ...bindings, ...fields, msg }),
-      warn: (fields, msg) => lines.push({ ...bindings, ...fields, msg }),
-      child: (more) => logger({ ...bindings, ...more }),
-    });
-    const { core } = issuer(logger({}));
+  it("reports each token's own facts, whatever came before", async () => {
+    const { core, events } = issuer();
     const asks: Record<string, string>[] = [{ scope: "charge:customer" }, { resource: "https://payment.internal" }, { scope: "charge:customer" }, {}];
     for (const ask of asks) await core.token({ authorization: ORDER, params: form({ ...grant, ...ask }), remoteAddress: "10.0.0.7" });
-    expect(lines.map((line) => line.requested)).toEqual(asks);
-    expect(lines.every((line) => line.msg === "token.issued" && line.client_id === "order-service")).toBe(true);
+    expect(events.map((e) => e.event.requested)).toEqual(asks);
+    expect(new Set(events.map((e) => (e.event.claims as { jti: string }).jti)).size).toBe(asks.length);
   });
 
-  it("works with a logger that has no debug method", async () => {
-    const lines: string[] = [];
-    const { core } = issuer({ info: (_fields, msg) => lines.push(msg), warn: (_fields, msg) => lines.push(msg) });
-    await core.token({ authorization: ORDER, params: form(grant), remoteAddress: "10.0.0.6" });
-    expect(lines).toEqual(["token.issued"]);
+  it("works without listeners", async () => {
+    const core = new TokenIssuer({ issuer: "https://as.example", registry: developmentRegistry(), keys, accessTokenTtl: 300, clock: () => clock.now });
+    await expect(core.token({ authorization: ORDER, params: form(grant), remoteAddress: "10.0.0.6" })).resolves.toMatchObject({ token_type: "Bearer" });
   });
 
-  it("authenticates before looking at the grant, and logs the refusal", async () => {
+  it("authenticates before looking at the grant, and reports each refusal with the client it claimed to be", async () => {
     const { core, events } = issuer();
     expect(await thrown(core.token({ params: form({ grant_type: "password" }), remoteAddress: "10.0.0.2" }))).toBeInstanceOf(InvalidClientError);
     expect(await thrown(core.token({ authorization: ORDER, params: form({ grant_type: "password" }), remoteAddress: "10.0.0.2" }))).toBeInstanceOf(
       UnsupportedGrantTypeError,
     );
-    expect(events.filter((e) => e.msg === "token.refused").map((e) => `${e.level} ${String(e.fields.error)}`)).toEqual([
-      "info invalid_client",
-      "info unsupported_grant_type",
+    expect(events.map((e) => [e.type, e.event.endpoint, (e.event.error as OAuthError).code, e.event.clientId])).toEqual([
+      ["refused", "token", "invalid_client", undefined],
+      ["refused", "token", "unsupported_grant_type", "order-service"],
     ]);
   });
 
@@ -137,10 +125,11 @@ describe("TokenIssuer.token", () => {
 
 describe("TokenIssuer.introspect", () => {
   it("describes a live token, and nothing about an expired one or one of a disabled client", async () => {
-    const { core } = issuer();
+    const { core, events } = issuer();
     const { access_token } = await core.token({ authorization: ORDER, params: form(grant), remoteAddress: "10.0.1.1" });
     const ask = () => core.introspect({ authorization: REPORTING, params: form({ token: access_token }), remoteAddress: "10.0.1.1" });
     expect(await ask()).toMatchObject({ active: true, client_id: "order-service", aud: "payment-service", token_type: "Bearer" });
+    expect(events.at(-1)).toEqual({ type: "introspected", event: { clientId: "reporting-service", active: true } });
     clock.now += 300_000;
     expect(await ask()).toEqual({ active: false });
     clock.now -= 300_000;

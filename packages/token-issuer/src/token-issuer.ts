@@ -1,7 +1,7 @@
-import { AccessTokenMinter } from "./access-token.js";
+import { mintAccessToken, type AccessTokenClaims, type AccessTokenHeader } from "./access-token.js";
 import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
-import { systemClock, type Clock, type EventLogger } from "./clock.js";
+import { systemClock, type Clock } from "./clock.js";
 import { InvalidClientError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
 import { FailureLimiter } from "./failure-limiter.js";
 import { inspectToken, type IntrospectionResponse } from "./introspection.js";
@@ -15,12 +15,10 @@ import type { SigningKeys } from "./signing-keys.js";
 export interface EndpointRequest {
   /** The `Authorization` header, if any. */
   authorization?: string;
-  /** The parsed form parameters (see `parseForm`). */
+  /** The parsed form parameters (the `./express` router parses them strictly). */
   params: ReadonlyMap<string, string>;
   /** The caller's address, for rate limiting failed authentication. */
   remoteAddress: string;
-  /** The HTTP request's id, logged as `req_id` with this request's events (the HTTP layer's lines carry it too). */
-  requestId?: string;
 }
 
 /** RFC 6749 §5.1 successful token response. */
@@ -31,6 +29,36 @@ export interface TokenResponse {
   scope: string;
 }
 
+/** What {@link TokenIssuerOptions.onIssued} is told: a token left the server (steps 2 and 3). */
+export interface TokenIssuedEvent {
+  clientId: string;
+  grantType: "client_credentials";
+  authMethod: ClientAuthMethod;
+  /** What the client asked for, as sent: `scope`, `resource`, `audience`, each only if present. */
+  requested: Readonly<Record<string, string>>;
+  header: AccessTokenHeader;
+  claims: AccessTokenClaims;
+  expiresIn: number;
+  /** The step-2 checks that passed, in words, e.g. `"secret matches"`, `"scope allowed: charge:customer"`. */
+  checks: readonly string[];
+}
+
+/** What {@link TokenIssuerOptions.onRefused} is told: the token or introspection endpoint said no. */
+export interface RequestRefusedEvent {
+  endpoint: "token" | "introspection";
+  /** The answer the client got. */
+  error: OAuthError;
+  /** The client the request claimed to be, as presented (not yet authenticated), if any. */
+  clientId: string | undefined;
+}
+
+/** What {@link TokenIssuerOptions.onIntrospected} is told (RFC 7662). */
+export interface TokenIntrospectedEvent {
+  /** The authenticated client that asked. */
+  clientId: string;
+  active: boolean;
+}
+
 export interface TokenIssuerOptions {
   /** The issuer identifier (RFC 8414 §2): an https URL in production, no trailing slash. */
   issuer: string;
@@ -39,11 +67,16 @@ export interface TokenIssuerOptions {
   /** Access token lifetime, seconds. */
   accessTokenTtl: number;
   clock?: Clock;
-  logger?: EventLogger;
   /** The realm of the Basic challenge (default: the issuer). */
   realm?: string;
   /** Replace the default limiter (20 failures per client, 100 per address, per minute). */
   limiter?: FailureLimiter;
+  /** Called for every token issued, before the response leaves (log `token.issued` here). */
+  onIssued?: (event: TokenIssuedEvent) => void;
+  /** Called for every refusal at either endpoint (log `token.refused` here). */
+  onRefused?: (event: RequestRefusedEvent) => void;
+  /** Called for every answered introspection request. */
+  onIntrospected?: (event: TokenIntrospectedEvent) => void;
 }
 
 interface Authenticated {
@@ -52,28 +85,11 @@ interface Authenticated {
   checks: string[];
 }
 
-/** The facts of `token.issued` that do not change from one token to the next of the same client and request. */
-type IssuedFacts = {
-  client_id: string;
-  grant_type: string;
-  auth_method: ClientAuthMethod;
-  requested: Record<string, string>;
-  header: { kid: string };
-  expires_in: number;
-  checks: string[];
-};
-
-const MAX_ISSUED_LOGGERS = 64;
-
-const silent: EventLogger = { info: () => {}, warn: () => {} };
-
 /**
  * The authorization server's core, without HTTP: the client credentials
  * grant (RFC 6749 §4.4), introspection (RFC 7662), metadata (RFC 8414) and
- * the JWK Set. Errors are thrown as {@link OAuthError}s; events are logged
- * with the names of the team brief: one line per outcome at `info`
- * (`token.issued`, `token.refused`), the steps before it at `debug`
- * (`token.requested`, `client.authenticated`).
+ * the JWK Set. Refusals are thrown as {@link OAuthError}s; what happened is
+ * told to the `on*` listeners of its options, never logged here.
  */
 export class TokenIssuer {
   readonly issuer: string;
@@ -82,14 +98,10 @@ export class TokenIssuer {
   readonly jwksUri: string;
   private registryNow: ClientRegistry;
   private readonly clock: Clock;
-  private readonly logger: EventLogger;
   private readonly realm: string;
   private readonly limiter: FailureLimiter;
   private readonly secrets = new SecretVerifier();
   private readonly assertions: ClientAssertionVerifier;
-  private readonly minter: AccessTokenMinter;
-  /** See {@link TokenIssuer.issuedLogger}. */
-  private readonly issuedLoggers = new Map<string, EventLogger>();
 
   constructor(private readonly options: TokenIssuerOptions) {
     this.issuer = options.issuer;
@@ -98,11 +110,9 @@ export class TokenIssuer {
     this.jwksUri = `${options.issuer}/.well-known/jwks.json`;
     this.registryNow = options.registry;
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silent;
     this.realm = options.realm ?? options.issuer;
     this.limiter = options.limiter ?? new FailureLimiter({ clock: this.clock });
     this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, tokenEndpoint: this.tokenEndpoint, clock: this.clock });
-    this.minter = new AccessTokenMinter({ issuer: this.issuer, ttlSeconds: options.accessTokenTtl, keys: options.keys, clock: this.clock });
   }
 
   /** The registry in use. */
@@ -122,42 +132,31 @@ export class TokenIssuer {
     try {
       const presented = presentedCredentials(request.authorization, params, this.realm);
       clientId = this.claimedClientId(presented);
-      const requested = optional(params, "scope", "resource", "audience");
-      // token.issued / token.refused say everything the demo and an operator need; the steps before
-      // them are debug detail, and their lines are not even built unless debug is on (bench/FINDINGS.md §7).
-      const debug = this.debugging();
-      if (debug) {
-        debug(
-          { req_id: request.requestId, grant_type: params.get("grant_type"), auth_method: presented.method, client_id: clientId, ...requested },
-          "token.requested",
-        );
-      }
       const { client, method, checks } = await this.authenticate(presented, clientId, request.remoteAddress);
-      if (debug) debug({ req_id: request.requestId, client_id: client.clientId, auth_method: method }, "client.authenticated");
 
       const grantType = params.get("grant_type");
       if (grantType === undefined) throw new InvalidRequestError("grant_type is required");
       if (grantType !== "client_credentials") throw new UnsupportedGrantTypeError("only grant_type=client_credentials is supported");
 
+      const requested = optional(params, "scope", "resource", "audience");
       const decision = decideGrant(client, this.registryNow, requested);
-      const minted = this.minter.mint({ clientId: client.clientId, audience: decision.audience.id, scope: decision.scope });
-      // no object spread here: on the hot path it costs more than the rest of the line's building
-      const facts = {
-        client_id: client.clientId,
-        grant_type: grantType,
-        auth_method: method,
-        // What the client asked for, as sent (scope, resource, audience; each only if present).
+      const minted = await mintAccessToken(
+        { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope },
+        { issuer: this.issuer, ttlSeconds: this.options.accessTokenTtl, keys: this.options.keys, clock: this.clock },
+      );
+      this.options.onIssued?.({
+        clientId: client.clientId,
+        grantType,
+        authMethod: method,
         requested,
         header: minted.header,
-        expires_in: minted.expiresIn,
+        claims: minted.claims,
+        expiresIn: minted.expiresIn,
         checks: [...checks, ...decision.checks],
-      };
-      const issued = this.issuedLogger(facts);
-      if (issued) issued.info({ req_id: request.requestId, claims: minted.claims }, "token.issued");
-      else this.logger.info({ req_id: request.requestId, ...facts, claims: minted.claims }, "token.issued");
+      });
       return { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
-      this.refused(error, clientId, request);
+      this.refused("token", error, clientId);
       throw error;
     }
   }
@@ -176,15 +175,10 @@ export class TokenIssuer {
       const token = request.params.get("token");
       if (token === undefined) throw new InvalidRequestError("token is required");
       const result = await inspectToken(token, { issuer: this.issuer, keys: this.options.keys, registry: this.registryNow, clock: this.clock });
-      this.logger.info({ req_id: request.requestId, client_id: client.clientId, active: result.active }, "token.introspected");
+      this.options.onIntrospected?.({ clientId: client.clientId, active: result.active });
       return result;
     } catch (error) {
-      if (error instanceof OAuthError) {
-        this.logger.info(
-          { req_id: request.requestId, error: error.error, error_description: error.description, client_id: clientId },
-          "introspection.refused",
-        );
-      }
+      this.refused("introspection", error, clientId);
       throw error;
     }
   }
@@ -197,35 +191,6 @@ export class TokenIssuer {
   /** RFC 7517 §5 JWK Set of the published public keys. */
   jwks(): ReturnType<SigningKeys["jwks"]> {
     return this.options.keys.jwks();
-  }
-
-  /**
-   * The logger `token.issued` goes through: a child carrying `facts`, which
-   * are the same for every token of a client asking the same way, so pino
-   * serializes them once rather than per token (about 5 % of an EdDSA
-   * token's CPU). Children are kept per distinct set of facts, a bounded few.
-   * `undefined` for a logger without `child`: the caller writes the whole line.
-   */
-  private issuedLogger(facts: IssuedFacts): EventLogger | undefined {
-    const { logger } = this;
-    if (logger.child === undefined) return undefined;
-    // every fact is in the key: a child must never carry the facts of another token
-    const { requested } = facts;
-    const key = [facts.client_id, facts.grant_type, facts.auth_method, requested.scope, requested.resource, requested.audience, facts.header.kid, facts.expires_in, ...facts.checks].join("\n");
-    let child = this.issuedLoggers.get(key);
-    if (child === undefined) {
-      if (this.issuedLoggers.size >= MAX_ISSUED_LOGGERS) this.issuedLoggers.clear();
-      child = logger.child(facts);
-      this.issuedLoggers.set(key, child);
-    }
-    return child;
-  }
-
-  /** The logger's `debug`, bound, when debug lines are written; else `undefined`. */
-  private debugging(): ((fields: object, event: string) => void) | undefined {
-    const { logger } = this;
-    if (logger.debug === undefined || logger.isLevelEnabled?.("debug") === false) return undefined;
-    return logger.debug.bind(logger);
   }
 
   private claimedClientId(presented: PresentedCredentials): string | undefined {
@@ -280,17 +245,8 @@ export class TokenIssuer {
     }
   }
 
-  private refused(error: unknown, clientId: string | undefined, request: EndpointRequest): void {
-    if (!(error instanceof OAuthError)) return;
-    this.logger.info(
-      {
-        req_id: request.requestId,
-        error: error.error,
-        error_description: error.description,
-        client_id: clientId,
-      },
-      "token.refused",
-    );
+  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, clientId: string | undefined): void {
+    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, clientId });
   }
 }
 

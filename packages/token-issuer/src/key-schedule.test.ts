@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeySchedule } from "./key-set.js";
+import { KeySchedule } from "./key-schedule.js";
 
 const RETAIN = 360_000; // ttl 300 s + 60 s leeway
 const schedule = new KeySchedule(
