@@ -11,8 +11,11 @@ export abstract class BearerError extends Error {
   /** Safe to show to the client: the renderer sends it as it says. */
   readonly expose = true as const;
   abstract readonly status: number;
-  /** The RFC 6750 §3.1 error code, absent when no credentials were sent. */
-  abstract readonly code: string | undefined;
+  /**
+   * The error code: the `error` member of the JSON body, and of the
+   * challenge (RFC 6750 §3.1) except for {@link UnauthorizedError}.
+   */
+  abstract readonly code: string;
   /**
    * The protection space named in the challenge (RFC 7235 §2.2). The
    * middleware sets it; an error thrown outside HTTP has none.
@@ -31,12 +34,10 @@ export abstract class BearerError extends Error {
 
   /** The auth-params of the challenge after `realm`, in the order they are sent. */
   protected challengeParams(): Array<[string, string]> {
-    return this.code === undefined
-      ? []
-      : [
-          ["error", this.code],
-          ["error_description", this.description],
-        ];
+    return [
+      ["error", this.code],
+      ["error_description", this.description],
+    ];
   }
 
   /** `WWW-Authenticate`, exactly as RFC 6750 §3 and CONTRACT.md write it. */
@@ -45,7 +46,7 @@ export abstract class BearerError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { error: this.code ?? "unauthorized", error_description: this.description };
+    return { error: this.code, error_description: this.description };
   }
 }
 
@@ -62,10 +63,15 @@ export abstract class BearerError extends Error {
  */
 export class UnauthorizedError extends BearerError {
   readonly status = 401;
-  readonly code = undefined;
+  /** Not an RFC 6750 code: it is in the body only, never in the challenge. */
+  readonly code = "unauthorized";
 
   constructor(description = "this resource needs a Bearer access token", options?: { realm?: string }) {
     super(description, options);
+  }
+
+  protected override challengeParams(): Array<[string, string]> {
+    return [];
   }
 }
 
@@ -143,14 +149,14 @@ export class TemporarilyUnavailableError extends BearerError {
 
   constructor(
     /** Seconds the client should wait before retrying (at least 1). */
-    readonly retryAfterSec: number,
+    readonly retryAfterSeconds: number,
     options?: { realm?: string; cause?: unknown },
   ) {
     super("the issuer's signing keys cannot be fetched right now", options);
   }
 
   override get headers(): Readonly<Record<string, string>> {
-    return { "Retry-After": String(Math.max(1, Math.ceil(this.retryAfterSec))) };
+    return { "Retry-After": String(Math.max(1, Math.ceil(this.retryAfterSeconds))) };
   }
 
   override toJSON(): Record<string, unknown> {

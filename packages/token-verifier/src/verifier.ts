@@ -4,7 +4,7 @@ import { checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claim
 import { metadataUrlFor } from "./discovery.js";
 import { BearerError, InvalidTokenError } from "./errors.js";
 import { JwksCache, type JwksLoadedEvent } from "./jwks-cache.js";
-import { parseScope } from "./scope.js";
+import { scopeTokens } from "./scope.js";
 import { TokenCache } from "./token-cache.js";
 
 export interface VerifierOptions {
@@ -163,6 +163,7 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     if (typeof payload.aud !== "string") throw new InvalidTokenError("the access token must name exactly one audience");
     if (payload.aud !== audience) throw new InvalidTokenError("the access token is not meant for this resource server");
     checkRequiredClaims(payload);
+    const scopes = scopeTokens(payload.scope);
     const nowSec = Math.floor(nowMs / 1000);
     checkTimes(payload, nowSec, tolerance);
 
@@ -173,7 +174,7 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
         kid: typeof protectedHeader.kid === "string" ? protectedHeader.kid : undefined,
         typ: protectedHeader.typ as string,
       }),
-      scopes: Object.freeze(parseScope(payload.scope)),
+      scopes: Object.freeze(scopes),
     });
     // a key set that changed while we verified may have dropped this key
     if (generation === jwks.generation) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { authorizationFields, extractBearerToken, InvalidRequestError, UnauthorizedError, type BearerRequest } from "../src/index.js";
+import { InvalidRequestError, UnauthorizedError } from "../src/errors.js";
+import { authorizationFields, extractBearerToken, type BearerRequest } from "../src/bearer.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~+/==";
 

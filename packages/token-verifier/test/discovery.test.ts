@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { metadataUrlFor, parseScope, hasScopes } from "../src/index.js";
+import { metadataUrlFor } from "../src/discovery.js";
+import { hasScopes, requiredScopeTokens, scopeTokens } from "../src/scope.js";
 
 describe("metadataUrlFor (RFC 8414 §3.1)", () => {
   it("appends the well-known path to an issuer without a path", () => {
@@ -15,13 +16,20 @@ describe("metadataUrlFor (RFC 8414 §3.1)", () => {
 
 describe("scope (RFC 6749 §3.3)", () => {
   it("splits on spaces and matches whole, case-sensitive tokens only", () => {
-    const granted = parseScope("charge:customer charge:read");
+    const granted = scopeTokens("charge:customer charge:read");
     expect(hasScopes(granted, ["charge:customer"])).toBe(true);
     expect(hasScopes(granted, ["charge:customer", "charge:read"])).toBe(true);
-    expect(hasScopes(parseScope("charge:customers"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(parseScope("charge:customer:x"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(parseScope("CHARGE:CUSTOMER"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(parseScope("charge:customer\tcharge:read"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(parseScope(""), ["charge:customer"])).toBe(false);
+    expect(hasScopes(scopeTokens("charge:customers"), ["charge:customer"])).toBe(false);
+    expect(hasScopes(scopeTokens("charge:customer:x"), ["charge:customer"])).toBe(false);
+    expect(hasScopes(scopeTokens("CHARGE:CUSTOMER"), ["charge:customer"])).toBe(false);
+    expect(hasScopes(scopeTokens("charge:customer\tcharge:read"), ["charge:customer"])).toBe(false);
+    expect(hasScopes(scopeTokens(""), ["charge:customer"])).toBe(false);
   });
+
+  it.each(["", "charge:customer  charge:read", " charge:customer", "charge:customer ", 'a"b', "a\\b", "é", "a\tb"])(
+    "a required scope must be scope tokens: %j is not",
+    (value) => {
+      expect(requiredScopeTokens(value)).toBeUndefined();
+    },
+  );
 });

@@ -7,7 +7,7 @@ import {
   InvalidTokenError,
   TemporarilyUnavailableError,
   UnauthorizedError,
-} from "../src/index.js";
+} from "../src/errors.js";
 
 const realm = { realm: "payment-service" };
 

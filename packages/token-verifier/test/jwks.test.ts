@@ -2,12 +2,12 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createVerifier,
   InvalidTokenError,
-  KeySourceError,
   TemporarilyUnavailableError,
   type JwksLoadedEvent,
   type TokenVerifier,
   type VerifierOptions,
 } from "../src/index.js";
+import { KeySourceError } from "../src/fetch-json.js";
 import { FakeClock, FakeIssuer, makeKey, settle, type TestKey } from "./fake-issuer.js";
 
 let issuer: FakeIssuer;
