@@ -15,7 +15,10 @@
  * body, no underlying axios error (whose `config` holds both).
  */
 export abstract class TokenClientError extends Error {
-  /** A stable machine-readable code. */
+  /**
+   * The error code: the server's OAuth `error` for {@link TokenRequestError},
+   * else this package's own stable code.
+   */
   abstract readonly code: string;
 }
 
@@ -28,17 +31,16 @@ export abstract class TokenClientError extends Error {
  */
 export class TokenRequestError extends TokenClientError {
   override name = "TokenRequestError";
-  readonly code = "token_request_refused";
 
   constructor(
     /** The RFC 6749 §5.2 `error` code, e.g. `invalid_scope`. */
-    readonly error: string,
+    readonly code: string,
     /** The server's `error_description`, if any. */
-    readonly errorDescription: string | undefined,
+    readonly description: string | undefined,
     /** The HTTP status of the answer. */
     readonly status: number,
   ) {
-    super(`token request refused: ${error}${errorDescription ? ` (${errorDescription})` : ""}`);
+    super(`token request refused: ${code}${description ? ` (${description})` : ""}`);
   }
 }
 
@@ -60,8 +62,8 @@ export class AuthServerUnavailableError extends TokenClientError {
       networkCode?: string;
       /** How many requests were made. */
       attempts: number;
-      /** The server's `Retry-After`, in milliseconds, when it sent one. */
-      retryAfterMs?: number;
+      /** The server's `Retry-After`, in seconds, when it sent one. */
+      retryAfterSeconds?: number;
     },
   ) {
     super(message);

@@ -42,11 +42,11 @@ export function isUnavailableStatus(status: number): boolean {
 }
 
 export function unavailable(answer: Answer, what: string, now: number): AuthServerUnavailableError {
-  const retryAfterMs = parseRetryAfter(answer.headers["retry-after"], now);
+  const retryAfterSeconds = parseRetryAfter(answer.headers["retry-after"], now);
   return new AuthServerUnavailableError(`${what} failed: HTTP ${answer.status}`, {
     status: answer.status,
     attempts: 1,
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   });
 }
 

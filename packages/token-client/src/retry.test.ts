@@ -9,13 +9,14 @@ describe("backoff", () => {
   });
 
   it("never waits less than Retry-After", () => {
-    expect(backoffDelay(DEFAULT_RETRY, 0, () => 0.5, 3_000)).toBe(3_000);
+    expect(backoffDelay(DEFAULT_RETRY, 0, () => 0.5, 3)).toBe(3_000);
   });
 
-  it("reads Retry-After as seconds or as an HTTP-date", () => {
+  it("reads Retry-After as seconds or as an HTTP-date, in seconds", () => {
     const now = Date.parse("2026-01-01T00:00:00Z");
-    expect(parseRetryAfter("7", now)).toBe(7_000);
-    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now)).toBe(30_000);
+    expect(parseRetryAfter("7", now)).toBe(7);
+    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now)).toBe(30);
+    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now + 29_500)).toBe(1);
     expect(parseRetryAfter("soon", now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });

@@ -20,20 +20,20 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 200, ma
  *
  * @param retry 0 for the first retry.
  */
-export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number, retryAfterMs?: number): number {
+export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number, retryAfterSeconds?: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
   const jittered = Math.floor(random() * ceiling);
-  return retryAfterMs === undefined ? jittered : Math.max(retryAfterMs, jittered);
+  return retryAfterSeconds === undefined ? jittered : Math.max(retryAfterSeconds * 1000, jittered);
 }
 
 /**
  * `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, as
- * milliseconds from `now`; `undefined` when absent or unreadable.
+ * seconds from `now` (ms since the epoch); `undefined` when absent or unreadable.
  */
 export function parseRetryAfter(value: unknown, now: number): number | undefined {
   if (typeof value !== "string" || value.trim() === "") return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d+$/.test(text)) return Number(text);
   const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }

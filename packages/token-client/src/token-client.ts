@@ -1,18 +1,50 @@
 import { inspect } from "node:util";
 import axios, { type AxiosInstance } from "axios";
-import type { ClientAuth } from "./client-auth.js";
+import type { ClientAuth, ClientAuthMethod } from "./client-auth.js";
 import { fetchMetadata } from "./discovery.js";
-import { AuthServerUnavailableError, TokenRequestError } from "./errors.js";
+import { AuthServerUnavailableError } from "./errors.js";
 import { fingerprint } from "./fingerprint.js";
 import { exchange } from "./http.js";
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { readTokenResponse } from "./token-response.js";
 
-/** The pino-compatible subset this package logs through. */
-export interface TokenClientLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  debug?(fields: Record<string, unknown>, message: string): void;
+/** What a token was asked for, as the events report it. */
+export interface TokenRequestDescription {
+  clientId: string;
+  /** The target, as asked for: `audience` or `resource` (RFC 8707), or neither. */
+  audience?: string;
+  resource?: string;
+  /** The scope granted, or as requested when the server did not say. */
+  scope: string | undefined;
+}
+
+/** `onFetched`: the token endpoint answered with a new token. */
+export interface TokenFetchedEvent extends TokenRequestDescription {
+  authMethod: ClientAuthMethod;
+  /** `expires_in` as the server sent it, seconds. */
+  expiresIn: number | undefined;
+  /** `sha256:` and 12 hex digits of the token: enough to correlate, never the token. */
+  tokenFingerprint: string;
+}
+
+/** `onReused`: a cached token was handed out without asking the server. */
+export interface TokenReusedEvent extends TokenRequestDescription {
+  tokenFingerprint: string;
+  /** Whole seconds until the cached token stops being handed out. */
+  expiresInSeconds: number;
+}
+
+/** `onRefreshFailed`: a background refresh failed; the cached token is still used. */
+export interface TokenRefreshFailedEvent extends TokenRequestDescription {
+  error: unknown;
+}
+
+/** `onRetry`: a token request failed transiently and is tried again after `delayMs`. */
+export interface TokenRetryEvent extends TokenRequestDescription {
+  /** The attempt that failed, 1 for the first. */
+  attempt: number;
+  delayMs: number;
+  error: AuthServerUnavailableError;
 }
 
 export interface TokenClientOptions {
@@ -39,7 +71,14 @@ export interface TokenClientOptions {
   /** Lifetime assumed when a response has no `expires_in`, seconds (default 60). */
   defaultExpiresIn?: number;
   retry?: Partial<RetryPolicy>;
-  logger?: TokenClientLogger;
+  /** Called for every token obtained from the server (log `token.fetched` here). */
+  onFetched?: (event: TokenFetchedEvent) => void;
+  /** Called for every cached token handed out (log `token.reused` here). */
+  onReused?: (event: TokenReusedEvent) => void;
+  /** Called when a background refresh fails. */
+  onRefreshFailed?: (event: TokenRefreshFailedEvent) => void;
+  /** Called before each retry of a token request. */
+  onRetry?: (event: TokenRetryEvent) => void;
   /** Milliseconds since the epoch (default `Date.now`); tests inject one. */
   clock?: () => number;
   /** Waits between retries (default `setTimeout`); tests inject one. */
@@ -105,7 +144,8 @@ const REFRESH_FAILURE_PAUSE_MS = 1_000;
  *   errors, `5xx`, `408` and `429` (honouring `Retry-After`); OAuth errors are
  *   permanent and never retried.
  *
- * Never logs or throws a credential: logs carry token fingerprints only.
+ * Logs nothing: it tells its `on*` listeners what happened, with token
+ * fingerprints only; it never throws a credential either.
  */
 export class TokenClient {
   readonly #issuer: string;
@@ -118,7 +158,7 @@ export class TokenClient {
   readonly #marginMs: number;
   readonly #defaultExpiresIn: number;
   readonly #retry: RetryPolicy;
-  readonly #logger: TokenClientLogger | undefined;
+  readonly #events: Pick<TokenClientOptions, "onFetched" | "onReused" | "onRefreshFailed" | "onRetry">;
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
@@ -140,7 +180,7 @@ export class TokenClient {
     this.#marginMs = options.expiryMarginMs ?? 5_000;
     this.#defaultExpiresIn = options.defaultExpiresIn ?? 60;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.#logger = options.logger;
+    this.#events = options;
     this.#clock = options.clock ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
@@ -173,14 +213,11 @@ export class TokenClient {
       if (now >= cached.refreshAt && !entry.inflight && now >= entry.refreshPausedUntil) {
         this.#refreshInBackground(request, entry);
       }
-      this.#logger?.info(
-        {
-          ...this.#describe(request, cached.token.scope),
-          token: fingerprint(cached.token.accessToken),
-          expires_in_remaining: Math.floor((cached.token.expiresAt - now) / 1000),
-        },
-        "token.reused",
-      );
+      this.#events.onReused?.({
+        ...this.#describe(request, cached.token.scope),
+        tokenFingerprint: fingerprint(cached.token.accessToken),
+        expiresInSeconds: Math.floor((cached.token.expiresAt - now) / 1000),
+      });
       return cached.token;
     }
     return entry.inflight ?? this.#fetch(request, entry);
@@ -211,7 +248,7 @@ export class TokenClient {
   #refreshInBackground(request: Request, entry: Entry): void {
     this.#fetch(request, entry).catch((error: unknown) => {
       entry.refreshPausedUntil = this.#clock() + REFRESH_FAILURE_PAUSE_MS;
-      this.#logger?.warn({ ...this.#describe(request), error: errorCode(error) }, "token.refresh_failed");
+      this.#events.onRefreshFailed?.({ ...this.#describe(request), error });
     });
   }
 
@@ -238,12 +275,12 @@ export class TokenClient {
         return await this.#requestOnce(request);
       } catch (error) {
         if (!(error instanceof AuthServerUnavailableError)) throw error;
-        const delay = backoffDelay(this.#retry, attempts - 1, this.#random, error.details.retryAfterMs);
+        const delay = backoffDelay(this.#retry, attempts - 1, this.#random, error.details.retryAfterSeconds);
         const outOfTime = this.#clock() + delay - started > this.#retry.maxElapsedMs;
         if (attempts >= this.#retry.maxAttempts || outOfTime) {
           throw new AuthServerUnavailableError(error.message, { ...error.details, attempts });
         }
-        this.#logger?.debug?.({ ...this.#describe(request), attempt: attempts, delay_ms: delay, error: error.message }, "token.retry");
+        this.#events.onRetry?.({ ...this.#describe(request), attempt: attempts, delayMs: delay, error });
         await this.#sleep(delay);
       }
     }
@@ -274,15 +311,12 @@ export class TokenClient {
       expiresAt: sentAt + lifetimeMs - margin,
       scope: response.scope ?? request.scopes?.join(" "),
     };
-    this.#logger?.info(
-      {
-        ...this.#describe(request, token.scope),
-        auth_method: this.#auth.method,
-        expires_in: response.expiresIn,
-        token: fingerprint(token.accessToken),
-      },
-      "token.fetched",
-    );
+    this.#events.onFetched?.({
+      ...this.#describe(request, token.scope),
+      authMethod: this.#auth.method,
+      expiresIn: response.expiresIn,
+      tokenFingerprint: fingerprint(token.accessToken),
+    });
     return { token, refreshAt: sentAt + lifetimeMs * this.#refreshAfter };
   }
 
@@ -319,18 +353,11 @@ export class TokenClient {
     return { key, scopes, target };
   }
 
-  #describe(request: Request, grantedScope?: string): Record<string, unknown> {
+  #describe(request: Request, grantedScope?: string): TokenRequestDescription {
     return {
-      client_id: this.#clientId,
-      audience: request.target?.value,
-      ...(request.target?.name === "resource" ? { resource: request.target.value } : {}),
+      clientId: this.#clientId,
+      ...(request.target === undefined ? {} : { [request.target.name]: request.target.value }),
       scope: grantedScope ?? request.scopes?.join(" "),
     };
   }
-}
-
-function errorCode(error: unknown): string {
-  if (error instanceof TokenRequestError) return error.error;
-  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
-  return "unknown";
 }

@@ -1,6 +1,7 @@
 import { exportJWK, exportPKCS8, generateKeyPair, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clientSecretBasic, clientSecretPost, formUrlEncode, privateKeyJwt, TokenClient, type ClientAuth } from "../src/index.js";
+import { formUrlEncode } from "../src/client-auth.js";
+import { clientSecretBasic, clientSecretPost, privateKeyJwt, TokenClient, type ClientAuth } from "../src/index.js";
 import { startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
 
 let as: FakeAuthServer;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clientSecretBasic, InvalidResponseError, metadataUrl, TokenClient } from "../src/index.js";
+import { metadataUrl } from "../src/discovery.js";
+import { clientSecretBasic, InvalidResponseError, TokenClient } from "../src/index.js";
 import { startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
 
 let as: FakeAuthServer;

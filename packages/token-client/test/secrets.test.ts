@@ -1,7 +1,8 @@
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clientSecretBasic, clientSecretPost, formUrlEncode, TokenClient, type ClientAuth } from "../src/index.js";
-import { oauthError, recordingLogger, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { formUrlEncode } from "../src/client-auth.js";
+import { clientSecretBasic, clientSecretPost, TokenClient, type ClientAuth } from "../src/index.js";
+import { oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {
@@ -27,17 +28,17 @@ describe.each<[string, (s: string) => ClientAuth]>([
   ["client_secret_basic", clientSecretBasic],
   ["client_secret_post", clientSecretPost],
 ])("the secret (%s) never shows", (_name, method) => {
-  const clientFor = (issuer: string, logger = recordingLogger()) =>
-    new TokenClient({ issuer, clientId: "order-service", clientAuth: method(secret), logger, retry: { maxAttempts: 2, baseDelayMs: 1 } });
+  const clientFor = (issuer: string, recorded = recordingListeners()) =>
+    new TokenClient({ issuer, clientId: "order-service", clientAuth: method(secret), ...recorded.listeners, retry: { maxAttempts: 2, baseDelayMs: 1 } });
 
-  it("in the client, its auth value, or the logs", async () => {
-    const logger = recordingLogger();
-    const tokens = clientFor(as.issuer, logger);
+  it("in the client, its auth value, or its events", async () => {
+    const recorded = recordingListeners();
+    const tokens = clientFor(as.issuer, recorded);
     await tokens.getToken({ audience: "payment-service" });
     await tokens.getToken({ audience: "payment-service" });
     expectNoSecret(tokens);
     expectNoSecret(method(secret));
-    expectNoSecret(logger.lines);
+    expectNoSecret(recorded.events);
     expect(inspect(tokens)).toContain("order-service");
   });
 
@@ -50,11 +51,12 @@ describe.each<[string, (s: string) => ClientAuth]>([
 
   it("in a server error or a network failure", async () => {
     as.respond((_r, i) => (i === 0 ? { status: 500, body: "boom" } : "reset"));
-    const logger = recordingLogger();
-    const error = await clientFor(as.issuer, logger).getToken({ audience: "payment-service" }).catch((e: unknown) => e);
+    const recorded = recordingListeners();
+    const error = await clientFor(as.issuer, recorded).getToken({ audience: "payment-service" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expectNoSecret(error);
-    expectNoSecret(logger.lines);
+    expect(recorded.events.map((e) => e.type)).toEqual(["retry"]);
+    expectNoSecret(recorded.events);
 
     const unreachable = await clientFor("http://127.0.0.1:9").getToken({ audience: "payment-service" }).catch((e: unknown) => e);
     expect(unreachable).toBeInstanceOf(Error);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clientSecretBasic, fingerprint, TokenClient, TokenRequestError, type TokenClientOptions } from "../src/index.js";
-import { gate, issue, manualClock, oauthError, recordingLogger, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { fingerprint } from "../src/fingerprint.js";
+import { clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "../src/index.js";
+import { gate, issue, manualClock, oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {
@@ -100,15 +101,15 @@ describe("the token cache", () => {
 
   it("keeps serving the current token when a background refresh fails", async () => {
     const clock = manualClock();
-    const logger = recordingLogger();
+    const { events, listeners } = recordingListeners();
     as.respond((request, index) => (index === 0 ? issue(100)(request, index) : oauthError(400, "invalid_scope")));
-    const tokens = client({ clock: clock.now, refreshAfter: 0.5, logger });
+    const tokens = client({ clock: clock.now, refreshAfter: 0.5, ...listeners });
     const first = await tokens.getToken({ audience: "payment-service" });
     clock.advance(60_000);
     expect(await tokens.getToken({ audience: "payment-service" })).toBe(first);
-    await expect.poll(() => logger.lines.some((l) => l.msg === "token.refresh_failed")).toBe(true);
+    await expect.poll(() => events.some((e) => e.type === "refresh_failed")).toBe(true);
     expect(await tokens.getToken({ audience: "payment-service" })).toBe(first);
-    expect(logger.lines.find((l) => l.msg === "token.refresh_failed")!.fields.error).toBe("invalid_scope");
+    expect((events.find((e) => e.type === "refresh_failed")!.event.error as TokenRequestError).code).toBe("invalid_scope");
   });
 
   it("makes exactly one token request for 100 concurrent callers, and gives them all its token", async () => {
@@ -131,7 +132,7 @@ describe("the token cache", () => {
     const tokens = client();
     const calls = Array.from({ length: 100 }, () => tokens.getToken({ audience: "payment-service", scope: "charge:everything" }));
     const results = await Promise.allSettled(calls);
-    expect(results.every((r) => r.status === "rejected" && r.reason instanceof TokenRequestError && r.reason.error === "invalid_scope")).toBe(true);
+    expect(results.every((r) => r.status === "rejected" && r.reason instanceof TokenRequestError && r.reason.code === "invalid_scope")).toBe(true);
     expect(as.tokenRequests).toHaveLength(1);
   });
 
@@ -150,17 +151,24 @@ describe("the token cache", () => {
     expect((await tokens.getToken(params)).accessToken).toBe("tok-3");
   });
 
-  it("logs fetched and reused tokens by fingerprint only", async () => {
-    const logger = recordingLogger();
-    const tokens = client({ logger });
+  it("reports fetched and reused tokens by fingerprint only", async () => {
+    const { events, listeners } = recordingListeners();
+    const tokens = client(listeners);
     await tokens.getToken({ audience: "payment-service", scope: "charge:customer" });
     await tokens.getToken({ audience: "payment-service", scope: "charge:customer" });
 
-    const fetched = logger.lines.find((l) => l.msg === "token.fetched")!;
-    const reused = logger.lines.find((l) => l.msg === "token.reused")!;
-    expect(fetched.fields).toMatchObject({ client_id: "order-service", audience: "payment-service", scope: "charge:customer", expires_in: 300, token: fingerprint("tok-1") });
-    expect(reused.fields).toMatchObject({ client_id: "order-service", audience: "payment-service", scope: "charge:customer", token: fingerprint("tok-1") });
-    expect(reused.fields.expires_in_remaining).toBeGreaterThan(280);
-    expect(JSON.stringify(logger.lines)).not.toContain('"tok-1"');
+    expect(events.map((e) => e.type)).toEqual(["fetched", "reused"]);
+    const [fetched, reused] = events.map((e) => e.event);
+    expect(fetched).toEqual({
+      clientId: "order-service",
+      audience: "payment-service",
+      scope: "charge:customer",
+      authMethod: "client_secret_basic",
+      expiresIn: 300,
+      tokenFingerprint: fingerprint("tok-1"),
+    });
+    expect(reused).toMatchObject({ clientId: "order-service", audience: "payment-service", scope: "charge:customer", tokenFingerprint: fingerprint("tok-1") });
+    expect(reused!.expiresInSeconds).toBeGreaterThan(280);
+    expect(JSON.stringify(events)).not.toContain('"tok-1"');
   });
 });

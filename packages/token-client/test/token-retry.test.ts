@@ -69,7 +69,7 @@ describe("retries", () => {
     const { tokens, sleeps } = retryingClient({ retry: { maxElapsedMs: 10_000 } });
     const error = (await tokens.getToken(params).catch((e: unknown) => e)) as AuthServerUnavailableError;
     expect(error).toBeInstanceOf(AuthServerUnavailableError);
-    expect(error.details).toMatchObject({ status: 429, retryAfterMs: 60_000, attempts: 1 });
+    expect(error.details).toMatchObject({ status: 429, retryAfterSeconds: 60, attempts: 1 });
     expect(sleeps).toEqual([]);
   });
 
@@ -100,8 +100,8 @@ describe("retries", () => {
       const { tokens, sleeps } = retryingClient();
       const error = (await tokens.getToken(params).catch((e: unknown) => e)) as TokenRequestError;
       expect(error).toBeInstanceOf(TokenRequestError);
-      expect(error.error).toBe(code);
-      expect(error.errorDescription).toBe(`refused: ${code}`);
+      expect(error.code).toBe(code);
+      expect(error.description).toBe(`refused: ${code}`);
       expect(as.tokenRequests).toHaveLength(1);
       expect(sleeps).toEqual([]);
     },

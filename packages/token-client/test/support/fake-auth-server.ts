@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { TokenClientOptions } from "../../src/index.js";
 
 /** One request the fake token endpoint received. */
 export interface Received {
@@ -126,17 +127,12 @@ export function manualClock(start = 1_700_000_000_000): { now: () => number; adv
 }
 
 /** A logger that keeps what it is given. */
-export function recordingLogger(): {
-  lines: { level: string; msg: string; fields: Record<string, unknown> }[];
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  debug(fields: Record<string, unknown>, msg: string): void;
+/** Every event a token client tells its listeners, in order: pass `listeners` in its options. */
+export function recordingListeners(): {
+  events: { type: string; event: Record<string, unknown> }[];
+  listeners: Pick<TokenClientOptions, "onFetched" | "onReused" | "onRefreshFailed" | "onRetry">;
 } {
-  const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  return {
-    lines,
-    info: (fields, msg) => lines.push({ level: "info", msg, fields }),
-    warn: (fields, msg) => lines.push({ level: "warn", msg, fields }),
-    debug: (fields, msg) => lines.push({ level: "debug", msg, fields }),
-  };
+  const events: { type: string; event: Record<string, unknown> }[] = [];
+  const record = (type: string) => (event: object) => events.push({ type, event: event as Record<string, unknown> });
+  return { events, listeners: { onFetched: record("fetched"), onReused: record("reused"), onRefreshFailed: record("refresh_failed"), onRetry: record("retry") } };
 }
