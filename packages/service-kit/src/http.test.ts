@@ -101,6 +101,45 @@ describe("listen", () => {
 });
 
 describe("the request log", () => {
+  it("puts the request's id on every line written while serving it, awaited work included, and only once", async () => {
+    const logger = createLogger({ service: "kit-test", destination: capture });
+    const app = createBaseApp({ logger, ready: () => true });
+    app.get("/work", async (_req, res) => {
+      logger.info({ step: 1 }, "work.started");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      logger.info({ step: 2 }, "work.done");
+      res.json({ ok: true });
+    });
+    finishApp(app, logger);
+    server = await listen(app, 0, "127.0.0.1");
+    const url = serverUrl(server);
+    logLines.length = 0;
+    await Promise.all([fetch(`${url}/work`, { headers: { "x-request-id": "req-a" } }), fetch(`${url}/work`, { headers: { "x-request-id": "req-b" } })]);
+    logger.info("after.requests");
+    const byId = (id: string) => logLines.filter((l) => l.req_id === id).map((l) => l.msg);
+    expect(byId("req-a")).toEqual(["work.started", "work.done", "http.request"]);
+    expect(byId("req-b")).toEqual(["work.started", "work.done", "http.request"]);
+    expect(logLines.find((l) => l.msg === "after.requests")).not.toHaveProperty("req_id");
+    logLines.length = 0;
+  });
+
+  it("never writes req_id twice on a line", async () => {
+    const lines: string[] = [];
+    const raw = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).trim().split("\n"));
+        done();
+      },
+    });
+    const logger = createLogger({ service: "kit-test", destination: raw });
+    const app = createBaseApp({ logger, ready: () => true });
+    finishApp(app, logger);
+    server = await listen(app, 0, "127.0.0.1");
+    await fetch(`${serverUrl(server)}/nope`, { headers: { "x-request-id": "req-c" } });
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.match(/"req_id"/g)?.length ?? 0).toBeLessThanOrEqual(1);
+  });
+
   it("writes one line per response with the request id, method, path without query, status and duration", async () => {
     const url = await start(true, createLogger({ service: "kit-test", destination: capture }));
     await fetch(`${url}/teapot?access_token=leaked`, { headers: { "x-request-id": "req-7" } });

@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { HttpError, invalidRequest, isExposableError } from "./errors.js";
+import { withRequestId } from "./request-context.js";
 
 export interface BaseAppOptions {
   logger: Logger;
@@ -45,7 +46,7 @@ export function finishApp(app: Express, logger: Logger): Express {
  * sets these and a dozen more meant for HTML pages, through thirteen
  * middlewares: a measurable share of a request that does little else.)
  */
-export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   // nothing in a response of ours is ever to be run or framed (a JSON API)
   ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
   ["X-Content-Type-Options", "nosniff"],
@@ -63,13 +64,13 @@ const securityHeaders: RequestHandler = (_req, res, next) => {
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 /** The caller's `X-Request-Id` when it is sane, else a new one. */
-export function requestIdOf(req: IncomingMessage): string {
+function requestIdOf(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** What one `http.request` line says. */
-export interface RequestLine {
+interface RequestLine {
   req_id: string;
   method: string | undefined;
   /** Without the query string: a misbehaving client may put a token there. */
@@ -80,13 +81,13 @@ export interface RequestLine {
 }
 
 /** Writes the `http.request` line: `error` for a 5xx, else `info`. */
-export function logRequest(logger: Logger, line: RequestLine): void {
+function logRequest(logger: Logger, line: RequestLine): void {
   if (line.status >= 500) logger.error(line, "http.request");
   else logger.info(line, "http.request");
 }
 
 /** Milliseconds since `started` (a `performance.now()`), to a tenth. */
-export function elapsedMs(started: number): number {
+function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
@@ -114,7 +115,8 @@ function requestLogging(logger: Logger): RequestHandler {
         aborted: res.writableFinished ? undefined : true,
       });
     });
-    next();
+    // everything this request does from here on, awaited work included, logs its req_id
+    withRequestId(id, next);
   };
 }
 
@@ -156,7 +158,7 @@ export interface JsonReply {
  * everything else as `500 server_error` without detail (the cause goes to the
  * log, never to the client).
  */
-export function errorReply(error: unknown, logger: Logger, requestId: unknown): JsonReply {
+function errorReply(error: unknown, logger: Logger, requestId: unknown): JsonReply {
   const known = isExposableError(error) ? error : fromBodyParser(error);
   if (known) return { status: known.status, body: known.toJSON(), ...(known.headers ? { headers: known.headers } : {}) };
   logger.error({ err: error, req_id: requestId }, "http.unhandled_error");
@@ -180,50 +182,11 @@ export function sendReply(res: Response, reply: JsonReply): void {
   res.status(reply.status).json(reply.body);
 }
 
-/** The default largest JSON body, bytes: {@link jsonBody}'s, and the fast lane's for JSON routes. */
-export const JSON_BODY_LIMIT = 16 * 1024;
-
-/** `express.json` with a small limit, strict parsing and only `application/json`. */
-export function jsonBody(limit: number | string = JSON_BODY_LIMIT): RequestHandler {
+/** `express.json` with a small limit (16 KiB by default), strict parsing and only `application/json`. */
+export function jsonBody(limit: number | string = 16 * 1024): RequestHandler {
   return express.json({ limit, strict: true, type: "application/json" });
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-const JSON_MEDIA_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
-
-/** `application/json`, alone or with `charset=utf-8`: the plain case {@link parseJsonBody} takes. */
-export function isPlainJsonContentType(header: string | undefined): boolean {
-  return header !== undefined && JSON_MEDIA_TYPE.test(header);
-}
-
-/**
- * A JSON body's bytes parsed as {@link jsonBody} parses them: empty is `{}`,
- * strict (an object or an array at the top), UTF-8; anything else is
- * `400 invalid_request`. For routes served by the fast lane.
- */
-export function parseJsonBody(bytes: Uint8Array): unknown {
-  if (bytes.length === 0) return {};
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw notJson();
-  }
-  const first = firstSignificant(text);
-  if (first !== "{" && first !== "[") throw notJson();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw notJson();
-  }
 }
 
 function notJson(): HttpError {
   return invalidRequest("the request body is not valid JSON");
-}
-
-/** The first character after JSON's own whitespace (RFC 8259 §2), as body-parser's strict check reads it. */
-function firstSignificant(text: string): string {
-  for (const char of text) if (char !== " " && char !== "\t" && char !== "\n" && char !== "\r") return char;
-  return "";
 }

@@ -1,11 +1,24 @@
+/**
+ * The HTTP plumbing the three apps share, and nothing else: configuration
+ * from the environment, the base Express app (security headers, request ids,
+ * one log line per request, health endpoints, the one error renderer),
+ * listening and graceful shutdown, and JSON logs. Not meant for use outside
+ * this repository's apps.
+ *
+ * @packageDocumentation
+ */
+
+/** The environment, read once at the edge: typed values, one clear line per problem. */
 export { ConfigError, EnvReader, loadConfigOrExit, startOrExit } from "./config.js";
-export { HttpError, invalidRequest, isExposableError } from "./errors.js";
+/** Errors an app throws for the renderer: `HttpError`, and `invalid_request` for a bad body. */
+export { HttpError, invalidRequest } from "./errors.js";
 export type { ExposableError } from "./errors.js";
-export { withFastLane } from "./fast-lane.js";
-export type { FastRoute } from "./fast-lane.js";
-export { createBaseApp, errorHandler, errorReply, finishApp, isPlainJsonContentType, JSON_BODY_LIMIT, jsonBody, parseJsonBody, sendReply } from "./http.js";
+/** The base app every service builds on, its JSON body parser, and its one error renderer (`finishApp`). */
+export { createBaseApp, finishApp, jsonBody, sendReply } from "./http.js";
 export type { BaseAppOptions, JsonReply } from "./http.js";
+/** Listening, and stopping cleanly on SIGTERM / SIGINT. */
 export { closeServer, handleShutdown, listen, serverUrl } from "./lifecycle.js";
 export type { ShutdownOptions } from "./lifecycle.js";
-export { createLogger, fingerprint, logDestination, LOG_LEVELS, logLevelFrom, REDACTED_PATHS, silentLogger } from "./logger.js";
+/** JSON lines on stdout with `service` and `req_id`, secrets redacted; fingerprints instead of credentials. */
+export { createLogger, fingerprint, logLevelFrom, silentLogger } from "./logger.js";
 export type { Logger, LoggerOptions, LogLevel } from "./logger.js";

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { ConfigError } from "./config.js";
 
 /**
- * Serves `app` (an Express app, or one `withFastLane` fronts) over HTTP.
+ * Serves `app` (an Express app) over HTTP.
  * Listens and resolves once the socket is bound (port 0 picks a free one). A
  * port in use or not allowed is a {@link ConfigError} naming `PORT`.
  */

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { EnvReader } from "./config.js";
+import { currentRequestId } from "./request-context.js";
 
 export type { Logger } from "pino";
 
@@ -59,18 +60,29 @@ export function logDestination(dest: number | string = 1): DestinationStream {
   return pino.destination({ dest, sync: true });
 }
 
-/** One JSON object per line, `service` on every line, secrets redacted. */
+/**
+ * One JSON object per line, `service` on every line, the `req_id` of the
+ * request being served on every line written while serving it, secrets
+ * redacted.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level ?? "info",
       base: { service: options.service },
+      mixin: requestIdMixin,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
     },
     options.destination ?? logDestination(),
   );
+}
+
+// pino merges each line's own fields into the object returned here: a new one every time
+function requestIdMixin(): object {
+  const id = currentRequestId();
+  return id === undefined ? {} : { req_id: id };
 }
 
 /** A logger that drops everything, for tests. */
