@@ -11,6 +11,7 @@ import {
   type Clock,
 } from "@m2m/token-issuer";
 import { createApp } from "./app.js";
+import { logIssuerEvents } from "./events.js";
 import type { AuthServerConfig } from "./config.js";
 
 export interface StartOptions {
@@ -56,7 +57,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
     clock,
   });
-  const issuer = new TokenIssuer({ issuer: config.issuer, registry, keys, accessTokenTtl: config.accessTokenTtl, clock, logger });
+  const issuer = new TokenIssuer({ issuer: config.issuer, registry, keys, accessTokenTtl: config.accessTokenTtl, clock, ...logIssuerEvents(logger) });
   const current = keys.current();
   logger.info({ kids: keys.published().map((k) => k.kid), alg: current.alg, current: current.kid }, "keys.ready");
   if (current.alg !== config.keys.alg) {

@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeJwt, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JWT_BEARER_ASSERTION_TYPE } from "@m2m/token-issuer";
+// RFC 7523 §2.2
+const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 import { ISSUER, ORDER_SERVICE, oauthError, postForm, startTestServer, tempDir, type TestServer } from "./support.js";
 
 // A registry with a client that authenticates by private_key_jwt (RFC 7523 §2.2).

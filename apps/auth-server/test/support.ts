@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@m2m/service-kit";
 import { afterAll } from "vitest";
-import { loadConfig, startAuthServer, type RunningAuthServer } from "../src/index.js";
+import { loadConfig } from "../src/config.js";
+import { startAuthServer, type RunningAuthServer } from "../src/server.js";
 
 export const ISSUER = "http://auth.test";
 

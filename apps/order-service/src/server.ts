@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import { TokenClient } from "@m2m/token-client";
 import { createApp } from "./app.js";
+import { logTokenEvents } from "./events.js";
 import type { OrderServiceConfig } from "./config.js";
 import { createPaymentClient } from "./orders/payment-client.js";
 import { Settler } from "./orders/settler.js";
@@ -44,7 +45,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     authServerUrl: config.authServerUrl,
     clientId: config.clientId,
     clientAuth: config.clientAuth,
-    logger,
+    ...logTokenEvents(logger),
     requestTimeoutMs: 3_000,
     // Short: the worker retries an order later anyway, with its own backoff.
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000, maxElapsedMs: 2_500 },

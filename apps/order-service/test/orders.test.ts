@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadConfig, startOrderService, type RunningOrderService } from "../src/index.js";
+import { loadConfig } from "../src/config.js";
+import { startOrderService, type RunningOrderService } from "../src/server.js";
 import { capturingLogger, eventually, startAuthStandIn, startPaymentStandIn, tempDir } from "./support/stand-ins.js";
 
 let auth: Awaited<ReturnType<typeof startAuthStandIn>>;

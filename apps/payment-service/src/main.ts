@@ -1,6 +1,6 @@
 import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { loadConfig } from "./config.js";
-import { startPaymentService } from "./start.js";
+import { startPaymentService } from "./server.js";
 
 const config = loadConfigOrExit(() => loadConfig(process.env));
 const logger = createLogger({ service: "payment-service", level: loadConfigOrExit(() => logLevelFrom(process.env)) });

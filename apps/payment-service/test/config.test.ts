@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "@m2m/service-kit";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/index.js";
+import { loadConfig } from "../src/config.js";
 
 describe("loadConfig", () => {
   it("has the contract's local defaults", () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { generateKeyPair } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Authorization, CardProcessor } from "../src/index.js";
+import type { Authorization, CardProcessor } from "../src/charges/processor.js";
 import { AuthStub, eventually, newCharge, postCharge, send, startService, type TestService } from "./support.js";
 
 let auth: AuthStub;

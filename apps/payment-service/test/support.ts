@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@m2m/service-kit";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
-import { loadConfig, startPaymentService, type RunningPaymentService, type StartOptions } from "../src/index.js";
+import { loadConfig } from "../src/config.js";
+import { startPaymentService, type RunningPaymentService, type StartOptions } from "../src/server.js";
 
 export class AuthStub {
   failing = false;

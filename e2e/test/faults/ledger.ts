@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { LEDGER_FILE } from "payment-service";
 import { expect } from "vitest";
 import type { Order } from "./orders.js";
+
+// the ledger's file under payment-service's DATA_DIR (apps/payment-service/src/server.ts)
+const LEDGER_FILE = "payments.db";
 
 /** One row of payment-service's ledger. */
 export interface LedgerCharge {

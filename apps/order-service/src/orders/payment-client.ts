@@ -1,10 +1,9 @@
 import { Agent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import axios, { isAxiosError } from "axios";
-import type { Logger } from "@m2m/service-kit";
+import { fingerprint, type Logger } from "@m2m/service-kit";
 import {
   AuthServerUnavailableError,
-  fingerprint,
   InvalidResponseError,
   TokenRequestError,
   withBearerToken,
@@ -19,7 +18,7 @@ export type ChargeOutcome =
   /** Certain not to have charged, and certain to fail again: the order is settled as failed. */
   | { kind: "failed"; reason: string }
   /** Unknown or temporary: the order stays pending and is tried again. */
-  | { kind: "retry"; reason: string; retryAfterMs?: number };
+  | { kind: "retry"; reason: string; retryAfterSeconds?: number };
 
 export interface PaymentClient {
   charge(order: Order, signal?: AbortSignal): Promise<ChargeOutcome>;
@@ -86,9 +85,9 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
 
 function classify(error: unknown): ChargeOutcome {
   // The authorization server refused order-service: no charge was sent, and none would be.
-  if (error instanceof TokenRequestError) return { kind: "failed", reason: error.error };
+  if (error instanceof TokenRequestError) return { kind: "failed", reason: error.code };
   if (error instanceof AuthServerUnavailableError) {
-    return { kind: "retry", reason: "auth_server_unavailable", ...retryAfter(error.details.retryAfterMs) };
+    return { kind: "retry", reason: "auth_server_unavailable", ...retryAfter(error.details.retryAfterSeconds) };
   }
   if (error instanceof InvalidResponseError) return { kind: "retry", reason: "auth_server_invalid_answer" };
   if (!isAxiosError(error)) throw error; // a bug, not an answer: the settler logs it and retries
@@ -107,10 +106,10 @@ function classify(error: unknown): ChargeOutcome {
   return {
     kind: "retry",
     reason: code ?? `payment_service_${status}`,
-    ...retryAfter(Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined),
+    ...retryAfter(Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined),
   };
 }
 
-function retryAfter(ms: number | undefined): { retryAfterMs?: number } {
-  return ms === undefined ? {} : { retryAfterMs: ms };
+function retryAfter(seconds: number | undefined): { retryAfterSeconds?: number } {
+  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
 }

@@ -69,7 +69,7 @@ describe("Settler", () => {
       { kind: "retry", reason: "payment_service_unreachable" },
       { kind: "retry", reason: "payment_service_unreachable" },
       { kind: "retry", reason: "payment_service_unreachable" },
-      { kind: "retry", reason: "payment_service_503", retryAfterMs: 20_000 },
+      { kind: "retry", reason: "payment_service_503", retryAfterSeconds: 20 },
     ];
     const { store, settler, id, nextAttemptAt } = await setup(async () => outcomes.shift()!);
     const waits: number[] = [];

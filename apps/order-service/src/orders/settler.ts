@@ -83,7 +83,7 @@ export class Settler {
 
     const now = clock();
     if (outcome.kind === "retry") {
-      const delay = this.#delay(order.attempts, outcome.retryAfterMs);
+      const delay = this.#delay(order.attempts, outcome.retryAfterSeconds);
       store.reschedule(id, now + delay, outcome.reason, now);
       logger.warn({ order_id: id, attempt: order.attempts + 1, reason: outcome.reason, retry_in_ms: delay }, "order.retry_scheduled");
     } else {
@@ -101,12 +101,12 @@ export class Settler {
     return store.get(id);
   }
 
-  #delay(attempts: number, retryAfterMs: number | undefined): number {
+  #delay(attempts: number, retryAfterSeconds: number | undefined): number {
     const { baseDelayMs, maxDelayMs, random } = this.#options;
     const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempts, 30));
     // Full jitter, but never sooner than a tenth of the base: no hot loop against a dead service.
     const jittered = Math.max(Math.floor(random() * ceiling), Math.floor(baseDelayMs / 10));
-    return Math.max(jittered, retryAfterMs ?? 0);
+    return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
   }
 }
 

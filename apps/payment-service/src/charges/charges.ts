@@ -3,7 +3,7 @@ import { HttpError, type JsonReply, type Logger } from "@m2m/service-kit";
 import { chargeCreatedBody, chargeView, type Charge } from "./charge.js";
 import type { CardProcessor } from "./processor.js";
 import type { ChargeStore, StoredResponse } from "./store.js";
-import { parseChargeRequest, parseIdempotencyKey, requestFingerprint } from "./validation.js";
+import { parseChargeRequest, parseIdempotencyKey, requestFingerprint } from "./validate.js";
 
 export interface ChargesDeps {
   store: ChargeStore;
@@ -21,14 +21,11 @@ export interface ChargeAttempt {
   idempotencyKey: string | undefined;
   /** The parsed JSON body. */
   body: unknown;
-  /** Logged as `req_id` with the charge's event. */
-  requestId?: string;
 }
 
 /**
- * `POST /charge` and `GET /charges/:id` (CONTRACT.md) without HTTP and
- * without authentication: the Express router and the fast lane both answer
- * through one instance, so they share the in-progress idempotency keys.
+ * `POST /charge` and `GET /charges/:id` (the wire contract) without HTTP
+ * and without authentication: the routes check the token, then call these.
  *
  * Idempotency (draft-ietf-httpapi-idempotency-key-header): a key belongs to
  * the client that used it (the token's `client_id`). The first request with a
@@ -56,7 +53,7 @@ export class Charges {
     const fingerprint = requestFingerprint(request);
 
     const stored = store.findResponse(clientId, key);
-    if (stored) return this.replay(stored, fingerprint, attempt.requestId);
+    if (stored) return this.replay(stored, fingerprint);
     const lock = `${clientId}\n${key}`;
     const running = this.inProgress.get(lock);
     if (running !== undefined) throw running === fingerprint ? keyInUse() : keyReused();
@@ -75,9 +72,9 @@ export class Charges {
         ? { status: 201, body: chargeCreatedBody(charge) }
         : { status: 402, body: { error: "card_declined", error_description: decision.reason } };
       const result = store.record({ charge, idempotencyKey: key, fingerprint, response });
-      if (!result.created) return this.replay(result.existing, fingerprint, attempt.requestId);
+      if (!result.created) return this.replay(result.existing, fingerprint);
       logger.info(
-        { req_id: attempt.requestId, charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
+        { charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
         "charge.created",
       );
       return response;
@@ -93,9 +90,9 @@ export class Charges {
     return { status: 200, body: chargeView(charge) };
   }
 
-  private replay(stored: StoredResponse, fingerprint: string, reqId: string | undefined): JsonReply {
+  private replay(stored: StoredResponse, fingerprint: string): JsonReply {
     if (stored.fingerprint !== fingerprint) throw keyReused();
-    this.deps.logger.info({ req_id: reqId, charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
+    this.deps.logger.info({ charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
     return { status: stored.status, body: stored.body, headers: { "Idempotent-Replayed": "true" } };
   }
 }

@@ -1,33 +1,32 @@
-import { jsonBody, sendReply } from "@m2m/service-kit";
-import { Router, type Response } from "express";
+import { jsonBody, sendReply, type Logger } from "@m2m/service-kit";
+import type { TokenVerifier } from "@m2m/token-verifier";
+import { accessTokenClaims, requireAccessToken } from "@m2m/token-verifier/express";
+import { Router } from "express";
+import { logGuardEvents } from "../events.js";
 import type { Charges } from "./charges.js";
 
+/** The protection space of every challenge, as the wire contract writes it. */
+export const REALM = "payment-service";
+
 /**
- * `POST /charge` and `GET /charges/:id` (CONTRACT.md) as an Express router
- * over {@link Charges}, with no authentication of its own: the app mounts
- * the token checks in front of them. This is the handler the benchmark also
- * mounts bare, to measure what authentication costs; the real app never runs
- * it unprotected.
+ * `POST /charge` and `GET /charges/:id` (the wire contract): each route
+ * checks the access token and its scope first (step 5), before its body is
+ * even read, then hands over to {@link Charges}.
  */
-export function createChargesRouter(charges: Charges): Router {
+export function chargeRoutes(deps: { charges: Charges; verifier: TokenVerifier; logger: Logger }): Router {
+  const { charges, verifier } = deps;
+  const events = logGuardEvents(deps.logger);
   const router = Router();
-  router.post("/charge", jsonBody(), async (req, res) => {
+  router.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer", ...events }), jsonBody(), async (req, res) => {
     const reply = await charges.create({
-      clientId: clientOf(res),
+      clientId: accessTokenClaims(res).client_id,
       idempotencyKey: req.get("idempotency-key"),
       body: req.body,
-      ...(typeof res.locals.requestId === "string" ? { requestId: res.locals.requestId } : {}),
     });
     sendReply(res, reply);
   });
-  router.get("/charges/:id", (req, res) => {
+  router.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", ...events }), (req, res) => {
     sendReply(res, charges.view(String(req.params.id)));
   });
   return router;
-}
-
-/** The client the key belongs to, as the guard in front set it; with no guard (never in the real app), `""` for all. */
-function clientOf(res: Response): string {
-  const auth = res.locals.auth as { client_id?: unknown } | undefined;
-  return typeof auth?.client_id === "string" ? auth.client_id : "";
 }
