@@ -89,11 +89,15 @@ function withAssertion(clientAssertion: string, extra: Record<string, string> = 
 }
 
 describe("private_key_jwt (RFC 7523 §2.2, §3)", () => {
-  it("control: issues a token for a good assertion, with aud the issuer or the token endpoint", async () => {
-    for (const aud of [auth.url, `${auth.url}/token`]) {
-      const res = await withAssertion(assertion(claimsClient, assertionClaims("jwt-claims", { aud })));
-      expect(res.status, `${aud}: ${JSON.stringify(res.body)}`).toBe(200);
-      expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: "jwt-claims", client_id: "jwt-claims", aud: "payment-service" });
+  it("control: issues a token for a good assertion, with aud exactly the issuer identifier", async () => {
+    const res = await withAssertion(assertion(claimsClient, assertionClaims("jwt-claims", { aud: auth.url })));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: "jwt-claims", client_id: "jwt-claims", aud: "payment-service" });
+  });
+
+  it("refuses an assertion addressed to the token endpoint URL or to a list of audiences (audience injection, RFC 7523 update)", async () => {
+    for (const aud of [`${auth.url}/token`, [auth.url], [auth.url, "https://attacker.example"]]) {
+      expectOAuthError(await withAssertion(assertion(claimsClient, assertionClaims("jwt-claims", { aud }))), 401, "invalid_client", JSON.stringify(aud));
     }
   });
 

@@ -47,13 +47,21 @@ export class InvalidRequestError extends OAuthError {
  * client authentication included, or unsupported authentication method)."
  * When the client tried HTTP Basic, the answer is 401 with a
  * `WWW-Authenticate` header naming the scheme it used.
+ *
+ * Every failure gets the same description, whatever went wrong, so that no
+ * answer tells a registered client id from an unknown one or discloses
+ * anything about a client's keys; what went wrong is `reason`, for the log.
  */
 export class InvalidClientError extends OAuthError {
-  constructor(description: string, options: { basicRealm?: string } = {}) {
+  constructor(
+    /** What went wrong, for the log only: never sent to the client. */
+    readonly reason: string,
+    options: { basicRealm?: string } = {},
+  ) {
     super(
       "invalid_client",
       401,
-      description,
+      "client authentication failed",
       options.basicRealm === undefined ? {} : { "WWW-Authenticate": `Basic realm="${options.basicRealm}"` },
     );
   }

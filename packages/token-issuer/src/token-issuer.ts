@@ -3,13 +3,15 @@ import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
 import { systemClock, type Clock } from "./clock.js";
 import { InvalidClientError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
-import { FailureLimiter } from "./failure-limiter.js";
+import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { inspectToken, type IntrospectionResponse } from "./introspection.js";
 import { authorizationServerMetadata, type AuthorizationServerMetadata } from "./metadata.js";
 import { decideGrant } from "./policy.js";
 import type { ClientRegistration, ClientRegistry } from "./registry.js";
 import { SecretVerifier, UNMATCHABLE_HASH } from "./secret-hash.js";
 import type { SigningKeys } from "./signing-keys.js";
+import type { TrustedCallers } from "./trusted-callers.js";
+import type { UsedIdentifiers } from "./used-identifiers.js";
 
 /** A request to the token or introspection endpoint, framework-free. */
 export interface EndpointRequest {
@@ -46,10 +48,16 @@ export interface TokenIssuedEvent {
 /** What {@link TokenIssuerOptions.onRefused} is told: the token or introspection endpoint said no. */
 export interface RequestRefusedEvent {
   endpoint: "token" | "introspection";
-  /** The answer the client got. */
+  /**
+   * The answer the client got. For `invalid_client`, its `reason` says what
+   * went wrong; the client was only told that authentication failed.
+   */
   error: OAuthError;
-  /** The client the request claimed to be, as presented (not yet authenticated), if any. */
-  clientId: string | undefined;
+  /**
+   * The client id the request presented, not authenticated: it may be
+   * anything (a secret pasted into the wrong field), so never log it as it is.
+   */
+  presentedClientId: string | undefined;
 }
 
 /** What {@link TokenIssuerOptions.onIntrospected} is told (RFC 7662). */
@@ -69,8 +77,15 @@ export interface TokenIssuerOptions {
   clock?: Clock;
   /** The realm of the Basic challenge (default: the issuer). */
   realm?: string;
-  /** Replace the default limiter (20 failures per client, 100 per address, per minute). */
-  limiter?: FailureLimiter;
+  /** The brute-force limits (default: 20 failures per client, 100 per address, per minute). */
+  limits?: Omit<FailureLimiterOptions, "clock" | "trusted">;
+  /**
+   * Where what must outlive a request is kept: the callers that have
+   * authenticated, and the client assertions already used. Default: this
+   * process's memory, forgotten at restart; a server keeps both in its
+   * database (apps/auth-server does).
+   */
+  stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers };
   /** Called for every token issued, before the response leaves (log `token.issued` here). */
   onIssued?: (event: TokenIssuedEvent) => void;
   /** Called for every refusal at either endpoint (log `token.refused` here). */
@@ -111,8 +126,8 @@ export class TokenIssuer {
     this.registryNow = options.registry;
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
-    this.limiter = options.limiter ?? new FailureLimiter({ clock: this.clock });
-    this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, tokenEndpoint: this.tokenEndpoint, clock: this.clock });
+    this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers });
+    this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers: options.stores?.usedIdentifiers });
   }
 
   /** The registry in use. */
@@ -200,32 +215,33 @@ export class TokenIssuer {
 
   private async authenticate(presented: PresentedCredentials, clientId: string | undefined, address: string): Promise<Authenticated> {
     const registry = this.registryNow;
-    // Lock accounting only for registered ids: made-up ids must not crowd the table or lock anyone.
-    const known = clientId !== undefined && registry.client(clientId) !== undefined ? clientId : undefined;
-    this.limiter.check(known, address);
+    const attempt = await this.limiter.begin(clientId, clientId !== undefined && registry.client(clientId) !== undefined, address);
+    let result: Authenticated;
     try {
-      const result = await this.verifyCredentials(presented, registry);
-      this.limiter.success(result.client.clientId, address);
-      return result;
+      result = await this.verifyCredentials(presented, registry);
     } catch (error) {
-      if (error instanceof InvalidClientError) this.limiter.failure(known, address);
+      // a wrong credential stays counted; anything else (a store that failed) was not a guess
+      if (!(error instanceof InvalidClientError)) attempt.abandoned();
       throw error;
     }
+    await attempt.succeeded(result.client.clientId);
+    return result;
   }
 
   private async verifyCredentials(presented: PresentedCredentials, registry: ClientRegistry): Promise<Authenticated> {
     switch (presented.method) {
       case "none":
         // RFC 9110 §15.5.2: a 401 carries a challenge; Basic is the method every client here can use.
-        throw new InvalidClientError("client authentication is required", { basicRealm: this.realm });
+        throw new InvalidClientError("no client authentication in the request", { basicRealm: this.realm });
       case "client_secret_basic":
       case "client_secret_post": {
         const client = registry.client(presented.clientId);
         // Always hash and compare, even for an unknown client, so timing does not reveal which ids exist.
         const matches = await this.secrets.verify(presented.secret, client?.secretHash ?? UNMATCHABLE_HASH);
         if (client === undefined || client.secretHash === undefined || client.disabled || !matches) {
+          // one reason for all four: the log must not tell a registered client id from an unknown one either
           throw new InvalidClientError(
-            "client authentication failed",
+            "no enabled client with this id and secret",
             presented.method === "client_secret_basic" ? { basicRealm: this.realm } : {},
           );
         }
@@ -245,8 +261,8 @@ export class TokenIssuer {
     }
   }
 
-  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, clientId: string | undefined): void {
-    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, clientId });
+  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, presentedClientId: string | undefined): void {
+    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, presentedClientId });
   }
 }
 
