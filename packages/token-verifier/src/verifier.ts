@@ -2,6 +2,7 @@ import { errors, jwtVerify, type JWSHeaderParameters, type JWTPayload } from "jo
 import { ASYMMETRIC_ALGORITHMS, checkAlgorithms } from "./algorithms.js";
 import { checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claims.js";
 import { metadataUrlFor } from "./discovery.js";
+import { checkCanonicalEncoding } from "./encoding.js";
 import { BearerError, InvalidTokenError } from "./errors.js";
 import { JwksCache, type JwksLoadedEvent } from "./jwks-cache.js";
 import { scopeTokens } from "./scope.js";
@@ -86,11 +87,12 @@ interface CacheEntry {
 
 /**
  * Creates the verifier a resource server runs every request through. It
- * checks what RFC 9068 §4 and CONTRACT.md list: a signature by a key of the
- * issuer's JWK Set, an asymmetric `alg` the key is published for (never
- * `none`, never HMAC), `typ` `at+jwt` (or `application/at+jwt`, any case),
- * `iss` and `aud` equal to the expected values, `exp`/`nbf`/`iat` against
- * the clock, and the required claims with their types.
+ * first refuses any spelling of the token but the canonical one (RFC 7515
+ * §2), then checks what RFC 9068 §4 and CONTRACT.md list: a signature by a
+ * key of the issuer's JWK Set, an asymmetric `alg` the key is published
+ * for (never `none`, never HMAC), `typ` `at+jwt` (or `application/at+jwt`,
+ * any case), `iss` and `aud` equal to the expected values, `exp`/`nbf`/`iat`
+ * against the clock, and the required claims with their types.
  *
  * `aud` must be a string. RFC 7519 §4.1.3 allows an array and RFC 9068 §4
  * only asks that it "contains" the resource's identifier, but this contract
@@ -140,6 +142,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   }
 
   async function verifySignedToken(token: string, nowMs: number): Promise<VerifiedAccessToken> {
+    // before anything reads the token: a cached token passed this on its first use
+    checkCanonicalEncoding(token);
     let generation = -1;
     const resolveKey = async (header: JWSHeaderParameters) => {
       const key = await jwks.resolve(header);
