@@ -172,6 +172,16 @@ describe("401 and 403: the token", () => {
     expect(ledger()).toHaveLength(charged);
   });
 
+  it("hardening #10: 401 invalid_token, never 500, for a genuinely signed token whose exp is 8.64e12 or 1e308, and nothing charged", async () => {
+    const charged = ledger().length;
+    for (const exp of [8.64e12, 1e308]) {
+      const res = await postCharge(service, newCharge(), { token: await auth.token({ exp }) });
+      expect(res.status, `exp ${exp}`).toBe(401);
+      expect(res.headers.get("www-authenticate"), `exp ${exp}`).toMatch(/^Bearer realm="payment-service", error="invalid_token", /);
+    }
+    expect(ledger()).toHaveLength(charged);
+  });
+
   it("403 insufficient_scope for a valid token without charge:customer", async () => {
     const res = await postCharge(service, newCharge(), { token: await auth.readToken() });
     expect(res.status).toBe(403);

@@ -1,6 +1,6 @@
 import { errors, jwtVerify, type JWSHeaderParameters, type JWTPayload } from "jose";
 import { ASYMMETRIC_ALGORITHMS, checkAlgorithms } from "./algorithms.js";
-import { checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claims.js";
+import { checkLifetime, checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claims.js";
 import { metadataUrlFor } from "./discovery.js";
 import { checkCanonicalEncoding } from "./encoding.js";
 import { BearerError, InvalidTokenError } from "./errors.js";
@@ -25,6 +25,8 @@ export interface VerifierOptions {
   algorithms?: readonly string[];
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
   clockToleranceSec?: number;
+  /** Tokens whose `exp - iat` is longer are refused. Default 86400 s (a day: auth-server's largest `ACCESS_TOKEN_TTL`). */
+  maxLifetimeSec?: number;
   /** Longer tokens are refused before any parsing. Default 8192 characters. */
   maxTokenLength?: number;
   /** How many verified tokens to remember (0 turns the cache off). Default 1000. */
@@ -92,7 +94,8 @@ interface CacheEntry {
  * key of the issuer's JWK Set, an asymmetric `alg` the key is published
  * for (never `none`, never HMAC), `typ` `at+jwt` (or `application/at+jwt`,
  * any case), `iss` and `aud` equal to the expected values, `exp`/`nbf`/`iat`
- * against the clock, and the required claims with their types.
+ * against the clock, a lifetime (`exp - iat`) of at most `maxLifetimeSec`,
+ * and the required claims with their types.
  *
  * `aud` must be a string. RFC 7519 §4.1.3 allows an array and RFC 9068 §4
  * only asks that it "contains" the resource's identifier, but this contract
@@ -114,6 +117,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   if (!audience) throw new TypeError("audience is required");
   const algorithms = checkAlgorithms(options.algorithms ?? ASYMMETRIC_ALGORITHMS);
   const tolerance = options.clockToleranceSec ?? 5;
+  const maxLifetimeSec = options.maxLifetimeSec ?? 86_400;
+  if (!(maxLifetimeSec > 0)) throw new TypeError("maxLifetimeSec must be a positive number of seconds");
   const maxTokenLength = options.maxTokenLength ?? 8192;
   const clock = options.clock ?? Date.now;
 
@@ -167,6 +172,7 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     if (typeof payload.aud !== "string") throw new InvalidTokenError("the access token must name exactly one audience");
     if (payload.aud !== audience) throw new InvalidTokenError("the access token is not meant for this resource server");
     checkRequiredClaims(payload);
+    checkLifetime(payload, maxLifetimeSec);
     const scopes = scopeTokens(payload.scope);
     const nowSec = Math.floor(nowMs / 1000);
     checkTimes(payload, nowSec, tolerance);

@@ -170,6 +170,28 @@ describe("time claims, with a 5 s leeway", () => {
     expect((await rejection(token)).description).toBe("the access token is issued in the future");
   });
 
+  it.each([8.64e12, 1e308])("hardening #10: refuses a genuinely signed token whose exp is %d as invalid_token", async (exp) => {
+    const error = await rejection(await mint({ claims: { exp } }));
+    expect(error.status).toBe(401);
+    expect(error.code).toBe("invalid_token");
+  });
+
+  it("hardening #10: refuses a token that lives longer than maxLifetimeSec (exp - iat), by default a day", async () => {
+    const lifetime = (seconds: number) => mint({ claims: { iat: clock.sec, exp: clock.sec + seconds } });
+    await expect(verifier().verify(await lifetime(86_400))).resolves.toBeDefined();
+    expect((await rejection(await lifetime(86_401))).description).toBe("the access token lives too long");
+    await expect(verifier({ maxLifetimeSec: 600 }).verify(await lifetime(600))).resolves.toBeDefined();
+    expect((await rejection(await lifetime(601), verifier({ maxLifetimeSec: 600 }))).description).toBe("the access token lives too long");
+  });
+
+  it.each([
+    ["nbf", { nbf: -1e300 }],
+    ["iat", { iat: -8.64e12 - 1 }],
+    ["exp", { exp: 1e308 }],
+  ])("hardening #10: refuses an %s claim no Date can hold", async (claim, claims) => {
+    expect((await rejection(await mint({ claims }))).description).toBe(`the access token's ${claim} claim is out of range`);
+  });
+
   it("uses the configured leeway", async () => {
     const token = await mint({ claims: { exp: clock.sec - 20 } });
     await expect(verifier({ clockToleranceSec: 30 }).verify(token)).resolves.toBeDefined();
