@@ -35,8 +35,19 @@ export interface VerifierOptions {
   timeoutMs?: number;
   /** Minimum time between two JWK Set fetches caused by tokens. Default 10000 ms. */
   cooldownMs?: number;
-  /** Age after which the JWK Set is refreshed in the background. Default 600000 ms. */
+  /**
+   * Age after which the JWK Set is refreshed in the background, so a key the
+   * issuer withdrew stops being trusted. Default 60000 ms (the `max-age`
+   * auth-server serves its JWK Set with).
+   */
   maxAgeMs?: number;
+  /**
+   * How long after the last JWK Set fetch that worked the keys held are still
+   * used while refreshes fail (an issuer outage). Past it, tokens are answered
+   * `TemporarilyUnavailableError` (503) and `ready` is false until a fetch
+   * works again. At least `maxAgeMs`. Default 600000 ms.
+   */
+  maxStaleMs?: number;
   /** Extra headers for metadata and JWK Set requests. */
   headers?: Readonly<Record<string, string>>;
   /** The `fetch` to use. Default: the global one. */
@@ -68,9 +79,13 @@ export interface TokenVerifier {
    * `TemporarilyUnavailableError` (its key cannot be had now).
    */
   verify(token: string): Promise<VerifiedAccessToken>;
-  /** Fetches metadata and JWK Set now (one fetch in flight); rejects when the issuer cannot be reached. */
+  /**
+   * Fetches metadata and JWK Set now (one fetch in flight); rejects when the
+   * issuer cannot be reached. Called every `maxAgeMs`, it keeps the keys
+   * fresh however sparse the traffic.
+   */
   load(): Promise<void>;
-  /** `true` once a JWK Set has been loaded. */
+  /** `true` while a JWK Set is held that a fetch confirmed within `maxStaleMs`. */
   readonly ready: boolean;
   /** The `kid`s of the keys held. */
   readonly kids: string[];
@@ -105,8 +120,9 @@ interface CacheEntry {
  *
  * Repeated verification of the same token is nearly free: successful
  * results are kept in a bounded LRU cache keyed by the token; a hit still
- * runs the time checks against the clock, and the cache is flushed whenever
- * the issuer's key set changes. Failures are never cached.
+ * runs the time checks against the clock, the cache is flushed whenever
+ * the issuer's key set changes, and it is not consulted while the keys are
+ * too stale to use (`maxStaleMs`). Failures are never cached.
  *
  * Header parameters that name keys (`jwk`, `jku`, `x5u`, `x5c`) are never
  * used: keys come only from the configured issuer's JWK Set.
@@ -121,6 +137,9 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   if (!(maxLifetimeSec > 0)) throw new TypeError("maxLifetimeSec must be a positive number of seconds");
   const maxTokenLength = options.maxTokenLength ?? 8192;
   const clock = options.clock ?? Date.now;
+  const maxAgeMs = options.maxAgeMs ?? 60_000;
+  const maxStaleMs = options.maxStaleMs ?? 600_000;
+  if (!(maxStaleMs >= maxAgeMs)) throw new TypeError("maxStaleMs must be at least maxAgeMs");
 
   const jwks = new JwksCache({
     issuer,
@@ -130,7 +149,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     headers: options.headers,
     timeoutMs: options.timeoutMs ?? 5000,
     cooldownMs: options.cooldownMs ?? 10_000,
-    maxAgeMs: options.maxAgeMs ?? 600_000,
+    maxAgeMs,
+    maxStaleMs,
     clock,
     onLoaded: options.onJwksLoaded,
     onError: options.onJwksError,
@@ -201,7 +221,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
       syncCacheGeneration();
       const nowMs = clock();
       const hit = cache.get(token);
-      if (hit === undefined) return verifySignedToken(token, nowMs);
+      // a hit is only as good as the keys that verified it: not once they are too stale to use
+      if (hit === undefined || !jwks.ready) return verifySignedToken(token, nowMs);
       // a busy cache never asks for keys: keep them fresh from here too
       jwks.refreshIfOld();
       const nowSec = Math.floor(nowMs / 1000);
