@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { EnvReader } from "@m2m/service-kit";
+import { ConfigError, EnvReader } from "@m2m/service-kit";
 
 /** payment-service's configuration, read once from the environment (CONTRACT.md, "Processes, ports and configuration"). */
 export interface PaymentConfig {
@@ -16,6 +16,10 @@ export interface PaymentConfig {
   chargeLimit: number;
   /** Where the SQLite ledger lives. */
   dataDir: string;
+  /** The issuer's JWK Set is fetched again this often (`JWKS_MAX_AGE`, seconds): a withdrawn key is trusted no longer. */
+  jwksMaxAgeMs: number;
+  /** Keys not confirmed by a fetch for this long (`JWKS_MAX_STALE`, seconds) are not used: 503 and not ready. */
+  jwksMaxStaleMs: number;
 }
 
 // dist/config.js and src/config.ts are both one level below the app folder
@@ -33,5 +37,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): P
     audience: read.string("AUDIENCE", "payment-service"),
     chargeLimit: read.positiveInt("CHARGE_LIMIT", 100_000),
     dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
+    ...readJwksTimes(read),
   };
+}
+
+/**
+ * `JWKS_MAX_AGE` (default 60 s: auth-server's `max-age` for its JWK Set) and
+ * `JWKS_MAX_STALE` (default 10 min, or `JWKS_MAX_AGE` if longer), which may
+ * not be shorter: keys go stale only once a refresh was due.
+ */
+function readJwksTimes(read: EnvReader): Pick<PaymentConfig, "jwksMaxAgeMs" | "jwksMaxStaleMs"> {
+  const maxAge = read.int("JWKS_MAX_AGE", 60, { min: 1, max: 86_400 });
+  const maxStale = read.int("JWKS_MAX_STALE", Math.max(600, maxAge), { min: 1, max: 7 * 86_400 });
+  if (maxStale < maxAge) {
+    throw new ConfigError(`invalid JWKS_MAX_STALE: must be at least JWKS_MAX_AGE (${maxAge} s), got "${read.raw("JWKS_MAX_STALE")}"`);
+  }
+  return { jwksMaxAgeMs: maxAge * 1000, jwksMaxStaleMs: maxStale * 1000 };
 }

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_FILE } from "../src/server.js";
-import { AuthStub, newCharge, postCharge, send, startService, type TestService } from "./support.js";
+import { AuthStub, newCharge, otherSpellings, postCharge, send, startService, type TestService } from "./support.js";
 
 // CONTRACT.md, payment-service, POST /charge: every row, through HTTP, with a
 // real SQLite ledger in a temp DATA_DIR.
@@ -155,6 +155,31 @@ describe("401 and 403: the token", () => {
       expect(res.body.error, what).toBe("invalid_token");
     }
     expect(service.events("charge.created")).toHaveLength(chargesBefore);
+  });
+
+  it("hardening #9: refuses every other base64url spelling of a genuine token's signature, and charges nothing", async () => {
+    const genuine = await auth.token();
+    expect((await postCharge(service, newCharge(), { token: genuine })).status).toBe(201);
+    const [h, p, s] = genuine.split(".") as [string, string, string];
+    const charged = ledger().length;
+    for (const spelling of otherSpellings(s)) {
+      const res = await postCharge(service, newCharge(), { token: `${h}.${p}.${spelling}` });
+      expect(res.status, spelling).toBe(401);
+      expect(res.headers.get("www-authenticate"), spelling).toBe(
+        `${REALM}, error="invalid_token", error_description="the access token is malformed"`,
+      );
+    }
+    expect(ledger()).toHaveLength(charged);
+  });
+
+  it("hardening #10: 401 invalid_token, never 500, for a genuinely signed token whose exp is 8.64e12 or 1e308, and nothing charged", async () => {
+    const charged = ledger().length;
+    for (const exp of [8.64e12, 1e308]) {
+      const res = await postCharge(service, newCharge(), { token: await auth.token({ exp }) });
+      expect(res.status, `exp ${exp}`).toBe(401);
+      expect(res.headers.get("www-authenticate"), `exp ${exp}`).toMatch(/^Bearer realm="payment-service", error="invalid_token", /);
+    }
+    expect(ledger()).toHaveLength(charged);
   });
 
   it("403 insufficient_scope for a valid token without charge:customer", async () => {

@@ -13,7 +13,14 @@ describe("loadConfig", () => {
       audience: "payment-service",
       chargeLimit: 100_000,
       dataDir: fileURLToPath(new URL("../data", import.meta.url)),
+      jwksMaxAgeMs: 60_000,
+      jwksMaxStaleMs: 600_000,
     });
+  });
+
+  it("hardening #7: takes JWKS_MAX_AGE and JWKS_MAX_STALE in seconds", () => {
+    expect(loadConfig({ JWKS_MAX_AGE: "30", JWKS_MAX_STALE: "3600" })).toMatchObject({ jwksMaxAgeMs: 30_000, jwksMaxStaleMs: 3_600_000 });
+    expect(loadConfig({ JWKS_MAX_AGE: "900" })).toMatchObject({ jwksMaxAgeMs: 900_000, jwksMaxStaleMs: 900_000 });
   });
 
   it("takes ISSUER from AUTH_SERVER_URL unless set", () => {
@@ -30,6 +37,10 @@ describe("loadConfig", () => {
     ["CHARGE_LIMIT", "0", /invalid CHARGE_LIMIT/],
     ["AUTH_SERVER_URL", "localhost:4000", /invalid AUTH_SERVER_URL/],
     ["ISSUER", "ftp://auth", /invalid ISSUER/],
+    ["JWKS_MAX_AGE", "1m", /invalid JWKS_MAX_AGE: expected an integer from 1 to 86400/],
+    ["JWKS_MAX_AGE", "0", /invalid JWKS_MAX_AGE/],
+    ["JWKS_MAX_STALE", "10m", /invalid JWKS_MAX_STALE: expected an integer from 1 to 604800/],
+    ["JWKS_MAX_STALE", "30", /invalid JWKS_MAX_STALE: must be at least JWKS_MAX_AGE \(60 s\), got "30"/],
   ])("refuses %s=%s with one line naming it", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -25,10 +25,17 @@ const STRING_CLAIMS = ["sub", "client_id", "jti", "scope"] as const;
 // an empty scope grants nothing (insufficient_scope later), it is not a malformed token
 const MAY_BE_EMPTY = new Set<string>(["scope"]);
 
+/** The largest NumericDate a `Date` can hold, either side of 1970: ±8.64e15 ms (ECMA-262 §21.4.1.1), in seconds. */
+const MAX_NUMERIC_DATE = 8.64e12;
+
 /**
  * The RFC 9068 §2.2 required claims, with their types (RFC 7519 §4.1: `exp`,
  * `iat`, `nbf` are NumericDates). jose checks `iss`, `exp` and `nbf` values;
  * this checks that everything a handler will rely on is really there.
+ *
+ * A NumericDate must also be one a `Date` can hold: RFC 7519 §2 allows any
+ * JSON number, but an `exp` of 1e308 is no time, and whoever formats it as
+ * one (a log line, a trace) should not have to guard against it.
  */
 export function checkRequiredClaims(payload: Record<string, unknown>): asserts payload is AccessTokenClaims & Record<string, unknown> {
   for (const claim of STRING_CLAIMS) {
@@ -39,10 +46,30 @@ export function checkRequiredClaims(payload: Record<string, unknown>): asserts p
   }
   for (const claim of ["iat", "exp"] as const) {
     if (!(claim in payload)) throw new InvalidTokenError(`the access token has no ${claim} claim`);
-    if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {
-      throw new InvalidTokenError(`the access token's ${claim} claim is not a NumericDate`);
-    }
+    checkNumericDate(payload, claim);
   }
+  if ("nbf" in payload) checkNumericDate(payload, "nbf");
+}
+
+function checkNumericDate(payload: Record<string, unknown>, claim: "iat" | "exp" | "nbf"): void {
+  const value = payload[claim];
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new InvalidTokenError(`the access token's ${claim} claim is not a NumericDate`);
+  }
+  if (Math.abs(value) > MAX_NUMERIC_DATE) throw new InvalidTokenError(`the access token's ${claim} claim is out of range`);
+}
+
+/**
+ * Refuses a token meant to live longer than `maxLifetimeSec` (`exp - iat`).
+ * RFC 9068 leaves lifetimes to the issuer, and ours issues at most a day
+ * (auth-server's largest `ACCESS_TOKEN_TTL`): a longer one was not issued
+ * the way this contract issues tokens (a bug, or a signing key in the
+ * wrong hands), and should not be honoured for years. With the time
+ * checks, it also keeps `exp` and `iat` within a day of now. Checked once,
+ * at verification: the claims of a cached token do not change.
+ */
+export function checkLifetime(claims: AccessTokenClaims, maxLifetimeSec: number): void {
+  if (claims.exp - claims.iat > maxLifetimeSec) throw new InvalidTokenError("the access token lives too long");
 }
 
 /**
