@@ -23,6 +23,11 @@ export interface TokenFetchedEvent extends TokenRequestDescription {
   authMethod: ClientAuthMethod;
   /** `expires_in` as the server sent it, seconds. */
   expiresIn: number | undefined;
+  /**
+   * The lifetime the cache counts with, seconds: `expiresIn` (or
+   * `defaultExpiresIn`) in whole seconds, within the lifetime bounds.
+   */
+  lifetimeSeconds: number;
   /** `sha256:` and 12 hex digits of the token: enough to correlate, never the token. */
   tokenFingerprint: string;
 }
@@ -70,6 +75,21 @@ export interface TokenClientOptions {
   expiryMarginMs?: number;
   /** Lifetime assumed when a response has no `expires_in`, seconds (default 60). */
   defaultExpiresIn?: number;
+  /**
+   * Shortest lifetime counted with, seconds (default 1). `expires_in` is a
+   * whole number of seconds (RFC 6749 §5.1, Appendix A.14), so the default
+   * only lifts what that grammar cannot express, like `0.001`, which would
+   * otherwise make every call a request. A higher floor keeps tokens past
+   * the life the server gave them, to be rejected by the resource server.
+   */
+  minLifetimeSeconds?: number;
+  /**
+   * Longest lifetime counted with, seconds (default 86,400: a day). A token
+   * said to live longer is replaced after this anyway, so `1e308` is not
+   * cached forever, and revocations and key or scope changes reach the
+   * client within a day.
+   */
+  maxLifetimeSeconds?: number;
   retry?: Partial<RetryPolicy>;
   /** Called for every token obtained from the server (log `token.fetched` here). */
   onFetched?: (event: TokenFetchedEvent) => void;
@@ -121,6 +141,13 @@ interface Entry {
   refreshPausedUntil: number;
 }
 
+interface LifetimePolicy {
+  /** Without `expires_in`. */
+  defaultSeconds: number;
+  minSeconds: number;
+  maxSeconds: number;
+}
+
 interface Request {
   key: string;
   scopes: string[] | undefined;
@@ -130,13 +157,18 @@ interface Request {
 /** After a failed background refresh, wait this long before the next one. */
 const REFRESH_FAILURE_PAUSE_MS = 1_000;
 
+/** The lifetime bounds' defaults, seconds: see {@link TokenClientOptions.minLifetimeSeconds}. */
+const DEFAULT_MIN_LIFETIME_SECONDS = 1;
+const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
+
 /**
  * Obtains access tokens with the client credentials grant (RFC 6749 §4.4)
  * and keeps them:
  *
  * - one cached token per (token endpoint, client, target, scope set);
  * - expiry from `expires_in` on the local clock, counted from when the
- *   request was sent (the token cannot be older), never from the token's `exp`;
+ *   request was sent (the token cannot be older), never from the token's `exp`,
+ *   in whole seconds between a floor and a ceiling (1 s and a day by default);
  * - refresh ahead: past `refreshAfter` of its life, the next use starts a
  *   background refresh and still gets the current token;
  * - single flight: concurrent callers without a valid token share one request;
@@ -156,7 +188,7 @@ export class TokenClient {
   readonly #timeoutMs: number;
   readonly #refreshAfter: number;
   readonly #marginMs: number;
-  readonly #defaultExpiresIn: number;
+  readonly #lifetime: LifetimePolicy;
   readonly #retry: RetryPolicy;
   readonly #events: Pick<TokenClientOptions, "onFetched" | "onReused" | "onRefreshFailed" | "onRetry">;
   readonly #clock: () => number;
@@ -178,7 +210,7 @@ export class TokenClient {
     this.#timeoutMs = options.requestTimeoutMs ?? 5_000;
     this.#refreshAfter = refreshAfter;
     this.#marginMs = options.expiryMarginMs ?? 5_000;
-    this.#defaultExpiresIn = options.defaultExpiresIn ?? 60;
+    this.#lifetime = lifetimePolicy(options);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#events = options;
     this.#clock = options.clock ?? Date.now;
@@ -303,7 +335,8 @@ export class TokenClient {
       "token request",
     );
     const response = readTokenResponse(answer, this.#clock());
-    const lifetimeMs = (response.expiresIn ?? this.#defaultExpiresIn) * 1000;
+    const lifetimeSeconds = this.#lifetimeSeconds(response.expiresIn);
+    const lifetimeMs = lifetimeSeconds * 1000;
     const margin = Math.min(this.#marginMs, lifetimeMs / 10);
     const token: AccessToken = {
       accessToken: response.accessToken,
@@ -315,9 +348,20 @@ export class TokenClient {
       ...this.#describe(request, token.scope),
       authMethod: this.#auth.method,
       expiresIn: response.expiresIn,
+      lifetimeSeconds,
       tokenFingerprint: fingerprint(token.accessToken),
     });
     return { token, refreshAt: sentAt + lifetimeMs * this.#refreshAfter };
+  }
+
+  /**
+   * The lifetime to count with: `expires_in`, or the default without one, in
+   * whole seconds (RFC 6749 §5.1 sends whole seconds; a fraction is dropped,
+   * so never more is counted than the server said), within the bounds.
+   */
+  #lifetimeSeconds(expiresIn: number | undefined): number {
+    const { defaultSeconds, minSeconds, maxSeconds } = this.#lifetime;
+    return Math.min(maxSeconds, Math.max(minSeconds, Math.floor(expiresIn ?? defaultSeconds)));
   }
 
   /** The token endpoint: given, or discovered once (RFC 8414); a failed discovery is retried next time. */
@@ -360,4 +404,20 @@ export class TokenClient {
       scope: grantedScope ?? request.scopes?.join(" "),
     };
   }
+}
+
+/** The lifetime options, checked once so that every lifetime counted is a finite number of seconds. */
+function lifetimePolicy(options: TokenClientOptions): LifetimePolicy {
+  const policy = {
+    defaultSeconds: options.defaultExpiresIn ?? 60,
+    minSeconds: options.minLifetimeSeconds ?? DEFAULT_MIN_LIFETIME_SECONDS,
+    maxSeconds: options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS,
+  };
+  const positive = (n: number) => Number.isFinite(n) && n > 0;
+  if (!positive(policy.defaultSeconds)) throw new TypeError("defaultExpiresIn must be a positive number");
+  if (!positive(policy.minSeconds)) throw new TypeError("minLifetimeSeconds must be a positive number");
+  if (!positive(policy.maxSeconds) || policy.maxSeconds < policy.minSeconds) {
+    throw new TypeError("maxLifetimeSeconds must be a number no less than minLifetimeSeconds");
+  }
+  return policy;
 }

@@ -165,6 +165,7 @@ describe("the token cache", () => {
       scope: "charge:customer",
       authMethod: "client_secret_basic",
       expiresIn: 300,
+      lifetimeSeconds: 300,
       tokenFingerprint: fingerprint("tok-1"),
     });
     expect(reused).toMatchObject({ clientId: "order-service", audience: "payment-service", scope: "charge:customer", tokenFingerprint: fingerprint("tok-1") });
