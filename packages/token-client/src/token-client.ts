@@ -4,7 +4,7 @@ import type { ClientAuth, ClientAuthMethod } from "./client-auth.js";
 import { fetchMetadata } from "./discovery.js";
 import { AuthServerUnavailableError } from "./errors.js";
 import { fingerprint } from "./fingerprint.js";
-import { exchange } from "./http.js";
+import { exchange, type ExchangeLimits } from "./http.js";
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { readTokenResponse } from "./token-response.js";
 
@@ -64,7 +64,14 @@ export interface TokenClientOptions {
   clientAuth: ClientAuth;
   /** The axios instance used to reach the authorization server (default: a fresh one). */
   http?: AxiosInstance;
-  /** Timeout of one request to the authorization server, milliseconds (default 5,000). */
+  /**
+   * Total time one request to the authorization server may take,
+   * milliseconds (default 5,000): connecting, sending, and the status,
+   * headers and entire body. Not an idle timeout (axios's `timeout` in Node
+   * is one), which a server sending a byte now and then never triggers. It
+   * ends the attempt as a network failure (`ETIMEDOUT`), which is retried
+   * within `retry`.
+   */
   requestTimeoutMs?: number;
   /** Share of a token's lifetime after which the next use starts a background refresh (default 0.8). */
   refreshAfter?: number;
@@ -91,6 +98,11 @@ export interface TokenClientOptions {
    */
   maxLifetimeSeconds?: number;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Once aborted (at shutdown), requests in flight end, no retry is waited
+   * for or started, and `getToken` rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
   /** Called for every token obtained from the server (log `token.fetched` here). */
   onFetched?: (event: TokenFetchedEvent) => void;
   /** Called for every cached token handed out (log `token.reused` here). */
@@ -101,7 +113,7 @@ export interface TokenClientOptions {
   onRetry?: (event: TokenRetryEvent) => void;
   /** Milliseconds since the epoch (default `Date.now`); tests inject one. */
   clock?: () => number;
-  /** Waits between retries (default `setTimeout`); tests inject one. */
+  /** Waits between retries (default `setTimeout`, cut short by `signal`); tests inject one. */
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1) (default `Math.random`). */
   random?: () => number;
@@ -185,11 +197,12 @@ export class TokenClient {
   readonly #clientId: string;
   readonly #auth: ClientAuth;
   readonly #http: AxiosInstance;
-  readonly #timeoutMs: number;
+  readonly #requestTimeoutMs: number;
   readonly #refreshAfter: number;
   readonly #marginMs: number;
   readonly #lifetime: LifetimePolicy;
   readonly #retry: RetryPolicy;
+  readonly #signal: AbortSignal | undefined;
   readonly #events: Pick<TokenClientOptions, "onFetched" | "onReused" | "onRefreshFailed" | "onRetry">;
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -207,14 +220,15 @@ export class TokenClient {
     this.#clientId = options.clientId;
     this.#auth = options.clientAuth;
     this.#http = options.http ?? axios.create();
-    this.#timeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
     this.#refreshAfter = refreshAfter;
     this.#marginMs = options.expiryMarginMs ?? 5_000;
     this.#lifetime = lifetimePolicy(options);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#signal = options.signal;
     this.#events = options;
     this.#clock = options.clock ?? Date.now;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? ((ms) => sleep(ms, options.signal));
     this.#random = options.random ?? Math.random;
     if (options.tokenEndpoint !== undefined) this.#tokenEndpoint = Promise.resolve(options.tokenEndpoint);
   }
@@ -231,6 +245,7 @@ export class TokenClient {
    * @throws {TokenRequestError} the server refused (RFC 6749 §5.2); permanent.
    * @throws {AuthServerUnavailableError} the server could not be reached, after retries.
    * @throws {InvalidResponseError} the server's answer broke the protocol.
+   * @throws the reason of the client's `signal`, once it is aborted.
    */
   async getToken(params: TokenParams = {}): Promise<AccessToken> {
     const request = this.#normalize(params);
@@ -303,6 +318,7 @@ export class TokenClient {
     let attempts = 0;
     for (;;) {
       attempts += 1;
+      this.#signal?.throwIfAborted();
       try {
         return await this.#requestOnce(request);
       } catch (error) {
@@ -329,11 +345,7 @@ export class TokenClient {
       accept: "application/json",
     };
     await this.#auth.apply({ clientId: this.#clientId, issuer: this.#issuer, tokenEndpoint, now: sentAt }, body, headers);
-    const answer = await exchange(
-      this.#http,
-      { method: "POST", url: tokenEndpoint, data: body.toString(), headers, timeout: this.#timeoutMs },
-      "token request",
-    );
+    const answer = await exchange(this.#http, { method: "POST", url: tokenEndpoint, data: body.toString(), headers }, "token request", this.#limits());
     const response = readTokenResponse(answer, this.#clock());
     const lifetimeSeconds = this.#lifetimeSeconds(response.expiresIn);
     const lifetimeMs = lifetimeSeconds * 1000;
@@ -367,16 +379,18 @@ export class TokenClient {
   /** The token endpoint: given, or discovered once (RFC 8414); a failed discovery is retried next time. */
   #discover(): Promise<string> {
     if (!this.#tokenEndpoint) {
-      const discovered = fetchMetadata(this.#http, this.#authServerUrl, this.#issuer, {
-        timeoutMs: this.#timeoutMs,
-        now: this.#clock,
-      }).then((metadata) => metadata.token_endpoint);
+      const discovered = fetchMetadata(this.#http, this.#authServerUrl, this.#issuer, { ...this.#limits(), now: this.#clock }).then((metadata) => metadata.token_endpoint);
       discovered.catch(() => {
         if (this.#tokenEndpoint === discovered) this.#tokenEndpoint = undefined;
       });
       this.#tokenEndpoint = discovered;
     }
     return this.#tokenEndpoint;
+  }
+
+  /** Each request to the authorization server: its total deadline, and the client's signal. */
+  #limits(): ExchangeLimits {
+    return { totalTimeoutMs: this.#requestTimeoutMs, ...(this.#signal ? { signal: this.#signal } : {}) };
   }
 
   #normalize(params: TokenParams): Request {
@@ -420,4 +434,20 @@ function lifetimePolicy(options: TokenClientOptions): LifetimePolicy {
     throw new TypeError("maxLifetimeSeconds must be a number no less than minLifetimeSeconds");
   }
   return policy;
+}
+
+/** `ms` of waiting, ended early by `signal`, rejecting with its reason. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
