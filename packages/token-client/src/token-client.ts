@@ -76,6 +76,15 @@ export interface TokenClientOptions {
   /** Share of a token's lifetime after which the next use starts a background refresh (default 0.8). */
   refreshAfter?: number;
   /**
+   * How much earlier than `refreshAfter` a refresh may be due, as a share of
+   * it, in [0, 1) (default 0.1): each token's refresh is due at
+   * `lifetime × refreshAfter × (1 − u × refreshJitter)`, `u` drawn from
+   * `random`, so with the defaults between 72 % and 80 % of its life.
+   * Instances started together (a deployment) then do not all ask the
+   * authorization server again in the same second.
+   */
+  refreshJitter?: number;
+  /**
    * A token is not handed out during its last `expiryMarginMs` (default
    * 5,000, at most a tenth of its lifetime), so it does not expire on the way.
    */
@@ -115,7 +124,7 @@ export interface TokenClientOptions {
   clock?: () => number;
   /** Waits between retries (default `setTimeout`, cut short by `signal`); tests inject one. */
   sleep?: (ms: number) => Promise<void>;
-  /** Jitter source in [0, 1) (default `Math.random`). */
+  /** Jitter source in [0, 1), for retries and refresh ahead (default `Math.random`). */
   random?: () => number;
 }
 
@@ -181,8 +190,9 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
  * - expiry from `expires_in` on the local clock, counted from when the
  *   request was sent (the token cannot be older), never from the token's `exp`,
  *   in whole seconds between a floor and a ceiling (1 s and a day by default);
- * - refresh ahead: past `refreshAfter` of its life, the next use starts a
- *   background refresh and still gets the current token;
+ * - refresh ahead: past `refreshAfter` of its life, less a random share of
+ *   up to `refreshJitter` of that, the next use starts a background refresh
+ *   and still gets the current token;
  * - single flight: concurrent callers without a valid token share one request;
  * - bounded retries with exponential backoff and full jitter on network
  *   errors, `5xx`, `408` and `429` (honouring `Retry-After`); OAuth errors are
@@ -199,6 +209,7 @@ export class TokenClient {
   readonly #http: AxiosInstance;
   readonly #requestTimeoutMs: number;
   readonly #refreshAfter: number;
+  readonly #refreshJitter: number;
   readonly #marginMs: number;
   readonly #lifetime: LifetimePolicy;
   readonly #retry: RetryPolicy;
@@ -215,6 +226,8 @@ export class TokenClient {
     if (!options.issuer) throw new TypeError("issuer is required");
     const refreshAfter = options.refreshAfter ?? 0.8;
     if (!(refreshAfter > 0 && refreshAfter <= 1)) throw new TypeError("refreshAfter must be in (0, 1]");
+    const refreshJitter = options.refreshJitter ?? 0.1;
+    if (!(refreshJitter >= 0 && refreshJitter < 1)) throw new TypeError("refreshJitter must be in [0, 1)");
     this.#issuer = options.issuer;
     this.#authServerUrl = options.authServerUrl ?? options.issuer;
     this.#clientId = options.clientId;
@@ -222,6 +235,7 @@ export class TokenClient {
     this.#http = options.http ?? axios.create();
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
     this.#refreshAfter = refreshAfter;
+    this.#refreshJitter = refreshJitter;
     this.#marginMs = options.expiryMarginMs ?? 5_000;
     this.#lifetime = lifetimePolicy(options);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -363,7 +377,9 @@ export class TokenClient {
       lifetimeSeconds,
       tokenFingerprint: fingerprint(token.accessToken),
     });
-    return { token, refreshAt: sentAt + lifetimeMs * this.#refreshAfter };
+    // Jittered per token, so that clients which fetched together drift apart at the next refresh.
+    const refreshShare = this.#refreshAfter * (1 - this.#random() * this.#refreshJitter);
+    return { token, refreshAt: sentAt + lifetimeMs * refreshShare };
   }
 
   /**

@@ -22,7 +22,7 @@ describe("token lifetime bounds", () => {
   it.each([1e308, 1e12])("hardening #8: clamps expires_in %s to the ceiling of 24 h, then asks again", async (expiresIn) => {
     const clock = manualClock();
     answerExpiresIn(expiresIn);
-    const tokens = client({ clock: clock.now, refreshAfter: 1 });
+    const tokens = client({ clock: clock.now, refreshAfter: 1, refreshJitter: 0 });
     const sentAt = clock.now();
 
     const first = await tokens.getToken(params);
@@ -39,7 +39,7 @@ describe("token lifetime bounds", () => {
   it("hardening #8: keeps a token whose expires_in is 0.001 for the floor of 1 s, not one request per call", async () => {
     const clock = manualClock();
     answerExpiresIn(0.001);
-    const tokens = client({ clock: clock.now, refreshAfter: 1 });
+    const tokens = client({ clock: clock.now, refreshAfter: 1, refreshJitter: 0 });
     const sentAt = clock.now();
 
     // nine calls, 100 ms apart, all within the floor: one request
@@ -84,5 +84,39 @@ describe("token lifetime bounds", () => {
     expect(() => client({ minLifetimeSeconds: 60, maxLifetimeSeconds: 30 })).toThrow(TypeError);
     expect(() => client({ maxLifetimeSeconds: Infinity })).toThrow(TypeError);
     expect(() => client({ defaultExpiresIn: Number.NaN })).toThrow(TypeError);
+  });
+});
+
+describe("refresh-ahead jitter", () => {
+  it("hardening #8: two clients started together compute different refresh times, within 72-80 % of the lifetime (refreshAfter 0.8, jitter 0.1)", async () => {
+    const clock = manualClock();
+    answerExpiresIn(100);
+    const fetched = { early: 0, late: 0 };
+    // the jitter's extremes: u = 0 refreshes at 80 s, u → 1 at 72 s
+    const late = client({ clock: clock.now, random: () => 0, onFetched: () => (fetched.late += 1) });
+    const early = client({ clock: clock.now, random: () => 0.999, onFetched: () => (fetched.early += 1) });
+    const both = async () => Promise.all([late.getToken(params), early.getToken(params)]);
+    await both();
+
+    clock.advance(71_900); // before the band: neither refreshes
+    await both();
+    expect(fetched).toEqual({ early: 1, late: 1 });
+
+    clock.advance(200); // 72.1 s: u = 0.999 refreshes at 80 s x (1 - 0.0999) = 72.008 s
+    await both();
+    await expect.poll(() => fetched.early).toBe(2);
+    expect(fetched.late).toBe(1);
+
+    clock.advance(7_899); // 79.999 s
+    await both();
+    expect(fetched.late).toBe(1);
+    clock.advance(1); // 80 s: u = 0 refreshes at refreshAfter exactly
+    await both();
+    await expect.poll(() => fetched.late).toBe(2);
+  });
+
+  it("refuses a jitter outside [0, 1)", () => {
+    expect(() => client({ refreshJitter: -0.1 })).toThrow(TypeError);
+    expect(() => client({ refreshJitter: 1 })).toThrow(TypeError);
   });
 });
