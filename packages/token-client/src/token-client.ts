@@ -224,6 +224,8 @@ export class TokenClient {
   constructor(options: TokenClientOptions) {
     if (!options.clientId) throw new TypeError("clientId is required");
     if (!options.issuer) throw new TypeError("issuer is required");
+    const requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    if (!(requestTimeoutMs > 0 && requestTimeoutMs < Infinity)) throw new TypeError("requestTimeoutMs must be a positive number");
     const refreshAfter = options.refreshAfter ?? 0.8;
     if (!(refreshAfter > 0 && refreshAfter <= 1)) throw new TypeError("refreshAfter must be in (0, 1]");
     const refreshJitter = options.refreshJitter ?? 0.1;
@@ -233,7 +235,7 @@ export class TokenClient {
     this.#clientId = options.clientId;
     this.#auth = options.clientAuth;
     this.#http = options.http ?? axios.create();
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.#requestTimeoutMs = requestTimeoutMs;
     this.#refreshAfter = refreshAfter;
     this.#refreshJitter = refreshJitter;
     this.#marginMs = options.expiryMarginMs ?? 5_000;
@@ -359,7 +361,8 @@ export class TokenClient {
       accept: "application/json",
     };
     await this.#auth.apply({ clientId: this.#clientId, issuer: this.#issuer, tokenEndpoint, now: sentAt }, body, headers);
-    const answer = await exchange(this.#http, { method: "POST", url: tokenEndpoint, data: body.toString(), headers }, "token request", this.#limits());
+    const post = { method: "POST", url: tokenEndpoint, data: body.toString(), headers };
+    const answer = await exchange(this.#http, post, "token request", this.#limits());
     const response = readTokenResponse(answer, this.#clock());
     const lifetimeSeconds = this.#lifetimeSeconds(response.expiresIn);
     const lifetimeMs = lifetimeSeconds * 1000;
@@ -395,7 +398,9 @@ export class TokenClient {
   /** The token endpoint: given, or discovered once (RFC 8414); a failed discovery is retried next time. */
   #discover(): Promise<string> {
     if (!this.#tokenEndpoint) {
-      const discovered = fetchMetadata(this.#http, this.#authServerUrl, this.#issuer, { ...this.#limits(), now: this.#clock }).then((metadata) => metadata.token_endpoint);
+      const discovered = fetchMetadata(this.#http, this.#authServerUrl, this.#issuer, { ...this.#limits(), now: this.#clock }).then(
+        (metadata) => metadata.token_endpoint,
+      );
       discovered.catch(() => {
         if (this.#tokenEndpoint === discovered) this.#tokenEndpoint = undefined;
       });

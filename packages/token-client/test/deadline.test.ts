@@ -99,3 +99,9 @@ describe("the total deadline of a request to the authorization server", { timeou
     expect(slow.requests).toHaveLength(1);
   });
 });
+
+it("refuses a requestTimeoutMs that is not a positive number (0 no longer means none: it would end every request at once)", () => {
+  const options = { issuer: "http://127.0.0.1:1", clientId: "order-service", clientAuth: clientSecretBasic("super-secret") };
+  expect(() => new TokenClient({ ...options, requestTimeoutMs: 0 })).toThrow(TypeError);
+  expect(() => new TokenClient({ ...options, requestTimeoutMs: Infinity })).toThrow(TypeError);
+});
