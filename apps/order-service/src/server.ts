@@ -49,7 +49,8 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     requestTimeoutMs: 3_000,
     // Short: the worker retries an order later anyway, with its own backoff.
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000, maxElapsedMs: 2_500 },
-    sleep: (ms) => abortableSleep(ms, shutdown.signal),
+    // At shutdown, token requests in flight and waits between retries end at once.
+    signal: shutdown.signal,
   });
   const payments = createPaymentClient({ baseUrl: config.paymentServiceUrl, tokens, token: config.paymentToken, logger });
   const settler = new Settler({ store, payments, logger, maxDelayMs: config.retryMaxDelayMs, baseDelayMs: options.retryBaseDelayMs });
@@ -92,19 +93,4 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
       release();
     },
   };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("shutting down"));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error("shutting down"));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
