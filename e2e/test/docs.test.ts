@@ -213,6 +213,47 @@ describe("the documentation", () => {
   });
 });
 
+/** The scripts of a workspace's package.json (the root's when `workspace` is undefined). */
+function scriptsOf(workspace: string | undefined): string[] {
+  const file = join(ROOT, workspace ?? "", "package.json");
+  if (!existsSync(file)) return [];
+  return Object.keys((JSON.parse(readFileSync(file, "utf8")) as { scripts?: Record<string, string> }).scripts ?? {});
+}
+
+/** Whether `script` exists in `workspace`; a placeholder such as `apps/<name>` stands for every folder there. */
+function hasScript(script: string, workspace: string | undefined): boolean {
+  const placeholder = workspace === undefined ? -1 : workspace.search(/<[^>]+>/);
+  if (placeholder === -1) return scriptsOf(workspace).includes(script);
+  const parent = workspace!.slice(0, placeholder);
+  const folders = readdirSync(join(ROOT, parent), { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  return folders.length > 0 && folders.every((folder) => scriptsOf(join(parent, folder.name)).includes(script));
+}
+
+/** Every `npm run X`, `npm start`, `npm test` written in code, with the workspace it names. */
+function npmCommands(parsed: Parsed): { command: string; script: string; workspace: string | undefined }[] {
+  const found: { command: string; script: string; workspace: string | undefined }[] = [];
+  for (const block of parsed.code) {
+    for (const match of block.matchAll(/\bnpm (run|start|test)\b([^\n|`;&]*)/g)) {
+      const words = match[2]!.trim().split(/\s+/).filter((word) => word !== "");
+      const own = words.includes("--") ? words.slice(0, words.indexOf("--")) : words;
+      const workspaceAt = own.findIndex((word) => word === "-w" || word === "--workspace");
+      const workspace = workspaceAt === -1 ? own.find((word) => word.startsWith("--workspace="))?.slice(12) : own[workspaceAt + 1];
+      const script = match[1] === "run" ? own.find((word, index) => !word.startsWith("-") && own[index - 1] !== "-w" && own[index - 1] !== "--workspace") : match[1];
+      if (script !== undefined) found.push({ command: match[0].trim(), script, workspace });
+    }
+  }
+  return found;
+}
+
+describe("the commands in the documentation", () => {
+  it.each(MARKDOWN)("%s runs only npm scripts that exist", (file) => {
+    const missing = npmCommands(parse(file))
+      .filter(({ script, workspace }) => !hasScript(script, workspace))
+      .map(({ command }) => `${file}: ${command}`);
+    expect(missing).toEqual([]);
+  });
+});
+
 describe("the README", () => {
   const readme = parse("README.md");
   const lines = readFileSync(join(ROOT, "README.md"), "utf8").split("\n");
@@ -244,5 +285,28 @@ describe("the README", () => {
     expect(entries.filter((entry) => !anchors.includes(entry.anchor))).toEqual([]);
     // the table of contents is all there is before the first section
     expect(lines.slice(start + 1, end).filter((line) => line.trim() !== "" && !/^\s*[-*]\s+\[/.test(line))).toEqual([]);
+  });
+
+  it("names, in \"Where each check is made\", functions and test titles that exist in the files it links", () => {
+    const start = lines.indexOf("## Where each check is made");
+    const end = lines.findIndex((line, index) => index > start && /^## /.test(line));
+    expect(start).toBeGreaterThan(0);
+    const section = lines.slice(start, end).join("\n").replace(/\s*\n\s*/g, " ");
+    const problems: string[] = [];
+    const read = (path: string) => (existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), "utf8") : "");
+    let functions = 0;
+    for (const [, path, name] of section.matchAll(/\]\(([^)#]+\.ts)\) · `([\w.]+)`/g)) {
+      functions += 1;
+      const identifier = name!.split(".").at(-1)!;
+      if (!new RegExp(`\\b${identifier}\\b`).test(read(path!))) problems.push(`${path}: no ${name}`);
+    }
+    let tests = 0;
+    for (const [, path, title] of section.matchAll(/\]\(([^)#]+\.test\.ts)\) › "([^"]+)"/g)) {
+      tests += 1;
+      if (!read(path!).includes(title!.replace(/^…: /, ""))) problems.push(`${path}: no test "${title}"`);
+    }
+    expect(problems).toEqual([]);
+    expect(functions).toBeGreaterThan(15);
+    expect(tests).toBeGreaterThan(15);
   });
 });
