@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnApp, stackEnv, stopApp, waitUntilReady } from "../../scripts/stack.mjs";
 import { accessToken, eventually, postJson, send, startTestStack, type Stack } from "./support.js";
 
-// CONTRACT.md, order-service: POST /orders and GET /orders/:id, through the
+// docs/wire-contract.md, order-service: POST /orders and GET /orders/:id, through the
 // whole flow with the three real apps as separate processes.
 let stack: Stack;
 beforeAll(async () => {

@@ -48,8 +48,8 @@ export interface AuthServerConfig {
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url));
 
 /**
- * Environment in, typed configuration out (CONTRACT.md "Processes, ports and
- * configuration", plus the documented extras of the README). The first
+ * Environment in, typed configuration out (docs/wire-contract.md, "Starting
+ * an app, and its configuration", plus the extras of the app's README). The first
  * problem becomes a {@link ConfigError} with one line naming the variable.
  */
 export function loadConfig(env: Env): AuthServerConfig {

@@ -35,8 +35,8 @@ export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"] as const;
 
 /**
- * Environment in, typed configuration out (CONTRACT.md "Processes, ports and
- * configuration", plus the documented extras of the README). The first
+ * Environment in, typed configuration out (docs/wire-contract.md, "Starting
+ * an app, and its configuration", plus the extras of the app's README). The first
  * problem becomes a {@link ConfigError} with one line naming the variable.
  */
 export function loadConfig(env: Env): OrderServiceConfig {
@@ -68,7 +68,7 @@ export function loadConfig(env: Env): OrderServiceConfig {
 function loadClientAuth(read: EnvReader, production: boolean): ClientAuth {
   const method = read.oneOf("CLIENT_AUTH_METHOD", AUTH_METHODS, "client_secret_basic");
   if (method !== "private_key_jwt") {
-    // The development default is published in CONTRACT.md: never in production.
+    // The development default is published in docs/wire-contract.md: never in production.
     const secret = read.secret("CLIENT_SECRET", production ? undefined : "super-secret");
     if (secret === undefined) throw new ConfigError("invalid CLIENT_SECRET: required in production (set CLIENT_SECRET or CLIENT_SECRET_FILE)");
     return method === "client_secret_basic" ? clientSecretBasic(secret) : clientSecretPost(secret);

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { ConfigError, EnvReader } from "@m2m/service-kit";
 
-/** payment-service's configuration, read once from the environment (CONTRACT.md, "Processes, ports and configuration"). */
+/** payment-service's configuration, read once from the environment (docs/wire-contract.md, "Starting an app, and its configuration"). */
 export interface PaymentConfig {
   port: number;
   host: string;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_FILE } from "../src/server.js";
 import { AuthStub, newCharge, otherSpellings, postCharge, send, startService, type TestService } from "./support.js";
 
-// CONTRACT.md, payment-service, POST /charge: every row, through HTTP, with a
+// docs/wire-contract.md, payment-service, POST /charge: every row, through HTTP, with a
 // real SQLite ledger in a temp DATA_DIR.
 let auth: AuthStub;
 let service: TestService;

@@ -245,7 +245,7 @@ describe("client_secret_basic with the RFC 6749 §2.3.1 encoding", () => {
   });
 });
 
-describe("brute force on one client (CONTRACT.md: more than 20 failures a minute → 429)", () => {
+describe("brute force on one client (docs/wire-contract.md: more than 20 failures a minute → 429)", () => {
   // From 127.0.0.2 and up: the loopback network is all this host, so each test is its own "address".
   it("refuses with 429 and Retry-After after 20 failures, and then refuses the right secret too", async () => {
     const statuses: number[] = [];
@@ -274,7 +274,7 @@ describe("brute force on one client (CONTRACT.md: more than 20 failures a minute
   });
 });
 
-describe("brute force from one address (CONTRACT.md: more than 100 failures a minute → 429)", () => {
+describe("brute force from one address (docs/wire-contract.md: more than 100 failures a minute → 429)", () => {
   it("counts failures only: a busy legitimate client is never limited", async () => {
     for (let i = 0; i < 110; i++) {
       const res = await rawTokenRequest(auth.url, grant, "127.0.0.10", { authorization: basic("order-service", "super-secret") });

@@ -1,7 +1,7 @@
 import { InvalidTokenError } from "./errors.js";
 
 /**
- * The claims of an RFC 9068 access token, as CONTRACT.md issues them:
+ * The claims of an RFC 9068 access token, as docs/wire-contract.md describes them:
  * `iss`, `sub` (= `client_id` in the client credentials grant, RFC 9068
  * §2.2), `client_id`, `aud` (one resource server, a string), `scope`
  * (space-delimited), `iat`, `exp`, `jti`. Any other claims are kept as they

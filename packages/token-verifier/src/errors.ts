@@ -40,7 +40,7 @@ export abstract class BearerError extends Error {
     ];
   }
 
-  /** `WWW-Authenticate`, exactly as RFC 6750 §3 and CONTRACT.md write it. */
+  /** `WWW-Authenticate`, exactly as RFC 6750 §3 and docs/wire-contract.md write it. */
   get headers(): Readonly<Record<string, string>> {
     return { "WWW-Authenticate": bearerChallenge(this.realm, this.challengeParams()) };
   }
@@ -105,7 +105,7 @@ export class InvalidTokenError extends BearerError {
  * "scope" attribute with the scope necessary to access the protected
  * resource."
  *
- * The challenge carries `scope` and no `error_description`, as CONTRACT.md
+ * The challenge carries `scope` and no `error_description`, as docs/wire-contract.md
  * writes it; the body has both.
  */
 export class InsufficientScopeError extends BearerError {

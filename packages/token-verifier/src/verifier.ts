@@ -105,7 +105,7 @@ interface CacheEntry {
 /**
  * Creates the verifier a resource server runs every request through. It
  * first refuses any spelling of the token but the canonical one (RFC 7515
- * §2), then checks what RFC 9068 §4 and CONTRACT.md list: a signature by a
+ * §2), then checks what RFC 9068 §4 and docs/wire-contract.md list: a signature by a
  * key of the issuer's JWK Set, an asymmetric `alg` the key is published
  * for (never `none`, never HMAC), `typ` `at+jwt` (or `application/at+jwt`,
  * any case), `iss` and `aud` equal to the expected values, `exp`/`nbf`/`iat`

@@ -14,7 +14,7 @@ export interface OrderRoutesDeps {
 }
 
 /**
- * `POST /orders` and `GET /orders/:id` (CONTRACT.md "order-service"). The
+ * `POST /orders` and `GET /orders/:id` (docs/wire-contract.md, "order-service"). The
  * order is committed as `pending` before any call leaves the service; the
  * request then waits a bounded time for its charge and answers what it knows.
  */

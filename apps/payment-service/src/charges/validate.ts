@@ -8,7 +8,7 @@ const MAX_ID_LENGTH = 128;
 const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 
 /**
- * The `POST /charge` body of CONTRACT.md, checked strictly: a JSON object
+ * The `POST /charge` body of docs/wire-contract.md, checked strictly: a JSON object
  * with exactly `orderId`, `customerId` (non-empty strings of printable
  * characters, at most 128), `amount` (a positive safe integer, minor units)
  * and `currency` (an ISO 4217 alphabetic code, upper case). Unknown fields
