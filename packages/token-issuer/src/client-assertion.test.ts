@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, sign as signBytes, type KeyObject } from "node:crypto";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { ClientAssertionVerifier } from "./client-assertion.js";
@@ -102,5 +102,25 @@ describe("ClientAssertionVerifier (RFC 7523 §3)", () => {
     ];
     expect(new Set(reasons)).toEqual(new Set(["the client assertion does not verify with a key registered for its client"]));
     expect(await refusal(verifier.verify("not-a-jwt", registry))).toMatch(/readable JWT/);
+  });
+
+  it("refuses a member name twice in the header or the claims (RFC 7515 §5.2, RFC 7519 §4), though jose would keep the last", async () => {
+    const { clock, verifier } = setup();
+    const iat = Math.floor(clock.now / 1000);
+    const signText = (header: string, claims: string) => {
+      const input = `${Buffer.from(header).toString("base64url")}.${Buffer.from(claims).toString("base64url")}`;
+      return `${input}.${signBytes("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+    };
+    const claims = (extra: string) => `{"iss":"signer","sub":"signer","aud":"${ISSUER}","iat":${iat},"exp":${iat + 60},"jti":"${crypto.randomUUID()}"${extra}}`;
+    // the control: the same texts, each name once, authenticate
+    await expect(verifier.verify(signText('{"alg":"ES256","kid":"k1"}', claims("")), registry)).resolves.toBeDefined();
+    for (const [header, extra] of [
+      ['{"alg":"ES256","kid":"k1","kid":"k1"}', ""],
+      ['{"alg":"none","alg":"ES256","kid":"k1"}', ""],
+      ['{"alg":"ES256","kid":"k1"}', ',"sub":"signer"'],
+      ['{"alg":"ES256","kid":"k1"}', ',"aud":"https://evil.example","\\u0061ud":"https://as.example"'],
+    ] as const) {
+      expect(await refusal(verifier.verify(signText(header, claims(extra)), registry))).toMatch(/names a member twice/);
+    }
   });
 });
