@@ -71,6 +71,7 @@ const PUBLIC_API: Record<string, string[]> = {
     "finishApp",
     "fingerprint",
     "handleShutdown",
+    "httpLimitsFrom",
     "invalidRequest",
     "jsonBody",
     "listen",

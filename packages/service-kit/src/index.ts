@@ -16,9 +16,9 @@ export type { ExposableError } from "./errors.js";
 /** The base app every service builds on, its JSON body parser, and its one error renderer (`finishApp`). */
 export { createBaseApp, finishApp, jsonBody, sendReply } from "./http.js";
 export type { BaseAppOptions, JsonReply } from "./http.js";
-/** Listening, and stopping cleanly on SIGTERM / SIGINT. */
-export { closeServer, handleShutdown, listen, serverUrl } from "./lifecycle.js";
-export type { ShutdownOptions } from "./lifecycle.js";
+/** Listening within limits that slow clients cannot outwait (`HTTP_*` variables), and stopping cleanly on SIGTERM / SIGINT. */
+export { closeServer, handleShutdown, httpLimitsFrom, listen, serverUrl } from "./lifecycle.js";
+export type { HttpLimits, ShutdownOptions } from "./lifecycle.js";
 /** JSON lines on stdout with `service` and `req_id`, secrets redacted; fingerprints instead of credentials. */
 export { createLogger, fingerprint, logLevelFrom, silentLogger } from "./logger.js";
 export type { Logger, LoggerOptions, LogLevel } from "./logger.js";
