@@ -8,6 +8,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual({
       port: 4002,
       host: "127.0.0.1",
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000, maxConnections: 1_000 },
       authServerUrl: "http://localhost:4000",
       issuer: "http://localhost:4000",
       audience: "payment-service",
@@ -31,6 +32,10 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the HTTP server's limits from HTTP_*", () => {
+    expect(loadConfig({ HTTP_IDLE_TIMEOUT_MS: "60000", HTTP_MAX_CONNECTIONS: "200" }).http).toMatchObject({ idleTimeoutMs: 60_000, maxConnections: 200 });
+  });
+
   it.each([
     ["PORT", "http", /invalid PORT/],
     ["CHARGE_LIMIT", "1e5", /invalid CHARGE_LIMIT: expected a positive integer/],
@@ -41,6 +46,8 @@ describe("loadConfig", () => {
     ["JWKS_MAX_AGE", "0", /invalid JWKS_MAX_AGE/],
     ["JWKS_MAX_STALE", "10m", /invalid JWKS_MAX_STALE: expected an integer from 1 to 604800/],
     ["JWKS_MAX_STALE", "30", /invalid JWKS_MAX_STALE: must be at least JWKS_MAX_AGE \(60 s\), got "30"/],
+    ["HTTP_REQUEST_TIMEOUT_MS", "15s", /^invalid HTTP_REQUEST_TIMEOUT_MS: expected an integer/],
+    ["HTTP_MAX_CONNECTIONS", "-1", /^invalid HTTP_MAX_CONNECTIONS: /],
   ])("refuses %s=%s with one line naming it", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
