@@ -1,0 +1,15 @@
+// Mutation testing of the whole verifier (npm run test:mutation at the root).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: "vitest",
+  plugins: ["@stryker-mutator/vitest-runner"],
+  mutate: ["src/**/*.ts", "!src/index.ts"],
+  coverageAnalysis: "perTest",
+  concurrency: 2,
+  timeoutMS: 20_000,
+  // the sandbox is packages/<name>/.stryker-tmp/sandbox-*: Stryker rewrites tsconfig's "extends" for that depth
+  reporters: ["clear-text", "progress", "html", "json"],
+  htmlReporter: { fileName: "../../reports/mutation/token-verifier/index.html" },
+  jsonReporter: { fileName: "../../reports/mutation/token-verifier/mutation.json" },
+  thresholds: { high: 95, low: 90, break: null },
+};
