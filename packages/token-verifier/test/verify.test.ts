@@ -250,6 +250,8 @@ describe("malformed input", () => {
       const token = await issuer.signText(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid: issuer.key.kid, ...extra }), claims);
       expect((await rejection(token)).description, JSON.stringify(extra)).toBe("the access token is malformed");
     }
+    // b64 true is what every JWS means without it (RFC 7797 §3)
+    await expect(verifier().verify(await issuer.signText(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid: issuer.key.kid, b64: true }), claims))).resolves.toBeDefined();
   });
 
   it("refuses a non-string kid (kid injection) as malformed", async () => {
