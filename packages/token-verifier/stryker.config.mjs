@@ -3,6 +3,7 @@
 export default {
   testRunner: "vitest",
   plugins: ["@stryker-mutator/vitest-runner"],
+  vitest: { configFile: "vitest.config.ts" },
   mutate: ["src/**/*.ts", "!src/index.ts"],
   coverageAnalysis: "perTest",
   concurrency: 2,
