@@ -8,7 +8,11 @@
 //
 //   npm run test:mutation                      both targets
 //   npm run test:mutation -- token-issuer      one
+//   npm run test:mutation -- --force           every mutant again
 //
+// Runs are incremental (each package's stryker.config.mjs): a mutant whose
+// code and covering tests did not change since the last run keeps its
+// result (reports/mutation/<package>/incremental.json); --force tests all.
 // The property tests run with a tenth of their runs here (PROPERTY_RUNS_SCALE):
 // they run once per mutant.
 import { spawnSync } from "node:child_process";
@@ -21,7 +25,8 @@ const TARGETS = [
   { name: "token-verifier", dir: "packages/token-verifier", threshold: 90 },
   { name: "token-issuer", dir: "packages/token-issuer", threshold: 85 },
 ];
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+const strykerFlags = process.argv.slice(2).filter((arg) => arg.startsWith("--"));
 const targets = wanted.length === 0 ? TARGETS : TARGETS.filter((target) => wanted.includes(target.name));
 if (targets.length === 0) {
   console.error(`unknown target: ${wanted.join(" ")} (known: ${TARGETS.map((t) => t.name).join(", ")})`);
@@ -32,7 +37,7 @@ const results = [];
 for (const target of targets) {
   const started = Date.now();
   console.log(`\n== mutation testing: ${target.name}`);
-  const run = spawnSync("npx", ["stryker", "run"], {
+  const run = spawnSync("npx", ["stryker", "run", ...strykerFlags], {
     cwd: join(ROOT, target.dir),
     stdio: "inherit",
     env: { ...process.env, PROPERTY_RUNS_SCALE: process.env.PROPERTY_RUNS_SCALE ?? "0.1" },

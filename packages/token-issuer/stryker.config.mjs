@@ -14,5 +14,8 @@ export default {
   reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: "../../reports/mutation/token-issuer/index.html" },
   jsonReporter: { fileName: "../../reports/mutation/token-issuer/mutation.json" },
+  // reuse the results of mutants whose code and covering tests did not change since the last run (--force: all again)
+  incremental: true,
+  incrementalFile: "../../reports/mutation/token-issuer/incremental.json",
   thresholds: { high: 90, low: 85, break: null },
 };

@@ -12,5 +12,8 @@ export default {
   reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: "../../reports/mutation/token-verifier/index.html" },
   jsonReporter: { fileName: "../../reports/mutation/token-verifier/mutation.json" },
+  // reuse the results of mutants whose code and covering tests did not change since the last run (--force: all again)
+  incremental: true,
+  incrementalFile: "../../reports/mutation/token-verifier/incremental.json",
   thresholds: { high: 95, low: 90, break: null },
 };
