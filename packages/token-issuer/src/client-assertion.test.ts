@@ -2,8 +2,9 @@ import { generateKeyPairSync, sign as signBytes, type KeyObject } from "node:cry
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { ClientAssertionVerifier } from "./client-assertion.js";
-import { InvalidClientError } from "./errors.js";
+import { InvalidClientError, ServerError, TooManyRequestsError } from "./errors.js";
 import { ClientRegistry } from "./registry.js";
+import { ReplayQuotaError, type UsedIdentifiers } from "./used-identifiers.js";
 import { parseRegistry } from "./registry-file.js";
 
 const ISSUER = "https://as.example";
@@ -122,5 +123,89 @@ describe("ClientAssertionVerifier (RFC 7523 §3)", () => {
     ] as const) {
       expect(await refusal(verifier.verify(signText(header, claims(extra)), registry))).toMatch(/names a member twice/);
     }
+  });
+
+  it("reads the claimed client id from iss, and nothing from what is not a JWT with a string iss", async () => {
+    const { verifier, sign } = setup();
+    expect(verifier.claimedClientId(await sign())).toBe("signer");
+    expect(verifier.claimedClientId(await sign({ iss: 42 }))).toBeUndefined();
+    expect(verifier.claimedClientId("a.b.c")).toBeUndefined();
+    expect(await refusal(verifier.verify(await sign({ iss: 42 }), registry))).toBe("the client assertion is not a readable JWT with an iss claim");
+  });
+
+  it("says the one reason for a client that is unknown, disabled or has no keys", async () => {
+    const { verifier, sign } = setup();
+    const others = new ClientRegistry(
+      parseRegistry(
+        {
+          resource_servers: [{ id: "api", resources: ["https://api.example"], scopes: ["read"] }],
+          clients: [
+            { client_id: "signer", jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), alg: "ES256", kid: "k1" }] }, scopes: ["read"], audiences: ["api"], disabled: true },
+            { client_id: "secret-only", client_secret_hash: "$hmac-sha256$b3JkZXItc2VydmljZS1kZQ$H5XPhk0ruPHhNViCK2-5_D3_jz7m17pQLtV5hz5AUdk", scopes: ["read"], audiences: ["api"] },
+          ],
+        },
+        "test",
+      ),
+    );
+    const reason = "the client assertion does not verify with a key registered for its client";
+    expect(await refusal(verifier.verify(await sign(), others))).toBe(reason);
+    expect(await refusal(verifier.verify(await sign({ iss: "secret-only", sub: "secret-only" }), others))).toBe(reason);
+  });
+
+  it("takes a header without kid, and returns the key that verified", async () => {
+    const { verifier, sign } = setup();
+    const signed = await new SignJWT({ iss: "signer", sub: "signer", aud: ISSUER, jti: crypto.randomUUID(), exp: Math.floor(Date.parse("2026-03-01T12:00:00Z") / 1000) + 60 })
+      .setProtectedHeader({ alg: "ES256" })
+      .sign(privateKey);
+    const { client, key } = await verifier.verify(signed, registry);
+    expect(client.clientId).toBe("signer");
+    expect(key.kid).toBe("k1");
+    expect((await verifier.verify(await sign(), registry)).key.alg).toBe("ES256");
+  });
+
+  it("draws the lifetime and iat lines where it says: exp up to 300 s ahead and iat up to 30 s ahead, leeway included", async () => {
+    const { clock, verifier, sign } = setup();
+    const now = Math.floor(clock.now / 1000);
+    await expect(verifier.verify(await sign({ exp: now + 330 }), registry)).resolves.toBeDefined();
+    expect(await refusal(verifier.verify(await sign({ exp: now + 331 }), registry))).toBe("the client assertion lives too long (exp at most 300 s ahead)");
+    await expect(verifier.verify(await sign({ iat: now + 30 }), registry)).resolves.toBeDefined();
+    expect(await refusal(verifier.verify(await sign({ iat: now + 31 }), registry))).toBe("the client assertion was issued in the future");
+    await expect(verifier.verify(await sign({ iat: undefined }), registry)).resolves.toBeDefined();
+    const strict = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now, maxLifetimeSeconds: 60, leewaySeconds: 0 });
+    await expect(strict.verify(await sign({ exp: now + 60 }), registry)).resolves.toBeDefined();
+    expect(await refusal(strict.verify(await sign({ exp: now + 61 }), registry))).toBe("the client assertion lives too long (exp at most 60 s ahead)");
+  });
+
+  it("gives the jose reason for a claim once the signature verified: expired, wrong, or missing and malformed", async () => {
+    const { clock, verifier, sign } = setup();
+    const now = Math.floor(clock.now / 1000);
+    expect(await refusal(verifier.verify(await sign({ exp: now - 60 }), registry))).toBe("the client assertion has expired");
+    expect(await refusal(verifier.verify(await sign({ sub: "other" }), registry))).toBe("the client assertion's sub claim is wrong");
+    expect(await refusal(verifier.verify(await sign({ exp: undefined }), registry))).toBe("the client assertion's exp claim is missing or malformed");
+    expect(await refusal(verifier.verify(await sign({ jti: "" }), registry))).toBe("the client assertion needs a jti");
+    expect(await refusal(verifier.verify(await sign({ jti: 7 }), registry))).toBe("the client assertion needs a jti");
+  });
+
+  it("answers 429 when the client holds its whole share of used ids, and 503 when the store fails otherwise", async () => {
+    const { clock, sign } = setup();
+    const failing = (error: Error): UsedIdentifiers => ({ use: () => Promise.reject(error) });
+    const quota = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now, usedIdentifiers: failing(new ReplayQuotaError("full")) });
+    const quotaError = await quota.verify(await sign(), registry).catch((error: unknown) => error);
+    expect(quotaError).toBeInstanceOf(TooManyRequestsError);
+    expect(quotaError).toMatchObject({ status: 429, retryAfterSeconds: 300 });
+    const broken = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now, usedIdentifiers: failing(new Error("disk")) });
+    const brokenError = await broken.verify(await sign(), registry).catch((error: unknown) => error);
+    expect(brokenError).toBeInstanceOf(ServerError);
+    expect(brokenError).toMatchObject({ status: 503, description: "too many client assertions in flight; retry shortly" });
+  });
+
+  it("remembers a jti until exp plus the leeway, for the client that used it", async () => {
+    const { clock, sign } = setup();
+    const calls: unknown[][] = [];
+    const recording: UsedIdentifiers = { use: async (...args) => (calls.push(args), true) };
+    const verifier = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now, usedIdentifiers: recording });
+    const now = Math.floor(clock.now / 1000);
+    await verifier.verify(await sign({ jti: "j-1", exp: now + 60 }), registry);
+    expect(calls).toEqual([["signer", "j-1", (now + 60 + 30) * 1000, clock.now]]);
   });
 });
