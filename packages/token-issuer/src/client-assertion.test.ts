@@ -192,7 +192,7 @@ describe("ClientAssertionVerifier (RFC 7523 §3)", () => {
     const quota = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now, usedIdentifiers: failing(new ReplayQuotaError("full")) });
     const quotaError = await quota.verify(await sign(), registry).catch((error: unknown) => error);
     expect(quotaError).toBeInstanceOf(TooManyRequestsError);
-    expect(quotaError).toMatchObject({ status: 429, retryAfterSeconds: 300 });
+    expect(quotaError).toMatchObject({ status: 429, retryAfterSeconds: 300, description: "too many client assertions from this client in flight; retry shortly" });
     const broken = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now, usedIdentifiers: failing(new Error("disk")) });
     const brokenError = await broken.verify(await sign(), registry).catch((error: unknown) => error);
     expect(brokenError).toBeInstanceOf(ServerError);
@@ -207,5 +207,35 @@ describe("ClientAssertionVerifier (RFC 7523 §3)", () => {
     const now = Math.floor(clock.now / 1000);
     await verifier.verify(await sign({ jti: "j-1", exp: now + 60 }), registry);
     expect(calls).toEqual([["signer", "j-1", (now + 60 + 30) * 1000, clock.now]]);
+  });
+
+  it("picks the registered key by alg and kid, and a key registered without kid for any kid", async () => {
+    const { clock } = setup();
+    const ed = generateKeyPairSync("ed25519");
+    const two = new ClientRegistry(
+      parseRegistry(
+        {
+          resource_servers: [{ id: "api", resources: ["https://api.example"], scopes: ["read"] }],
+          clients: [
+            {
+              client_id: "signer",
+              // the same kid for two keys of two algorithms: the header's alg tells them apart
+              jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), alg: "ES256", kid: "k1" }, { ...ed.publicKey.export({ format: "jwk" }), alg: "EdDSA", kid: "k1" }] },
+              scopes: ["read"],
+              audiences: ["api"],
+            },
+            { client_id: "kidless", jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), alg: "ES256" }] }, scopes: ["read"], audiences: ["api"] },
+          ],
+        },
+        "test",
+      ),
+    );
+    const verifier = new ClientAssertionVerifier({ issuer: ISSUER, clock: () => clock.now });
+    const iat = Math.floor(clock.now / 1000);
+    const assertion = (iss: string, alg: string, kid: string | undefined, key: KeyObject) =>
+      new SignJWT({ iss, sub: iss, aud: ISSUER, jti: crypto.randomUUID(), iat, exp: iat + 60 }).setProtectedHeader(kid === undefined ? { alg } : { alg, kid }).sign(key);
+    expect((await verifier.verify(await assertion("signer", "EdDSA", "k1", ed.privateKey), two)).key.alg).toBe("EdDSA");
+    expect((await verifier.verify(await assertion("signer", "ES256", "k1", privateKey), two)).key.alg).toBe("ES256");
+    expect((await verifier.verify(await assertion("kidless", "ES256", "any-kid", privateKey), two)).key.kid).toBeUndefined();
   });
 });

@@ -95,6 +95,15 @@ describe("presentedCredentials (RFC 6749 §2.3)", () => {
       clientId: "c",
       assertion: "x",
     });
-    expect(outcome(undefined, {})).toEqual({ method: "none" });
+    expect(outcome(undefined, {})).toStrictEqual({ method: "none" });
+    expect(outcome(undefined, { client_assertion: "x", client_assertion_type: JWT_BEARER_ASSERTION_TYPE })).toStrictEqual({ method: "private_key_jwt", assertion: "x" });
+    // the whole header is the scheme, the credentials and spaces: nothing before, nothing after
+    expect(outcome(`X${basic("a:s")}`, {})).toBe(`invalid_client (unsupported authentication scheme (use Basic)) ${challenge}`);
+    expect(outcome(`${basic("a:s")} junk`, {})).toBe(`invalid_client (malformed Basic credentials) ${challenge}`);
+  });
+
+  it("knows the RFC 7523 §2.2 assertion type by its registered URN", () => {
+    const urn = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    expect(presentedCredentials(undefined, params({ client_assertion_type: urn, client_assertion: "x" }), "r")).toEqual({ method: "private_key_jwt", assertion: "x" });
   });
 });
