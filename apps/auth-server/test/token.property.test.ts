@@ -20,6 +20,8 @@ import { basic, postFormFrom, startTestServer, type Reply, type TestServer } fro
 // PROPERTY_RUNS_SCALE shrinks every run count
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
 const runs = (n: number) => Math.max(20, Math.round(n * SCALE));
+// thousands of runs on a loaded 2-core machine take longer than a unit test
+const PROPERTY_TIMEOUT = 120_000;
 
 let server: TestServer;
 let state: Database.Database;
@@ -106,7 +108,7 @@ describe("POST /token, any request", () => {
       }),
       { numRuns: runs(1500) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("gives the same answer to the same parameters, whatever their order and however they are escaped", async () => {
     const grants = fc.record(
@@ -133,5 +135,5 @@ describe("POST /token, any request", () => {
       }),
       { numRuns: runs(300) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

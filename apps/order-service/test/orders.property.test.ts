@@ -15,6 +15,8 @@ import { capturingLogger, startAuthStandIn, startPaymentStandIn, tempDir } from 
 // PROPERTY_RUNS_SCALE shrinks every run count
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
 const runs = (n: number) => Math.max(20, Math.round(n * SCALE));
+// thousands of runs on a loaded 2-core machine take longer than a unit test
+const PROPERTY_TIMEOUT = 120_000;
 
 let auth: Awaited<ReturnType<typeof startAuthStandIn>>;
 let payment: Awaited<ReturnType<typeof startPaymentStandIn>>;
@@ -76,7 +78,7 @@ describe("POST /orders, any request", () => {
       }),
       { numRuns: runs(800) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("answers the same order written another way, under the same Idempotency-Key, with the same order", async () => {
     await fc.assert(
@@ -94,5 +96,5 @@ describe("POST /orders, any request", () => {
       }),
       { numRuns: runs(100) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

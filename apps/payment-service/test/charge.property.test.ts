@@ -17,6 +17,8 @@ import { AuthStub, startService, type TestService } from "./support.js";
 // PROPERTY_RUNS_SCALE shrinks every run count
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
 const runs = (n: number) => Math.max(20, Math.round(n * SCALE));
+// thousands of runs on a loaded 2-core machine take longer than a unit test
+const PROPERTY_TIMEOUT = 120_000;
 
 let auth: AuthStub;
 let service: TestService;
@@ -95,7 +97,7 @@ describe("POST /charge, any request", () => {
       }),
       { numRuns: runs(1000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("answers any body without a 5xx, and charges nothing for a body it refuses", async () => {
     await fc.assert(
@@ -111,7 +113,7 @@ describe("POST /charge, any request", () => {
       }),
       { numRuns: runs(1000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("gives the same answer, the same charge, to the same charge written another way under the same Idempotency-Key", async () => {
     await fc.assert(
@@ -134,5 +136,5 @@ describe("POST /charge, any request", () => {
       }),
       { numRuns: runs(300) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

@@ -14,6 +14,8 @@ import { isFormContentType, parseForm } from "./form.js";
 // PROPERTY_RUNS_SCALE shrinks every run count (the mutation run sets 0.1: it runs these once per mutant)
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
 const runs = (n: number) => Math.max(20, Math.round(n * SCALE));
+// thousands of runs on a loaded 2-core machine take longer than a unit test
+const PROPERTY_TIMEOUT = 120_000;
 
 /** The answer of a parser, comparable: what it returned, or the class and code of what it threw. */
 function answer<T>(parse: () => T): { value: T } | { refused: string } {
@@ -49,7 +51,7 @@ describe("parseForm: the application/x-www-form-urlencoded body", () => {
       }),
       { numRuns: runs(5000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("reads back what a form serializer wrote, whatever the order and however each character is escaped", () => {
     fc.assert(
@@ -62,7 +64,7 @@ describe("parseForm: the application/x-www-form-urlencoded body", () => {
       }),
       { numRuns: runs(3000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("refuses any parameter given twice, wherever the second one is", () => {
     fc.assert(
@@ -73,7 +75,7 @@ describe("parseForm: the application/x-www-form-urlencoded body", () => {
       }),
       { numRuns: runs(2000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 describe("isFormContentType: the Content-Type of /token", () => {
@@ -91,7 +93,7 @@ describe("isFormContentType: the Content-Type of /token", () => {
       }),
       { numRuns: runs(1000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 const basic = (id: string, secret: string, encode: (s: string) => string = encodeURIComponent) => `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString("base64")}`;
@@ -115,7 +117,7 @@ describe("presentedCredentials: Basic credentials and the credentials in the bod
       }),
       { numRuns: runs(5000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("reads back any client id and secret, each form-urlencoded or percent-encoded, and the scheme in any case (RFC 6749 §2.3.1)", () => {
     fc.assert(
@@ -133,5 +135,5 @@ describe("presentedCredentials: Basic credentials and the credentials in the bod
       ),
       { numRuns: runs(3000) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

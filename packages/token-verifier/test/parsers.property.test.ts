@@ -22,6 +22,8 @@ import { createVerifier } from "../src/verifier.js";
 // PROPERTY_RUNS_SCALE shrinks every run count (the mutation run sets 0.1: it runs these once per mutant)
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
 const runs = (n: number) => Math.max(20, Math.round(n * SCALE));
+// thousands of runs on a loaded 2-core machine take longer than a unit test
+const PROPERTY_TIMEOUT = 120_000;
 const RUNS = runs(3000);
 const ASYNC_RUNS = runs(1500);
 
@@ -50,7 +52,7 @@ describe("extractBearerToken: the Authorization header", () => {
       }),
       { numRuns: RUNS * 2 },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("finds the same token whatever the case of the scheme and the spaces around it, in a string or a one-field list", () => {
     const scheme = fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }).map((upper) => [..."bearer"].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join(""));
@@ -62,7 +64,7 @@ describe("extractBearerToken: the Authorization header", () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 // One real key, published for RS256, as the only key of the set
@@ -92,7 +94,7 @@ describe("verifyCompactJws: the token", () => {
       }),
       { numRuns: ASYNC_RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("refuses a header of any members and a signature of any bytes with an InvalidTokenError", async () => {
     await fc.assert(
@@ -103,7 +105,7 @@ describe("verifyCompactJws: the token", () => {
       }),
       { numRuns: ASYNC_RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 describe("parseJsonObject: a header or a claims set", () => {
@@ -116,7 +118,7 @@ describe("parseJsonObject: a header or a claims set", () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("refuses an object with any member name given a second time, however deep, written plainly or escaped", () => {
     fc.assert(
@@ -129,7 +131,7 @@ describe("parseJsonObject: a header or a claims set", () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 const jwkish = fc.record(
@@ -161,7 +163,7 @@ describe("buildKeySet: the JWK Set document", () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("answers a token header of any members with a key or an InvalidTokenError (jose asks only once alg passed the allow-list)", async () => {
     await fc.assert(
@@ -172,7 +174,7 @@ describe("buildKeySet: the JWK Set document", () => {
       }),
       { numRuns: ASYNC_RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("is the same key set whatever the order of its keys and of their members", () => {
     const ec = { ...(generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey.export({ format: "jwk" }) as JWK), kid: "k2", alg: "ES256" };
@@ -185,7 +187,7 @@ describe("buildKeySet: the JWK Set document", () => {
       }),
       { numRuns: runs(300) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 /** A fetch that answers every URL with `status` and `body`. */
@@ -210,7 +212,7 @@ describe("discoverJwksUri: the metadata document", () => {
       }),
       { numRuns: ASYNC_RUNS },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it("finds the same jwks_uri whatever other members come with it, in any order", async () => {
     await fc.assert(
@@ -222,7 +224,7 @@ describe("discoverJwksUri: the metadata document", () => {
       }),
       { numRuns: runs(500) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 describe("createVerifier, fed any metadata and JWK Set documents", () => {
@@ -242,5 +244,5 @@ describe("createVerifier, fed any metadata and JWK Set documents", () => {
       ),
       { numRuns: runs(500) },
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
