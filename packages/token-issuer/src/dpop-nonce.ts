@@ -1,5 +1,9 @@
+/*
+ * One of three files kept identical in token-issuer and token-verifier
+ * (htu.ts, dpop-nonce.ts, dpop-checks.ts): dpop-checks.ts says why, and
+ * e2e/test/public-api.test.ts fails when the copies differ.
+ */
 import { createHmac, createSecretKey, KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Clock } from "./clock.js";
 
 export interface DPoPNonceOptions {
   /**
@@ -11,7 +15,8 @@ export interface DPoPNonceOptions {
   secret?: string | Uint8Array | KeyObject;
   /** How long one nonce is handed out, seconds (default 60); it is accepted for one step more either side. */
   stepSeconds?: number;
-  clock: Clock;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
 }
 
 /**
@@ -29,7 +34,7 @@ export interface DPoPNonceOptions {
 export class DPoPNonces {
   private readonly secret: KeyObject;
   private readonly stepMs: number;
-  private readonly clock: Clock;
+  private readonly clock: () => number;
   private step = Number.NaN;
   /** The nonces of steps `step - 1`, `step`, `step + 1`, made once per step. */
   private window: Buffer[] = [];
