@@ -13,6 +13,7 @@ const PUBLIC_API: Record<string, string[]> = {
     "ClientRegistry",
     "DEVELOPMENT_REGISTRY",
     "InvalidClientError",
+    "InvalidDPoPProofError",
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTargetError",
@@ -28,6 +29,7 @@ const PUBLIC_API: Record<string, string[]> = {
     "TokenIssuer",
     "TooManyRequestsError",
     "UnsupportedGrantTypeError",
+    "UseDPoPNonceError",
     "developmentRegistry",
     "generateSecret",
     "hashSecret",
@@ -42,11 +44,15 @@ const PUBLIC_API: Record<string, string[]> = {
   "@m2m/token-verifier": [
     "BearerError",
     "BearerGuard",
+    "DPOP_MODES",
     "InsufficientScopeError",
+    "InvalidDPoPProofError",
     "InvalidRequestError",
     "InvalidTokenError",
     "TemporarilyUnavailableError",
     "UnauthorizedError",
+    "UseDPoPNonceError",
+    "createDPoPVerifier",
     "createVerifier",
   ],
   "@m2m/token-verifier/express": ["accessTokenClaims", "requireAccessToken", "requireScope"],
@@ -58,6 +64,8 @@ const PUBLIC_API: Record<string, string[]> = {
     "TokenRequestError",
     "clientSecretBasic",
     "clientSecretPost",
+    "generateDPoPKey",
+    "importDPoPKey",
     "privateKeyJwt",
     "withBearerToken",
   ],
@@ -87,6 +95,21 @@ describe("the packages' public APIs", () => {
   it.each(Object.entries(PUBLIC_API))("%s exports exactly its documented API", async (specifier, names) => {
     const module = (await import(specifier)) as Record<string, unknown>;
     expect(Object.keys(module).sort()).toEqual([...names].sort());
+  });
+});
+
+/**
+ * The DPoP proof checks both sides make, kept as identical copies in the two
+ * packages (they depend on nothing of each other): a change to one copy that
+ * is not made to the other would make the two sides check differently.
+ */
+const SHARED_COPIES = ["dpop-checks.ts", "dpop-nonce.ts", "htu.ts"];
+
+describe("the modules token-issuer and token-verifier keep as copies", () => {
+  it.each(SHARED_COPIES)("src/%s is the same in both", (file) => {
+    const issuer = readFileSync(join(ROOT, "packages/token-issuer/src", file), "utf8");
+    const verifier = readFileSync(join(ROOT, "packages/token-verifier/src", file), "utf8");
+    expect(verifier).toBe(issuer);
   });
 });
 
