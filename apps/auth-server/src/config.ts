@@ -2,7 +2,7 @@ import { createSecretKey, type KeyObject } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, EnvReader } from "@m2m/service-kit";
+import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
 import {
   isKeyFileName,
   loadRegistryFileSync,
@@ -34,6 +34,8 @@ export interface KeyConfig {
 export interface AuthServerConfig {
   port: number;
   host: string;
+  /** Timeouts and the connection cap of the HTTP server (`HTTP_*`, docs/http-limits.md). */
+  http: HttpLimits;
   /** `iss` of tokens and metadata, no trailing slash. */
   issuer: string;
   /** Access token lifetime, seconds. */
@@ -84,6 +86,7 @@ export function loadConfig(env: Env): AuthServerConfig {
   return {
     port: read.port("PORT", 4000),
     host: read.string("HOST", "127.0.0.1"),
+    http: httpLimitsFrom(env),
     issuer,
     accessTokenTtl,
     dataDir,

@@ -84,7 +84,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   const app = createApp({ issuer, logger, ready: () => ready });
   let server: Server;
   try {
-    server = await listen(app, config.port, config.host);
+    server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
     store.close();
     throw error;

@@ -1,7 +1,7 @@
 import { createPrivateKey, type JsonWebKeyInput, type KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, EnvReader } from "@m2m/service-kit";
+import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
 import { clientSecretBasic, clientSecretPost, privateKeyJwt, type ClientAuth, type TokenParams } from "@m2m/token-client";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -9,6 +9,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface OrderServiceConfig {
   port: number;
   host: string;
+  /** Timeouts and the connection cap of the HTTP server (`HTTP_*`, docs/http-limits.md). */
+  http: HttpLimits;
   /** Where the authorization server is reached (its metadata is discovered there). */
   authServerUrl: string;
   /** The issuer its metadata must name (RFC 8414 §3.3). */
@@ -49,9 +51,11 @@ export function loadConfig(env: Env): OrderServiceConfig {
   const read = new EnvReader(env);
   const authServerUrl = read.url("AUTH_SERVER_URL", "http://localhost:4000");
   const clientId = read.string("CLIENT_ID", "order-service");
+  const settleWaitMs = read.int("SETTLE_WAIT_MS", 3_000, { min: 0, max: 60_000 });
   return {
     port: read.port("PORT", 4001),
     host: read.string("HOST", "127.0.0.1"),
+    http: httpLimitsFor(settleWaitMs, env),
     authServerUrl,
     issuer: read.url("ISSUER", authServerUrl),
     clientId,
@@ -59,7 +63,7 @@ export function loadConfig(env: Env): OrderServiceConfig {
     paymentServiceUrl: read.url("PAYMENT_SERVICE_URL", "http://localhost:4002"),
     paymentToken: loadPaymentTarget(read),
     dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
-    settleWaitMs: read.int("SETTLE_WAIT_MS", 3_000, { min: 0, max: 60_000 }),
+    settleWaitMs,
     retryMaxDelayMs: read.int("RETRY_MAX_DELAY_MS", 30_000, { min: 100, max: 3_600_000 }),
     ...loadDPoP(read),
   };
@@ -86,6 +90,21 @@ function loadDPoP(read: EnvReader): Pick<OrderServiceConfig, "dpop"> {
     throw new ConfigError("invalid CLIENT_DPOP_KEY_FILE: expected a private key as PKCS#8 PEM or JWK");
   }
   return { dpop: { key } };
+}
+
+/**
+ * The `HTTP_*` limits, checked against `POST /orders`: the connection sits
+ * silent while the request waits up to `SETTLE_WAIT_MS` for its charge, and
+ * the idle timeout must not cut that wait short.
+ */
+function httpLimitsFor(settleWaitMs: number, env: Env): HttpLimits {
+  const limits = httpLimitsFrom(env);
+  if (limits.idleTimeoutMs < settleWaitMs + 1_000) {
+    throw new ConfigError(
+      `invalid HTTP_IDLE_TIMEOUT_MS: must be at least a second longer than SETTLE_WAIT_MS (${settleWaitMs}), got "${limits.idleTimeoutMs}"`,
+    );
+  }
+  return limits;
 }
 
 /**

@@ -64,7 +64,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const app = createApp({ logger, store, settler, settleWaitMs: config.settleWaitMs, ready: () => store.open && !closing });
   let server: Server;
   try {
-    server = await listen(app, config.port, config.host);
+    server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
     store.close();
     payments.close();

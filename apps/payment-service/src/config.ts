@@ -2,13 +2,15 @@ import { createSecretKey, type KeyObject } from "node:crypto";
 import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { ConfigError, EnvReader } from "@m2m/service-kit";
+import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
 import { DPOP_MODES, type DPoPMode } from "@m2m/token-verifier";
 
 /** payment-service's configuration, read once from the environment (docs/wire-contract.md, "Starting an app, and its configuration"). */
 export interface PaymentConfig {
   port: number;
   host: string;
+  /** Timeouts and the connection cap of the HTTP server (`HTTP_*`, docs/http-limits.md). */
+  http: HttpLimits;
   /** Where the authorization server is reached for its metadata and JWK Set. */
   authServerUrl: string;
   /** The only `iss` accepted; the metadata at `authServerUrl` must name it (RFC 8414 §3.3). */
@@ -54,6 +56,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): P
   return {
     port: read.port("PORT", 4002),
     host: read.string("HOST", "127.0.0.1"),
+    http: httpLimitsFrom(env),
     authServerUrl,
     issuer: read.url("ISSUER", authServerUrl),
     audience: read.string("AUDIENCE", "payment-service"),

@@ -74,7 +74,7 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
   });
   let server: Server;
   try {
-    server = await listen(app, config.port, config.host);
+    server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
     store.close();
     throw error;

@@ -217,7 +217,7 @@ describe("401 and 403: the token", () => {
 
 describe("400 invalid_request", () => {
   it("without an Idempotency-Key, or with a malformed one", async () => {
-    for (const key of [null, "", "x".repeat(256), "two words", '"unterminated']) {
+    for (const key of [null, "", "x".repeat(256), "two words", '"unterminated', '"a"b"', '"a\\b"']) {
       const res = await postCharge(service, newCharge(), { token, key });
       expect(res.status, String(key)).toBe(400);
       expect(res.body.error).toBe("invalid_request");
@@ -237,6 +237,7 @@ describe("400 invalid_request", () => {
     ["orderId too long", newCharge({ orderId: "o".repeat(129) })],
     ["orderId with a control character", newCharge({ orderId: "ord\n1" })],
     ["customerId missing", newCharge({ customerId: undefined })],
+    ["customerId with a space", newCharge({ customerId: "a b" })],
     ["an unknown field", newCharge({ capture: false })],
     ["only an amount", { amount: 1 }],
     ["an array", [newCharge()]],

@@ -8,6 +8,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual({
       port: 4002,
       host: "127.0.0.1",
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000, maxConnections: 1_000 },
       authServerUrl: "http://localhost:4000",
       issuer: "http://localhost:4000",
       audience: "payment-service",
@@ -50,6 +51,10 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the HTTP server's limits from HTTP_*", () => {
+    expect(loadConfig({ HTTP_IDLE_TIMEOUT_MS: "60000", HTTP_MAX_CONNECTIONS: "200" }).http).toMatchObject({ idleTimeoutMs: 60_000, maxConnections: 200 });
+  });
+
   it.each([
     ["PORT", "http", /invalid PORT/],
     ["CHARGE_LIMIT", "1e5", /invalid CHARGE_LIMIT: expected a positive integer/],
@@ -67,6 +72,8 @@ describe("loadConfig", () => {
     ["DPOP_NONCE_SECRET", "short", /invalid DPOP_NONCE_SECRET: expected at least 32 characters/],
     ["TRUST_PROXY", "proxy.internal", /invalid TRUST_PROXY/],
     ["TRUST_PROXY", "10.0.0.0/99", /invalid TRUST_PROXY/],
+    ["HTTP_REQUEST_TIMEOUT_MS", "15s", /^invalid HTTP_REQUEST_TIMEOUT_MS: expected an integer/],
+    ["HTTP_MAX_CONNECTIONS", "-1", /^invalid HTTP_MAX_CONNECTIONS: /],
   ])("refuses %s=%s with one line naming it", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
