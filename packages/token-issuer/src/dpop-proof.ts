@@ -1,5 +1,4 @@
-import { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
-import type { DPoPNonces } from "./dpop-nonce.js";
+import { checkProof, NonceNeeded, ProofCheckFailed, type DPoPNonces } from "@m2m/dpop-proof";
 import { InvalidDPoPProofError, ServerError, TooManyRequestsError, UseDPoPNonceError } from "./errors.js";
 import { ASSERTION_ALGORITHMS } from "./registry-file.js";
 import { ReplayQuotaError, type UsedIdentifiers } from "./used-identifiers.js";

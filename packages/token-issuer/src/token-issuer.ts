@@ -3,7 +3,7 @@ import { mintAccessToken, type AccessTokenClaims, type AccessTokenHeader } from 
 import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
 import { systemClock, type Clock } from "./clock.js";
-import { DPoPNonces } from "./dpop-nonce.js";
+import { DPoPNonces } from "@m2m/dpop-proof";
 import { DPoPProofVerifier, type VerifiedDPoPProof } from "./dpop-proof.js";
 import { InvalidClientError, InvalidDPoPProofError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";

@@ -1,7 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { ASYMMETRIC_ALGORITHMS, checkAlgorithms } from "./algorithms.js";
-import { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
-import { DPoPNonces } from "./dpop-nonce.js";
+import { checkProof, DPoPNonces, NonceNeeded, ProofCheckFailed } from "@m2m/dpop-proof";
 import { InvalidDPoPProofError, InvalidTokenError, TemporarilyUnavailableError, UseDPoPNonceError } from "./errors.js";
 import { ReplayCache, ReplayCacheFullError } from "./replay-cache.js";
 

@@ -1,8 +1,3 @@
-/*
- * One of three files kept identical in token-issuer and token-verifier
- * (htu.ts, dpop-nonce.ts, dpop-checks.ts): dpop-checks.ts says why, and
- * e2e/test/public-api.test.ts fails when the copies differ.
- */
 /** RFC 3986 §2.3 unreserved characters: a percent-encoded one is the same URI as the character itself. */
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 

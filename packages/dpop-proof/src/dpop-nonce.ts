@@ -1,8 +1,3 @@
-/*
- * One of three files kept identical in token-issuer and token-verifier
- * (htu.ts, dpop-nonce.ts, dpop-checks.ts): dpop-checks.ts says why, and
- * e2e/test/public-api.test.ts fails when the copies differ.
- */
 import { createHmac, createSecretKey, KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
 
 export interface DPoPNonceOptions {

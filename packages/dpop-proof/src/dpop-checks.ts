@@ -1,10 +1,6 @@
 /*
  * The DPoP proof checks that the authorization server and a resource server
- * make alike (RFC 9449 §4.3). This file is kept identical in token-issuer
- * and token-verifier, as are htu.ts and dpop-nonce.ts: the packages depend
- * on nothing of each other, so that each can be taken alone, and these are
- * too small to be a package of their own. e2e/test/public-api.test.ts fails
- * when the copies differ.
+ * make alike (RFC 9449 §4.3): one module, so the two sides cannot drift.
  */
 import { calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from "jose";
 import type { DPoPNonces } from "./dpop-nonce.js";
