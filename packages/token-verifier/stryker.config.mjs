@@ -4,7 +4,9 @@ export default {
   testRunner: "vitest",
   plugins: ["@stryker-mutator/vitest-runner"],
   vitest: { configFile: "vitest.config.ts" },
-  mutate: ["src/**/*.ts", "!src/index.ts"],
+  // dpop.ts (RFC 9449, added while this was first measured) is tested in payment-service and e2e, not by this
+  // package's tests: mutating it here would only report that. Bringing it under mutation testing is open work.
+  mutate: ["src/**/*.ts", "!src/index.ts", "!src/dpop.ts"],
   coverageAnalysis: "perTest",
   concurrency: 2,
   timeoutMS: 20_000,
