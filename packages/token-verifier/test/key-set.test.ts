@@ -3,7 +3,7 @@ import type { JWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { InvalidTokenError } from "../src/errors.js";
 import { KeySourceError } from "../src/fetch-json.js";
-import { buildKeySet } from "../src/key-set.js";
+import { buildKeySet, hasRocaFingerprint } from "../src/key-set.js";
 
 const rsaJwk = (options: { modulusLength?: number; publicExponent?: number } = {}, extra: Record<string, unknown> = {}) => ({
   ...(generateKeyPairSync("rsa", { modulusLength: options.modulusLength ?? 2048, publicExponent: options.publicExponent ?? 65537 }).publicKey.export({ format: "jwk" }) as JWK),
@@ -37,6 +37,12 @@ describe("buildKeySet: which keys of a JWK Set are kept", () => {
     expect(kidsOf(keys)).toEqual(["kept"]);
   });
 
+  it("drops a key holding any private member, each on its own", () => {
+    const sound = rsaJwk({}, { kid: "sound" });
+    const keys = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"].map((member) => ({ ...sound, kid: member, [member]: "AQAB" }));
+    expect(kidsOf([sound, ...keys])).toEqual(["sound"]);
+  });
+
   it("drops an RSA key under 2048 bits, with an even or tiny public exponent, or one that does not import", () => {
     const sound = rsaJwk({}, { kid: "sound" });
     const keys = [
@@ -66,7 +72,12 @@ describe("buildKeySet: which keys of a JWK Set are kept", () => {
     }
   });
 
-  it("fingerprints the usable keys only, whatever their order", () => {
+  it("tells an empty modulus from a ROCA one without throwing", () => {
+    expect(hasRocaFingerprint("")).toBe(false);
+  });
+
+  it("fingerprints the usable keys only, whatever their order, and tells other keys under the same kids apart", () => {
+    expect(buildKeySet({ keys: [ecJwk({ kid: "a" })] }, "test").fingerprint).not.toBe(buildKeySet({ keys: [ecJwk({ kid: "a" })] }, "test").fingerprint);
     const a = ecJwk({ kid: "a" });
     const b = okpJwk({ kid: "b" });
     const one = buildKeySet({ keys: [a, b, { kty: "oct", k: "eA" }] }, "test");
