@@ -112,3 +112,28 @@ describe("the small parts", () => {
     await expect(verifyCompactJws(token, async () => jwk, ["ES256"])).rejects.toThrow(new InvalidTokenError("the access token's signature is invalid"));
   });
 });
+
+describe("extractAccessToken: what each refusal says", () => {
+  it("names the problem for the client, and takes the token only where the scheme starts the field", async () => {
+    const { extractAccessToken } = await import("../src/bearer.js");
+    const said = (request: Parameters<typeof extractAccessToken>[0], mode: Parameters<typeof extractAccessToken>[1] = "off") => {
+      try {
+        return extractAccessToken(request, mode);
+      } catch (error) {
+        return `${(error as InvalidTokenError).status} ${(error as InvalidTokenError).description}`;
+      }
+    };
+    expect(said({ authorization: ["Bearer a", "Bearer b"] })).toBe("400 the request has more than one Authorization header");
+    expect(said({ authorization: "Bearer a", tokenInQuery: true })).toBe("400 the access token must be sent in the Authorization header only");
+    expect(said({ authorization: "Bearer a", tokenInBody: true })).toBe("400 the access token must be sent in the Authorization header only");
+    expect(said({ authorization: "Bearer a b" })).toBe("400 the Authorization header is not Bearer followed by one token");
+    expect(said({ authorization: "DPoP a b" }, "allowed")).toBe("400 the Authorization header is not DPoP followed by one token");
+    for (const authorization of [undefined, "", "   ", "xBearer abc", "Basic abc", "=Bearer abc"]) {
+      expect(said({ authorization }), String(authorization)).toBe("401 this resource needs a Bearer access token");
+    }
+    expect(said({ authorization: "Bearer abc" }, "required")).toBe("401 this resource needs a DPoP-bound access token and a DPoP proof");
+    expect(said({ authorization: [] })).toBe("401 this resource needs a Bearer access token");
+    expect(said({ authorization: "Bearer abc" })).toEqual({ scheme: "bearer", token: "abc" });
+    expect(said({ authorization: "DPoP abc" }, "allowed")).toEqual({ scheme: "dpop", token: "abc" });
+  });
+});
