@@ -53,6 +53,28 @@ describe("checkRequiredClaims", () => {
     expect(refusalOf(() => checkRequiredClaims({ ...claims(), scope: "" }))).toBeUndefined();
   });
 
+  it("takes a cnf that is exactly one jkt, a SHA-256 thumbprint, and refuses every other confirmation (RFC 7800 §3.1, RFC 9449 §6.1)", () => {
+    const jkt = "A".repeat(43);
+    expect(refusalOf(() => checkRequiredClaims({ ...claims(), cnf: { jkt } }))).toBeUndefined();
+    expect(refusalOf(() => checkRequiredClaims({ ...claims(), cnf: { jkt: "0123456789abcdefghijklmnopqrstuvwxyzABCD-_Z" } }))).toBeUndefined();
+    for (const cnf of [
+      null,
+      "jkt",
+      [jkt],
+      {},
+      { jkt: "A".repeat(42) },
+      { jkt: "A".repeat(44) },
+      { jkt: `${"A".repeat(42)}=` },
+      { jkt: `${"A".repeat(42)}+` },
+      { jkt: 42 },
+      { jkt, x5t: "y" },
+      { "x5t#S256": jkt },
+      { jwk: {} },
+    ]) {
+      expect(refusalOf(() => checkRequiredClaims({ ...claims(), cnf } as never)), JSON.stringify(cnf)).toBe("the access token's cnf claim is not a jkt this resource server can check");
+    }
+  });
+
   it("takes a NumericDate a Date can hold, up to 8.64e12 s either side of 1970, and nothing else", () => {
     for (const exp of [8.64e12, -8.64e12, 0, 1.5]) expect(refusalOf(() => checkRequiredClaims({ ...claims(), exp })), String(exp)).toBeUndefined();
     for (const exp of [8.64e12 + 1, -8.64e12 - 1]) expect(refusalOf(() => checkRequiredClaims({ ...claims(), exp }))).toBe("the access token's exp claim is out of range");
