@@ -93,6 +93,14 @@ describe("errors", () => {
     expect(new TemporarilyUnavailableError(1).description).toBe("the issuer's signing keys cannot be fetched right now");
   });
 
+  it("writes a DPoP challenge with algs when the error carries them (RFC 9449 §7.1), a Bearer one otherwise", () => {
+    const dpop = new InvalidTokenError("bad", { realm: "r", dpopAlgs: ["ES256", "EdDSA"] });
+    expect(dpop.headers).toEqual({ "WWW-Authenticate": 'DPoP realm="r", error="invalid_token", error_description="bad", algs="ES256 EdDSA"' });
+    expect(new InvalidTokenError("bad", { realm: "r" }).headers).toEqual({ "WWW-Authenticate": 'Bearer realm="r", error="invalid_token", error_description="bad"' });
+    expect(dpop.name).toBe("InvalidTokenError");
+    expect(dpop.toJSON()).toEqual({ error: "invalid_token", error_description: "bad" });
+  });
+
   it("writes a challenge with or without a realm, and with no parameter at all", () => {
     expect(bearerChallenge(undefined, [])).toBe("Bearer");
     expect(bearerChallenge(undefined, [["error", "invalid_token"]])).toBe('Bearer error="invalid_token"');
