@@ -11,6 +11,7 @@ import type { ClientRegistration, ClientRegistry } from "./registry.js";
 import { SecretVerifier, UNMATCHABLE_HASH } from "./secret-hash.js";
 import type { SigningKeys } from "./signing-keys.js";
 import type { TrustedCallers } from "./trusted-callers.js";
+import { inSpan, tracedListeners } from "./tracing.js";
 import type { UsedIdentifiers } from "./used-identifiers.js";
 
 /** A request to the token or introspection endpoint, framework-free. */
@@ -117,6 +118,8 @@ export class TokenIssuer {
   private readonly limiter: FailureLimiter;
   private readonly secrets = new SecretVerifier();
   private readonly assertions: ClientAssertionVerifier;
+  /** The `on*` listeners of the options, each after describing its event on the active span. */
+  private readonly events: ReturnType<typeof tracedListeners>;
 
   constructor(private readonly options: TokenIssuerOptions) {
     this.issuer = options.issuer;
@@ -126,6 +129,7 @@ export class TokenIssuer {
     this.registryNow = options.registry;
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
+    this.events = tracedListeners(options);
     this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers });
     this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers: options.stores?.usedIdentifiers });
   }
@@ -140,8 +144,15 @@ export class TokenIssuer {
     this.registryNow = registry;
   }
 
-  /** RFC 6749 §4.4.2–4.4.3: the client credentials grant at the token endpoint. */
-  async token(request: EndpointRequest): Promise<TokenResponse> {
+  /**
+   * RFC 6749 §4.4.2–4.4.3: the client credentials grant at the token
+   * endpoint, in a `TokenIssuer.token` span that its events describe.
+   */
+  token(request: EndpointRequest): Promise<TokenResponse> {
+    return inSpan("TokenIssuer.token", () => this.issue(request));
+  }
+
+  private async issue(request: EndpointRequest): Promise<TokenResponse> {
     const { params } = request;
     let clientId: string | undefined;
     try {
@@ -159,7 +170,7 @@ export class TokenIssuer {
         { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope },
         { issuer: this.issuer, ttlSeconds: this.options.accessTokenTtl, keys: this.options.keys, clock: this.clock },
       );
-      this.options.onIssued?.({
+      this.events.onIssued({
         clientId: client.clientId,
         grantType,
         authMethod: method,
@@ -190,7 +201,7 @@ export class TokenIssuer {
       const token = request.params.get("token");
       if (token === undefined) throw new InvalidRequestError("token is required");
       const result = await inspectToken(token, { issuer: this.issuer, keys: this.options.keys, registry: this.registryNow, clock: this.clock });
-      this.options.onIntrospected?.({ clientId: client.clientId, active: result.active });
+      this.events.onIntrospected({ clientId: client.clientId, active: result.active });
       return result;
     } catch (error) {
       this.refused("introspection", error, clientId);
@@ -262,7 +273,7 @@ export class TokenIssuer {
   }
 
   private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, presentedClientId: string | undefined): void {
-    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, presentedClientId });
+    if (error instanceof OAuthError) this.events.onRefused({ endpoint, error, presentedClientId });
   }
 }
 
