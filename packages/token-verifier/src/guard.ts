@@ -1,6 +1,7 @@
 import { extractBearerToken, type BearerRequest } from "./bearer.js";
 import { BearerError, InsufficientScopeError } from "./errors.js";
 import { hasScopes, requiredScopeTokens } from "./scope.js";
+import { inSpan, tracedListeners } from "./tracing.js";
 import type { TokenVerifier, VerifiedAccessToken } from "./verifier.js";
 
 /** What {@link GuardOptions.onVerified} is told: a request's token passed every check. */
@@ -39,15 +40,23 @@ export interface GuardOptions {
  */
 export class BearerGuard {
   private readonly required: readonly string[];
+  /** The `on*` listeners of the options, each after describing its event on the active span. */
+  private readonly events: ReturnType<typeof tracedListeners>;
 
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly options: GuardOptions,
   ) {
     this.required = options.scope === undefined ? [] : requiredScopes(options.scope);
+    this.events = tracedListeners(options);
   }
 
-  async check(request: BearerRequest): Promise<VerifiedAccessToken> {
+  /** The checks of step 5 for one request, in a `BearerGuard.check` span that its events describe. */
+  check(request: BearerRequest): Promise<VerifiedAccessToken> {
+    return inSpan("BearerGuard.check", () => this.checkRequest(request));
+  }
+
+  private async checkRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
     let verified: VerifiedAccessToken;
     try {
       verified = await this.verifier.verify(extractBearerToken(request));
@@ -55,16 +64,13 @@ export class BearerGuard {
     } catch (error) {
       throw this.refusal(error);
     }
-    const { onVerified } = this.options;
-    if (onVerified) {
-      const required = this.required;
-      onVerified({
-        token: verified,
-        get checks() {
-          return describeChecks(verified, required);
-        },
-      });
-    }
+    const required = this.required;
+    this.events.onVerified({
+      token: verified,
+      get checks() {
+        return describeChecks(verified, required);
+      },
+    });
     return verified;
   }
 
@@ -72,7 +78,7 @@ export class BearerGuard {
   refusal(error: unknown): unknown {
     if (error instanceof BearerError) {
       error.realm ??= this.options.realm;
-      this.options.onRejected?.({ error });
+      this.events.onRejected({ error });
     }
     return error;
   }
