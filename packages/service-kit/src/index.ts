@@ -28,6 +28,9 @@ export { createLogger, fingerprint, logLevelFrom, silentLogger } from "./logger.
 export type { Logger, LoggerOptions, LogLevel } from "./logger.js";
 /** Prometheus: a registry per app with the process defaults, served on `GET /metrics` by `createBaseApp`. */
 export { createMetricsRegistry, Registry } from "./metrics.js";
+/** Traces: an app's own spans and its outgoing requests' client spans, no-ops without an SDK. */
+export { activeSpan, describeSpan, endClientSpan, inSpan, startClientSpan } from "./spans.js";
+export type { Span } from "./spans.js";
 /** Traces: the OpenTelemetry SDK, started only when the standard `OTEL_*` variables ask for it. */
 export { startTelemetry, telemetryFrom } from "./telemetry.js";
 export type { Telemetry, TelemetrySettings } from "./telemetry.js";

@@ -59,6 +59,8 @@ export interface RequestRefusedEvent {
    * anything (a secret pasted into the wrong field), so never log it as it is.
    */
   presentedClientId: string | undefined;
+  /** How the request tried to authenticate, when that could be told (`none`: it did not try). */
+  authMethod: ClientAuthMethod | "none" | undefined;
 }
 
 /** What {@link TokenIssuerOptions.onIntrospected} is told (RFC 7662). */
@@ -155,8 +157,10 @@ export class TokenIssuer {
   private async issue(request: EndpointRequest): Promise<TokenResponse> {
     const { params } = request;
     let clientId: string | undefined;
+    let triedMethod: RequestRefusedEvent["authMethod"];
     try {
       const presented = presentedCredentials(request.authorization, params, this.realm);
+      triedMethod = presented.method;
       clientId = this.claimedClientId(presented);
       const { client, method, checks } = await this.authenticate(presented, clientId, request.remoteAddress);
 
@@ -182,7 +186,7 @@ export class TokenIssuer {
       });
       return { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
-      this.refused("token", error, clientId);
+      this.refused("token", error, clientId, triedMethod);
       throw error;
     }
   }
@@ -194,8 +198,10 @@ export class TokenIssuer {
    */
   async introspect(request: EndpointRequest): Promise<IntrospectionResponse> {
     let clientId: string | undefined;
+    let triedMethod: RequestRefusedEvent["authMethod"];
     try {
       const presented = presentedCredentials(request.authorization, request.params, this.realm);
+      triedMethod = presented.method;
       clientId = this.claimedClientId(presented);
       const { client } = await this.authenticate(presented, clientId, request.remoteAddress);
       const token = request.params.get("token");
@@ -204,7 +210,7 @@ export class TokenIssuer {
       this.events.onIntrospected({ clientId: client.clientId, active: result.active });
       return result;
     } catch (error) {
-      this.refused("introspection", error, clientId);
+      this.refused("introspection", error, clientId, triedMethod);
       throw error;
     }
   }
@@ -272,8 +278,13 @@ export class TokenIssuer {
     }
   }
 
-  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, presentedClientId: string | undefined): void {
-    if (error instanceof OAuthError) this.events.onRefused({ endpoint, error, presentedClientId });
+  private refused(
+    endpoint: RequestRefusedEvent["endpoint"],
+    error: unknown,
+    presentedClientId: string | undefined,
+    authMethod: RequestRefusedEvent["authMethod"],
+  ): void {
+    if (error instanceof OAuthError) this.events.onRefused({ endpoint, error, presentedClientId, authMethod });
   }
 }
 

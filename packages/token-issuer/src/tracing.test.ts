@@ -68,6 +68,7 @@ describe("the TokenIssuer.token span", () => {
     expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: "invalid_client" });
     expect(span?.attributes).toEqual({
       "oauth.error": "invalid_client",
+      "oauth.client_auth_method": "client_secret_basic",
       "oauth.refusal_reason": "no enabled client with this id and secret",
       "oauth.client_fingerprint": expect.stringMatching(/^sha256:[0-9a-f]{12}$/),
     });

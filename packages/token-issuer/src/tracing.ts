@@ -83,10 +83,11 @@ function describeIssued(span: Span | undefined, event: TokenIssuedEvent): void {
 }
 
 /** Why the request was refused: the OAuth error, and for `invalid_client` the reason the client was not told. */
-function describeRefused(span: Span | undefined, { error, presentedClientId }: RequestRefusedEvent): void {
+function describeRefused(span: Span | undefined, { error, presentedClientId, authMethod }: RequestRefusedEvent): void {
   if (!span?.isRecording()) return;
   span.setAttributes({
     "oauth.error": error.code,
+    ...(authMethod === undefined ? {} : { "oauth.client_auth_method": authMethod }),
     ...(error instanceof InvalidClientError ? { "oauth.refusal_reason": error.reason } : {}),
     // not authenticated, so it may be anything (a secret pasted into the wrong field): a fingerprint only
     ...(presentedClientId === undefined ? {} : { "oauth.client_fingerprint": fingerprint(presentedClientId) }),
