@@ -73,6 +73,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     accessTokenTtl: config.accessTokenTtl,
     clock,
     stores: { trustedCallers: store.trustedCallers, usedIdentifiers: store.usedIdentifiers },
+    dpop: { requireNonce: config.dpop.requireNonce, ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}) },
     ...countIssuerEvents(metrics, logIssuerEvents(logger)),
   });
   const current = keys.current();
@@ -91,7 +92,15 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     throw error;
   }
   const url = serverUrl(server);
-  logger.info({ url, issuer: config.issuer }, "service.started");
+  logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      // a generated secret makes this instance's nonces good here only: worth a word when nonces are required
+      dpop_nonce: config.dpop.requireNonce ? (config.dpop.nonceSecret ? "required" : "required, secret of this instance only") : "not required",
+    },
+    "service.started",
+  );
 
   let registryStamp = config.clients.source === "file" ? await mtime(config.clients.path) : undefined;
   let reloading: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
-import type { TokenVerifier } from "@m2m/token-verifier";
+import type { DPoPVerifier, TokenVerifier } from "@m2m/token-verifier";
 import type { Express } from "express";
 import { Charges } from "./charges/charges.js";
 import type { CardProcessor } from "./charges/processor.js";
@@ -11,6 +11,10 @@ import type { PaymentMetrics } from "./metrics.js";
 export interface AppDeps {
   logger: Logger;
   verifier: TokenVerifier;
+  /** DPoP-bound tokens (RFC 9449 §7), with this service's mode, replay cache and nonces. Default: `off`. */
+  dpop?: DPoPVerifier;
+  /** Express's `trust proxy`: whose `X-Forwarded-*` headers say this service's public origin. Default `false`. */
+  trustProxy?: boolean | number | string[];
   store: ChargeStore;
   processor: CardProcessor;
   /** Milliseconds since the epoch. Default `Date.now`. */
@@ -37,7 +41,8 @@ export function createApp(deps: AppDeps): Express {
     ...(metrics ? { onOutcome: (outcome) => metrics.charged(outcome) } : {}),
   });
   const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true), metrics: metrics?.registry });
+  app.set("trust proxy", deps.trustProxy ?? false);
   const guardEvents = metrics ? metrics.guardEvents(logGuardEvents(logger)) : logGuardEvents(logger);
-  app.use(chargeRoutes({ charges, verifier, guardEvents }));
+  app.use(chargeRoutes({ charges, verifier, dpop: deps.dpop, guardEvents }));
   return finishApp(app, logger);
 }

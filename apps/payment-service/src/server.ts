@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
-import { createVerifier, type TokenVerifier } from "@m2m/token-verifier";
+import { createDPoPVerifier, createVerifier, type TokenVerifier } from "@m2m/token-verifier";
 import { createApp } from "./app.js";
 import { limitProcessor, type CardProcessor } from "./charges/processor.js";
 import { openChargeStore } from "./charges/store.js";
@@ -58,10 +58,19 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
       onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
     }),
   });
+  const dpop = createDPoPVerifier({
+    mode: config.dpop.mode,
+    requireNonce: config.dpop.requireNonce,
+    ...(config.dpop.publicUrl ? { publicUrl: config.dpop.publicUrl } : {}),
+    ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   let accepting = true;
   const app = createApp({
     logger,
     verifier,
+    dpop,
+    trustProxy: config.trustProxy,
     store,
     processor: options.processor ?? limitProcessor(config.chargeLimit),
     clock: options.clock,
@@ -77,7 +86,18 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
   }
   const stopRefreshingKeys = keepKeysFresh(verifier, config.jwksMaxAgeMs);
   const url = serverUrl(server);
-  logger.info({ url, issuer: config.issuer, audience: config.audience, charge_limit: config.chargeLimit }, "service.started");
+  logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      audience: config.audience,
+      charge_limit: config.chargeLimit,
+      dpop_mode: dpop.mode,
+      // without PUBLIC_URL a client's own Host header picks the origin its proofs are checked against
+      dpop_htu_origin: dpop.publicUrl ?? "from the request",
+    },
+    "service.started",
+  );
 
   const stopAccepting = () => {
     accepting = false;

@@ -78,6 +78,8 @@ function describeIssued(span: Span | undefined, event: TokenIssuedEvent): void {
     "jwt.header.typ": header.typ,
     "jwt.header.kid": header.kid,
     ...prefixed("jwt.claims.", claims),
+    // a DPoP-bound token: the thumbprint of the client's public key, never the key's private part
+    ...(event.dpop ? { "oauth.dpop.jkt": event.dpop.jkt, "oauth.dpop.alg": event.dpop.alg } : {}),
   });
   for (const check of event.checks) span.addEvent("check", { check });
 }

@@ -72,6 +72,7 @@ function describeVerified(span: Span | undefined, event: TokenVerifiedEvent): vo
     "jwt.claims.jti": claims.jti,
     "jwt.claims.iat": claims.iat,
     "jwt.claims.exp": claims.exp,
+    ...(event.dpop ? { "oauth.dpop.jkt": event.dpop.jkt, "oauth.dpop.alg": event.dpop.alg } : {}),
   });
   for (const check of event.checks) span.addEvent("check", { check });
 }

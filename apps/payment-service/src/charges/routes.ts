@@ -1,5 +1,5 @@
 import { inSpan, jsonBody, sendReply } from "@m2m/service-kit";
-import type { GuardOptions, TokenVerifier } from "@m2m/token-verifier";
+import type { DPoPVerifier, GuardOptions, TokenVerifier } from "@m2m/token-verifier";
 import { accessTokenClaims, requireAccessToken } from "@m2m/token-verifier/express";
 import { Router } from "express";
 import type { Charges } from "./charges.js";
@@ -13,8 +13,15 @@ export const REALM = "payment-service";
  * even read, then hands over to {@link Charges} (in a `Charges.create` span).
  * `guardEvents` hear what the guard decided (the log lines, the counts).
  */
-export function chargeRoutes(deps: { charges: Charges; verifier: TokenVerifier; guardEvents: Pick<GuardOptions, "onVerified" | "onRejected"> }): Router {
-  const { charges, verifier, guardEvents: events } = deps;
+export function chargeRoutes(deps: {
+  charges: Charges;
+  verifier: TokenVerifier;
+  dpop?: DPoPVerifier | undefined;
+  guardEvents: Pick<GuardOptions, "onVerified" | "onRejected">;
+}): Router {
+  const { charges, verifier } = deps;
+  // one DPoP verifier for both routes: one replay cache, one nonce
+  const events = { ...deps.guardEvents, ...(deps.dpop ? { dpop: deps.dpop } : {}) };
   const router = Router();
   router.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer", ...events }), jsonBody(), async (req, res) => {
     const attempt = { clientId: accessTokenClaims(res).client_id, idempotencyKey: req.get("idempotency-key"), body: req.body };
