@@ -121,7 +121,11 @@ function requestLogging(logger: Logger, metrics: HttpMetrics | undefined): Reque
     res.setHeader("X-Request-Id", id);
     const routine = ROUTINE_PATHS.has(req.path);
     const traced = routine ? undefined : startRequestSpan(req, id);
-    res.once("close", () => {
+    // once the answer is written ("finish"), or the connection is gone without one ("close")
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
       const ms = elapsedMs(started);
       const route = routeOf(req);
       metrics?.observe(req.method, route, res.statusCode, ms / 1000);
@@ -138,16 +142,24 @@ function requestLogging(logger: Logger, metrics: HttpMetrics | undefined): Reque
         ms,
         aborted: res.writableFinished ? undefined : true,
       });
-    });
+    };
+    res.once("finish", done);
+    res.once("close", done);
     // everything this request does from here on, awaited work included, logs its req_id and is part of its span
     withRequestId(id, traced ? () => context.with(traced.context, next) : next);
   };
 }
 
-/** The route pattern the request matched (`/orders/:id`), never the path a caller chose; none when no route matched. */
+/**
+ * The route pattern the request matched (`/orders/:id`), never the path a
+ * caller chose; none when no route matched. A route of several paths is
+ * named by the one that matched exactly, if any.
+ */
 function routeOf(req: Request): string | undefined {
   const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === "string" ? req.baseUrl + path : undefined;
+  if (typeof path === "string") return req.baseUrl + path;
+  if (Array.isArray(path)) return path.find((one) => one === req.path);
+  return undefined;
 }
 
 const notFound: RequestHandler = (_req, _res, next) => {

@@ -27,7 +27,8 @@ export type { HttpLimits, ShutdownOptions } from "./lifecycle.js";
 export { createLogger, fingerprint, logLevelFrom, silentLogger } from "./logger.js";
 export type { Logger, LoggerOptions, LogLevel } from "./logger.js";
 /** Prometheus: a registry per app with the process defaults, served on `GET /metrics` by `createBaseApp`. */
-export { createMetricsRegistry, Registry } from "./metrics.js";
+export { createMetricsRegistry } from "./metrics.js";
+export type { Registry } from "./metrics.js";
 /** Traces: an app's own spans and its outgoing requests' client spans, no-ops without an SDK. */
 export { activeSpan, describeSpan, endClientSpan, inSpan, startClientSpan } from "./spans.js";
 export type { Span } from "./spans.js";

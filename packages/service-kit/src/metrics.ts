@@ -1,7 +1,7 @@
 import type { RequestHandler } from "express";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
-export { Registry } from "prom-client";
+export type { Registry } from "prom-client";
 
 /**
  * A Prometheus registry for one app, holding the process defaults
