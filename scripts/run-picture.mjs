@@ -48,26 +48,36 @@ function titleOf(trace) {
 }
 
 /**
- * The rows of a sequence diagram, in time order: a request arrow when a
- * server span starts, a note for each step inside an app, the answer when
- * the server span ends.
+ * The rows of a sequence diagram, in the order things happened: walking the
+ * span tree depth first, children by start time, a server span is a request
+ * arrow, then whatever it caused, then its answer; a span inside an app is a
+ * note. Causality, not the clocks, orders the rows, so spans started within
+ * the same millisecond (or on hosts whose clocks differ) still read right.
  * @param {Span[]} spans
  */
 function rowsOf(spans) {
-  const byId = new Map(spans.map((span) => [span.spanId, span]));
-  /** @type {{ at: number, order: number, kind: "call" | "answer" | "note", from: string, to: string, label: string, detail?: string, step?: number, error?: boolean }[]} */
-  const rows = [];
+  const ids = new Set(spans.map((span) => span.spanId));
+  /** @type {Map<string | undefined, Span[]>} */
+  const children = new Map();
   for (const span of spans) {
+    const parent = span.parentSpanId !== undefined && ids.has(span.parentSpanId) ? span.parentSpanId : undefined;
+    children.set(parent, [...(children.get(parent) ?? []), span]);
+  }
+  const byId = new Map(spans.map((span) => [span.spanId, span]));
+  /** @type {{ kind: "call" | "answer" | "note", from: string, to: string, label: string, detail?: string, step?: number, error?: boolean }[]} */
+  const rows = [];
+  /** @param {Span} span */
+  const visit = (span) => {
     const parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
+    const inner = () => (children.get(span.spanId) ?? []).sort((a, b) => a.startMs - b.startMs).forEach(visit);
     if (span.kind === "server") {
       const from = parent?.service ?? "caller";
       const status = Number(span.attributes["http.response.status_code"] ?? 0);
       const step = span.name === "POST /token" ? 1 : span.name === "POST /charge" ? 4 : undefined;
-      rows.push({ at: span.startMs, order: 0, kind: "call", from, to: span.service, label: span.name, step });
       const issued = step === 1 && status === 200;
+      rows.push({ kind: "call", from, to: span.service, label: span.name, step });
+      inner();
       rows.push({
-        at: span.endMs,
-        order: 2,
         kind: "answer",
         from: span.service,
         to: from,
@@ -76,10 +86,14 @@ function rowsOf(spans) {
         error: status >= 400,
       });
     } else if (span.kind === "internal") {
-      rows.push({ at: span.startMs, order: 1, kind: "note", from: span.service, to: span.service, ...noteOf(span) });
+      rows.push({ kind: "note", from: span.service, to: span.service, ...noteOf(span) });
+      inner();
+    } else {
+      inner();
     }
-  }
-  return rows.sort((a, b) => a.at - b.at || a.order - b.order);
+  };
+  (children.get(undefined) ?? []).sort((a, b) => a.startMs - b.startMs).forEach(visit);
+  return rows;
 }
 
 /** What a step inside an app is shown as. @param {Span} span */
@@ -93,7 +107,7 @@ function noteOf(span) {
     case "TokenIssuer.token":
       return { label: refusal ?? `checks passed, token signed (${a["jwt.header.alg"]})`, detail: took, step: 2, error: Boolean(refusal) };
     case "BearerGuard.check":
-      return { label: refusal ?? `token verified${a["oauth.token.cached"] ? " (signature from cache)" : ""}`, detail: took, step: 5, error: Boolean(refusal) };
+      return { label: refusal ?? `token verified${a["oauth.token.cached"] ? ", from the cache" : ""}`, detail: took, step: 5, error: Boolean(refusal) };
     case "Charges.create":
       return { label: `charge ${a["charge.status"]}`, detail: `${a["charge.amount"] ?? ""} ${a["charge.currency"] ?? ""} · ${took}` };
     case "Settler.settle":
