@@ -93,8 +93,9 @@ export function spansOf(request) {
 /**
  * Listens for OTLP/HTTP trace exports on `host:port` (port 0: a free one).
  * `POST /v1/traces` with `application/json` is taken; protobuf is refused
- * with 415 and a line saying which protocol to set.
- * @param {{ host?: string, port?: number, onSpans?: (spans: ReceivedSpan[]) => void }} [options]
+ * with 415 and a line saying which protocol to set. Past `maxSpans` the
+ * oldest spans are dropped.
+ * @param {{ host?: string, port?: number, maxSpans?: number, onSpans?: (spans: ReceivedSpan[]) => void }} [options]
  */
 export async function startOtlpReceiver(options = {}) {
   /** @type {ReceivedSpan[]} */
@@ -125,6 +126,7 @@ export async function startOtlpReceiver(options = {}) {
         return;
       }
       spans.push(...received);
+      if (spans.length > (options.maxSpans ?? Infinity)) spans.splice(0, spans.length - (options.maxSpans ?? 0));
       options.onSpans?.(received);
       // an ExportTraceServiceResponse with nothing rejected
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
