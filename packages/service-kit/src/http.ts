@@ -146,7 +146,8 @@ function requestLogging(logger: Logger, metrics: HttpMetrics | undefined): Reque
     res.once("finish", done);
     res.once("close", done);
     // everything this request does from here on, awaited work included, logs its req_id and is part of its span
-    withRequestId(id, traced ? () => context.with(traced.context, next) : next);
+    const spanContext = traced?.context;
+    withRequestId(id, spanContext ? () => context.with(spanContext, next) : next);
   };
 }
 

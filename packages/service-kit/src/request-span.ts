@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
 
 const tracer = trace.getTracer("@m2m/service-kit");
+const SERVER = { kind: SpanKind.SERVER };
 
-/** One request's server span, and the context the request's work runs in. */
+/** One request's server span, and the context the request's work runs in (none without an SDK: nothing to carry). */
 export interface RequestSpan {
   span: Span;
-  context: Context;
+  context: Context | undefined;
 }
 
 /**
@@ -17,7 +18,8 @@ export interface RequestSpan {
  */
 export function startRequestSpan(req: IncomingMessage, requestId: string): RequestSpan {
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-  const span = tracer.startSpan(req.method ?? "HTTP", { kind: SpanKind.SERVER }, parent);
+  const span = tracer.startSpan(req.method ?? "HTTP", SERVER, parent);
+  if (!isSpanContextValid(span.spanContext())) return { span, context: undefined };
   if (span.isRecording()) {
     span.setAttributes({
       "http.request.method": req.method ?? "_OTHER",
