@@ -58,7 +58,8 @@ describe("the demo's picture of the run", () => {
     await page.goto(pathToFileURL(PAGE).href, { waitUntil: "load" });
     await page.screenshot({ path: join(ARTIFACTS, "demo-run.png"), fullPage: true });
 
-    const text = await page.evaluate(() => document.body.innerText);
+    // runs in the page: `document` is the browser's, which this project's types (Node's) do not declare
+    const text = await page.$eval("body", (body) => (body as unknown as { innerText: string }).innerText);
     for (const step of ["token request", "checks at auth-server", "the signed token", "the call with the token", "checks at payment-service"]) expect(text).toContain(step);
     // the diagram numbers each of the five steps
     const badges = await page.$$eval("svg text.stepnum", (nodes) => nodes.map((node) => node.textContent));

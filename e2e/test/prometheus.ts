@@ -58,7 +58,7 @@ export function parsePrometheusText(text: string): Sample[] {
 function checkHistogram(family: string, samples: Sample[]): void {
   const series = new Map<string, Sample[]>();
   for (const sample of samples.filter((s) => s.name === `${family}_bucket`)) {
-    const { le, ...rest } = sample.labels;
+    const { le: _bound, ...rest } = sample.labels;
     const key = JSON.stringify(Object.entries(rest).sort());
     series.set(key, [...(series.get(key) ?? []), sample]);
   }
