@@ -166,28 +166,32 @@ function under(span, prefix) {
   return entries.length === 0 ? undefined : Object.fromEntries(entries.map(([key, value]) => [key.slice(prefix.length), value]));
 }
 
-/** @param {Span[]} spans */
+/**
+ * The cards under a scene's diagram: the token as issued (decoded), then the
+ * checks of every token request (step 2) and every protected request
+ * (step 5) in the scene, in order, with the reason of each refusal.
+ * @param {Span[]} spans
+ */
 function details(spans) {
-  const issuing = spans.find((span) => span.name === "TokenIssuer.token");
-  const guard = spans.find((span) => span.name === "BearerGuard.check");
+  const issued = spans.find((span) => span.name === "TokenIssuer.token" && span.attributes["jwt.header.alg"] !== undefined);
   const blocks = [];
-  const header = under(issuing, "jwt.header.");
-  const claims = under(issuing, "jwt.claims.");
+  const header = under(issued, "jwt.header.");
+  const bound = issued?.attributes["oauth.dpop.jkt"];
+  const claims = under(issued, "jwt.claims.");
+  // a DPoP-bound token's cnf is an object, kept on the span as oauth.dpop.jkt
+  if (claims && bound !== undefined) claims.cnf = { jkt: bound };
   if (header && claims) {
     blocks.push(`<section class="card"><h3>(3) The access token, decoded</h3>
 <p class="muted">Its signature is never exported: only what any holder of the token can read.</p>
 <pre>header ${escape(JSON.stringify(header, null, 2))}</pre><pre>claims ${escape(JSON.stringify(claims, null, 2))}</pre></section>`);
   }
-  for (const [span, title] of /** @type {const} */ ([
-    [issuing, "(2) Checks at auth-server"],
-    [guard, "(5) Checks at payment-service"],
-  ])) {
-    if (!span) continue;
+  for (const span of spans) {
+    const title = span.name === "TokenIssuer.token" ? "(2) Checks at auth-server" : span.name === "BearerGuard.check" ? "(5) Checks at payment-service" : undefined;
+    if (title === undefined) continue;
     const passed = span.events.filter((event) => event.name === "check").map((event) => `<li class="ok">${escape(event.attributes.check)}</li>`);
     const error = span.attributes["oauth.error"];
-    const refusal = error
-      ? `<li class="no">refused: <b>${escape(error)}</b>${span.attributes["oauth.error_description"] ? ` (${escape(span.attributes["oauth.error_description"])})` : ""}${span.attributes["oauth.refusal_reason"] ? ` (${escape(span.attributes["oauth.refusal_reason"])})` : ""}</li>`
-      : "";
+    const why = [span.attributes["oauth.error_description"], span.attributes["oauth.refusal_reason"]].filter((text) => text !== undefined);
+    const refusal = error ? `<li class="no">refused: <b>${escape(error)}</b>${why.map((text) => ` (${escape(text)})`).join("")}</li>` : "";
     const who = span.attributes["oauth.client_id"] ? `<p class="muted">client <b>${escape(span.attributes["oauth.client_id"])}</b>, scope <b>${escape(span.attributes["oauth.scope"] ?? "")}</b></p>` : "";
     blocks.push(`<section class="card"><h3>${title}</h3>${who}<ul class="checks">${passed.join("")}${refusal}</ul></section>`);
   }
