@@ -30,6 +30,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
  */
 export class HttpMetrics {
   private readonly duration: Histogram<"http_request_method" | "http_route" | "http_response_status_code">;
+  /** The histogram's series by method, route and status, made once each: observing one then allocates nothing. */
+  private readonly series = new Map<string, Map<string | undefined, Map<number, Histogram.Internal<string>>>>();
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -42,12 +44,17 @@ export class HttpMetrics {
   }
 
   observe(method: string | undefined, route: string | undefined, status: number, seconds: number): void {
-    const labels = {
-      http_request_method: method !== undefined && KNOWN_METHODS.has(method) ? method : "_OTHER",
-      http_response_status_code: status,
-      ...(route === undefined ? {} : { http_route: route }),
-    };
-    this.duration.observe(labels, seconds);
+    const known = method !== undefined && KNOWN_METHODS.has(method) ? method : "_OTHER";
+    let byRoute = this.series.get(known);
+    if (byRoute === undefined) this.series.set(known, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = this.duration.labels({ http_request_method: known, http_response_status_code: status, ...(route === undefined ? {} : { http_route: route }) });
+      byStatus.set(status, series);
+    }
+    series.observe(seconds);
   }
 }
 
