@@ -287,26 +287,97 @@ describe("the README", () => {
     expect(lines.slice(start + 1, end).filter((line) => line.trim() !== "" && !/^\s*[-*]\s+\[/.test(line))).toEqual([]);
   });
 
-  it("names, in \"Where each check is made\", functions and test titles that exist in the files it links", () => {
+  it("gives every row of each \"Where each check is made\" table the code that makes the check and a test that proves it", () => {
     const start = lines.indexOf("## Where each check is made");
     const end = lines.findIndex((line, index) => index > start && /^## /.test(line));
     expect(start).toBeGreaterThan(0);
+    const tables = new Map<string, string[]>();
+    let heading = "";
+    for (const line of lines.slice(start, end)) {
+      if (line.startsWith("### ")) heading = line.slice(4);
+      else if (/^\| /.test(line) && !/^\| (check|behaviour) \|/.test(line) && !/^\| -/.test(line)) tables.set(heading, [...(tables.get(heading) ?? []), line]);
+    }
+    expect([...tables.keys()]).toEqual(["Step 2, at the authorization server", "Step 5, at the resource server", "Steps 1 and 4, at the client"]);
+    const incomplete = [...tables.values()]
+      .flat()
+      .filter((row) => codeReferences(row).length === 0 || testReferences(row).length === 0)
+      .map((row) => row.slice(0, 100));
+    expect(incomplete).toEqual([]);
+    for (const rows of tables.values()) expect(rows.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it("names, in \"Where each check is made\", functions and test titles that exist in the files it links", () => {
+    const start = lines.indexOf("## Where each check is made");
+    const end = lines.findIndex((line, index) => index > start && /^## /.test(line));
     const section = lines.slice(start, end).join("\n").replace(/\s*\n\s*/g, " ");
-    const problems: string[] = [];
-    const read = (path: string) => (existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), "utf8") : "");
-    let functions = 0;
-    for (const [, path, name] of section.matchAll(/\]\(([^)#]+\.ts)\) · `([\w.]+)`/g)) {
-      functions += 1;
-      const identifier = name!.split(".").at(-1)!;
-      if (!new RegExp(`\\b${identifier}\\b`).test(read(path!))) problems.push(`${path}: no ${name}`);
-    }
-    let tests = 0;
-    for (const [, path, title] of section.matchAll(/\]\(([^)#]+\.test\.ts)\) › "([^"]+)"/g)) {
-      tests += 1;
-      if (!read(path!).includes(title!.replace(/^…: /, ""))) problems.push(`${path}: no test "${title}"`);
-    }
-    expect(problems).toEqual([]);
-    expect(functions).toBeGreaterThan(15);
-    expect(tests).toBeGreaterThan(15);
+    expect(referenceProblems("README.md", section)).toEqual([]);
+    expect(codeReferences(section).length).toBeGreaterThan(40);
+    expect(testReferences(section).length).toBeGreaterThan(40);
   });
 });
+
+describe("the life of a request", () => {
+  const file = join("docs", "life-of-a-request.md");
+
+  it("is linked from the README", () => {
+    expect(linkTargets(parse("README.md"))).toContain(file);
+  });
+
+  it("names, at each hop, functions and files that exist", () => {
+    const text = readFileSync(join(ROOT, file), "utf8").replace(/\s*\n\s*/g, " ");
+    expect(referenceProblems(file, text)).toEqual([]);
+    expect(codeReferences(text).length).toBeGreaterThan(15);
+  });
+
+  it("draws POST /token and POST /charge, each as one Mermaid diagram", () => {
+    const content = readFileSync(join(ROOT, file), "utf8");
+    const diagrams = [...content.matchAll(/^```mermaid\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
+    expect(diagrams).toHaveLength(2);
+    expect(diagrams[0]).toContain("POST /token");
+    expect(diagrams[1]).toContain("POST /charge");
+  });
+});
+
+/** `[file](path) · `name`` (or `` `a`, `b` ``): functions, classes and methods named in a file that a link points to. */
+function codeReferences(text: string): { path: string; name: string }[] {
+  return [...text.matchAll(/\]\(([^)#\s]+\.(?:ts|mjs))\) · ((?:`[\w.#]+`(?:, )?)+)/g)].flatMap(([, path, names]) =>
+    [...names!.matchAll(/`([\w.#]+)`/g)].map(([, name]) => ({ path: path!, name: name! })),
+  );
+}
+
+/** `[file](path.test.ts) › "title"`: tests named in a test file that a link points to. */
+function testReferences(text: string): { path: string; title: string }[] {
+  return [...text.matchAll(/\]\(([^)#\s]+\.test\.ts)\) › "([^"]+)"/g)].map(([, path, title]) => ({ path: path!, title: title! }));
+}
+
+/**
+ * Whether `source` declares `name`: a function, class, constant, type, or a
+ * method or property of a class (`#private` ones included), not merely
+ * mentions it in a comment.
+ */
+function declares(source: string, name: string): boolean {
+  const id = name.replace(/[$#]/g, "\\$&");
+  return (
+    new RegExp(`\\b(?:function\\*?|class|const|let|var|interface|type|enum)\\s+${id}(?![\\w$])`).test(source) ||
+    new RegExp(`^\\s*(?:(?:export|public|private|protected|static|async|readonly|override|get|set)\\s+)*\\*?${id}\\s*(?:<[^>]*>)?\\s*[(=:]`, "m").test(source)
+  );
+}
+
+/** What is wrong with the functions and tests that `text`, from `file`, names in the files it links to. */
+function referenceProblems(file: string, text: string): string[] {
+  const read = (path: string) => {
+    const absolute = resolve(ROOT, dirname(file), path);
+    return existsSync(absolute) ? readFileSync(absolute, "utf8") : "";
+  };
+  const problems: string[] = [];
+  for (const { path, name } of codeReferences(text)) {
+    const source = read(path);
+    const parts = name.split(".");
+    // `Class.method`: the class and its member; a bare name: a declaration of it
+    if (!parts.every((part) => declares(source, part))) problems.push(`${path}: declares no ${name}`);
+  }
+  for (const { path, title } of testReferences(text)) {
+    if (!read(path).includes(title.replace(/^…: /, ""))) problems.push(`${path}: no test "${title}"`);
+  }
+  return problems;
+}
