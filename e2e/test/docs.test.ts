@@ -176,7 +176,9 @@ function linkProblems(file: string): string[] {
     }
   }
   for (const block of parsed.code) {
-    for (const [url] of block.matchAll(URL_PATTERN)) {
+    for (const [match] of block.matchAll(URL_PATTERN)) {
+      // in a template literal, the URL ends where a substitution starts: `http://127.0.0.1:${port}`
+      const url = match.split("${", 1)[0]!;
       const host = hostOf(url);
       if (host === undefined || !(isLoopback(host) || isReservedName(host))) problems.push(`${file}: a URL in code that leaves the repository: ${url}`);
     }
@@ -210,6 +212,58 @@ describe("the documentation", () => {
       .map((file) => relative(ROOT, file))
       .filter((file) => file !== THIS_FILE);
     expect(sources.flatMap(outsideMentions)).toEqual([]);
+  });
+});
+
+/**
+ * Fenced blocks that say, on the line just before, which file they show:
+ * `<!-- quoted from docs/examples/client.mjs -->` for the whole file,
+ * `<!-- excerpt from … -->` for lines of it, in a row. The path is from the
+ * repository's root.
+ */
+function quotations(file: string): { kind: "quoted" | "excerpt"; source: string; block: string; line: number }[] {
+  const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
+  const found: { kind: "quoted" | "excerpt"; source: string; block: string; line: number }[] = [];
+  lines.forEach((line, index) => {
+    const marker = /^<!-- (quoted|excerpt) from (\S+) -->$/.exec(line.trim());
+    if (!marker) return;
+    const fence = /^(`{3,})\w*$/.exec(lines[index + 1] ?? "")?.[1];
+    const close = fence === undefined ? -1 : lines.findIndex((candidate, at) => at > index + 1 && candidate === fence);
+    found.push({
+      kind: marker[1] as "quoted" | "excerpt",
+      source: marker[2]!,
+      block: close === -1 ? "" : lines.slice(index + 2, close).join("\n"),
+      line: index + 1,
+    });
+  });
+  return found;
+}
+
+const EXAMPLES = readdirSync(join(ROOT, "docs", "examples"))
+  .filter((name) => name.endsWith(".mjs"))
+  .map((name) => join("docs", "examples", name));
+
+describe("the code the documentation quotes", () => {
+  it.each(MARKDOWN)("%s shows the files it quotes exactly as they are", (file) => {
+    const problems = quotations(file).flatMap(({ kind, source, block, line }) => {
+      const where = `${file}:${line}: ${source}`;
+      if (block === "") return [`${where}: no fenced block right after the marker`];
+      if (!existsSync(join(ROOT, source))) return [`${where}: no such file`];
+      const content = readFileSync(join(ROOT, source), "utf8").replace(/\n$/, "");
+      if (kind === "quoted") return block === content ? [] : [`${where}: the block is not the file as it is`];
+      return `\n${content}\n`.includes(`\n${block}\n`) ? [] : [`${where}: the block is not lines of the file, in a row`];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("quotes each example of docs/examples whole, in the README of a package it uses", () => {
+    const quotedWhole = new Set(
+      MARKDOWN.filter((file) => file.startsWith(`packages${sep}`)).flatMap((file) =>
+        quotations(file).flatMap(({ kind, source }) => (kind === "quoted" ? [join(source)] : [])),
+      ),
+    );
+    expect(EXAMPLES.length).toBeGreaterThanOrEqual(4);
+    expect(EXAMPLES.filter((example) => !quotedWhole.has(example))).toEqual([]);
   });
 });
 
