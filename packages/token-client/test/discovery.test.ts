@@ -44,6 +44,21 @@ describe("discovery (RFC 8414)", () => {
     expect(as.tokenRequests).toHaveLength(0);
   });
 
+  it("refuses metadata that is not a JSON object, or without an http(s) token_endpoint, and sends no credentials", async () => {
+    for (const document of [
+      ["not", "an", "object"],
+      { issuer: as.issuer },
+      { issuer: as.issuer, token_endpoint: "/token" },
+      { issuer: as.issuer, token_endpoint: "javascript:alert(1)" },
+    ]) {
+      as.metadata(document as unknown as Record<string, unknown>);
+      const tokens = new TokenClient({ issuer: as.issuer, clientId: "order-service", clientAuth: clientSecretBasic("super-secret") });
+      const error = await tokens.getToken().catch((e: unknown) => e);
+      expect(error, JSON.stringify(document)).toBeInstanceOf(InvalidResponseError);
+    }
+    expect(as.tokenRequests).toHaveLength(0);
+  });
+
   it("skips discovery when the token endpoint is given", async () => {
     const tokens = new TokenClient({
       issuer: as.issuer,

@@ -95,6 +95,18 @@ describe("withBearerToken", () => {
     await rs.close();
   });
 
+  it("stops sending the token once the function it returns is called", async () => {
+    const rs = await startResourceServer(() => ({ status: 200 }));
+    const http = axios.create({ baseURL: rs.url });
+    const remove = withBearerToken(http, tokens, { audience: "payment-service" });
+    await http.post("/charge", {});
+    remove();
+    await http.post("/charge", {});
+    expect(rs.seen).toEqual(["tok-1", undefined]);
+    expect(as.tokenRequests).toHaveLength(1);
+    await rs.close();
+  });
+
   it("refuses to send the token to another origin than the instance's baseURL", async () => {
     const rs = await startResourceServer(() => ({ status: 200 }));
     const other = await startResourceServer(() => ({ status: 200 }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { metadataUrlFor } from "../src/discovery.js";
+import { discoverJwksUri, metadataUrlFor } from "../src/discovery.js";
+import { KeySourceError } from "../src/fetch-json.js";
 import { hasScopes, requiredScopeTokens, scopeTokens } from "../src/scope.js";
 
 describe("metadataUrlFor (RFC 8414 §3.1)", () => {
@@ -11,6 +12,31 @@ describe("metadataUrlFor (RFC 8414 §3.1)", () => {
     expect(metadataUrlFor("https://as.example/tenant/one")).toBe(
       "https://as.example/.well-known/oauth-authorization-server/tenant/one",
     );
+  });
+});
+
+describe("discoverJwksUri (RFC 8414 §3)", () => {
+  const METADATA = "http://issuer.test/.well-known/oauth-authorization-server";
+  const serving = (body: unknown) => ({ fetch: (async () => Response.json(body)) as typeof fetch, timeoutMs: 1000 });
+
+  it("takes jwks_uri from metadata that names the issuer exactly", async () => {
+    await expect(discoverJwksUri(METADATA, "http://issuer.test", serving({ issuer: "http://issuer.test", jwks_uri: "http://issuer.test/jwks" }))).resolves.toBe(
+      "http://issuer.test/jwks",
+    );
+  });
+
+  it("refuses metadata that is not a JSON object, and a jwks_uri that is missing or not http(s)", async () => {
+    for (const [body, reason] of [
+      [[{ issuer: "http://issuer.test" }], "the metadata is not a JSON object"],
+      ["http://issuer.test", "the metadata is not a JSON object"],
+      [{ issuer: "http://issuer.test" }, "the metadata has no usable jwks_uri"],
+      [{ issuer: "http://issuer.test", jwks_uri: "file:///etc/jwks.json" }, "the metadata has no usable jwks_uri"],
+      [{ issuer: "http://issuer.test", jwks_uri: "/jwks.json" }, "the metadata has no usable jwks_uri"],
+    ] as const) {
+      const error = await discoverJwksUri(METADATA, "http://issuer.test", serving(body)).catch((reason: unknown) => reason);
+      expect(error, JSON.stringify(body)).toBeInstanceOf(KeySourceError);
+      expect((error as Error).message).toBe(`${METADATA}: ${reason}`);
+    }
   });
 });
 
