@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AuthServerUnavailableError, InvalidResponseError, TokenRequestError } from "../src/index.js";
-import { readTokenResponse } from "../src/token-response.js";
+import { AuthServerUnavailableError, InvalidResponseError, TokenRequestError } from "./index.js";
+import { readTokenResponse } from "./token-response.js";
 
 // What the client makes of the token endpoint's answer (RFC 6749 §5.1,
 // §5.2): a token, a refusal, an outage, or an answer that breaks the

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { metadataUrl } from "../src/discovery.js";
-import { clientSecretBasic, InvalidResponseError, TokenClient } from "../src/index.js";
-import { startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { metadataUrl } from "./discovery.js";
+import { clientSecretBasic, InvalidResponseError, TokenClient } from "./index.js";
+import { startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "../src/index.js";
-import { issue, manualClock, oauthError, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "./index.js";
+import { issue, manualClock, oauthError, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {

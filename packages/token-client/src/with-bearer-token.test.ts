@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import axios, { isAxiosError } from "axios";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, withBearerToken } from "../src/index.js";
-import { oauthError, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, withBearerToken } from "./index.js";
+import { oauthError, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 /** A resource server that answers as `decide` says and records the tokens it saw. */
 async function startResourceServer(decide: (token: string | undefined, n: number) => { status: number; challenge?: string }) {

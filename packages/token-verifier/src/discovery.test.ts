@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { discoverJwksUri, metadataUrlFor } from "../src/discovery.js";
-import { KeySourceError } from "../src/fetch-json.js";
-import { hasScopes, requiredScopeTokens, scopeTokens } from "../src/scope.js";
+import { discoverJwksUri, metadataUrlFor } from "./discovery.js";
+import { KeySourceError } from "./fetch-json.js";
+import { hasScopes, requiredScopeTokens, scopeTokens } from "./scope.js";
 
 describe("metadataUrlFor (RFC 8414 §3.1)", () => {
   it("appends the well-known path to an issuer without a path", () => {

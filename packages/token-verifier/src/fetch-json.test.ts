@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fetchJson, KeySourceError } from "../src/fetch-json.js";
+import { fetchJson, KeySourceError } from "./fetch-json.js";
 
 // What the verifier takes from an issuer's key source: one JSON document,
 // at most 512 KiB, from a 200 and nothing else. A fake fetch stands in for
