@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { discoverJwksUri, metadataUrlFor } from "./discovery.js";
 import { KeySourceError } from "./fetch-json.js";
-import { hasScopes, requiredScopeTokens, scopeTokens } from "./scope.js";
 
 describe("metadataUrlFor (RFC 8414 §3.1)", () => {
   it("appends the well-known path to an issuer without a path", () => {
@@ -38,24 +37,4 @@ describe("discoverJwksUri (RFC 8414 §3)", () => {
       expect((error as Error).message).toBe(`${METADATA}: ${reason}`);
     }
   });
-});
-
-describe("scope (RFC 6749 §3.3)", () => {
-  it("splits on spaces and matches whole, case-sensitive tokens only", () => {
-    const granted = scopeTokens("charge:customer charge:read");
-    expect(hasScopes(granted, ["charge:customer"])).toBe(true);
-    expect(hasScopes(granted, ["charge:customer", "charge:read"])).toBe(true);
-    expect(hasScopes(scopeTokens("charge:customers"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(scopeTokens("charge:customer:x"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(scopeTokens("CHARGE:CUSTOMER"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(scopeTokens("charge:customer\tcharge:read"), ["charge:customer"])).toBe(false);
-    expect(hasScopes(scopeTokens(""), ["charge:customer"])).toBe(false);
-  });
-
-  it.each(["", "charge:customer  charge:read", " charge:customer", "charge:customer ", 'a"b', "a\\b", "é", "a\tb"])(
-    "a required scope must be scope tokens: %j is not",
-    (value) => {
-      expect(requiredScopeTokens(value)).toBeUndefined();
-    },
-  );
 });

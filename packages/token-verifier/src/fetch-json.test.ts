@@ -5,7 +5,7 @@ import { fetchJson, KeySourceError } from "./fetch-json.js";
 // at most 512 KiB, from a 200 and nothing else. A fake fetch stands in for
 // the network, so each answer is exactly the one the test names.
 
-const URL = "http://issuer.test/jwks.json";
+const JWKS_URL = "http://issuer.test/jwks.json";
 
 function answering(response: () => Response): { fetch: typeof fetch; requests: RequestInit[] } {
   const requests: RequestInit[] = [];
@@ -18,7 +18,7 @@ function answering(response: () => Response): { fetch: typeof fetch; requests: R
 
 async function refusal(response: () => Response, maxBytes?: number): Promise<string> {
   const { fetch } = answering(response);
-  const error = await fetchJson(URL, { fetch, timeoutMs: 1000, ...(maxBytes === undefined ? {} : { maxBytes }) }).then(
+  const error = await fetchJson(JWKS_URL, { fetch, timeoutMs: 1000, ...(maxBytes === undefined ? {} : { maxBytes }) }).then(
     () => undefined,
     (reason: unknown) => reason,
   );
@@ -29,28 +29,28 @@ async function refusal(response: () => Response, maxBytes?: number): Promise<str
 describe("fetchJson: the issuer's metadata and JWK Set", () => {
   it("parses a 200 JSON body, and asks with redirects not followed", async () => {
     const { fetch, requests } = answering(() => Response.json({ keys: [] }));
-    await expect(fetchJson(URL, { fetch, timeoutMs: 1000 })).resolves.toEqual({ keys: [] });
+    await expect(fetchJson(JWKS_URL, { fetch, timeoutMs: 1000 })).resolves.toEqual({ keys: [] });
     expect(requests[0]).toMatchObject({ method: "GET", redirect: "manual" });
   });
 
   it("takes nothing from a redirect or any answer but 200", async () => {
     expect(await refusal(() => new Response(null, { status: 302, headers: { location: "http://elsewhere.test/jwks.json" } }))).toBe(
-      `GET ${URL}: expected 200, got 302`,
+      `GET ${JWKS_URL}: expected 200, got 302`,
     );
-    expect(await refusal(() => new Response("{}", { status: 404 }))).toBe(`GET ${URL}: expected 200, got 404`);
+    expect(await refusal(() => new Response("{}", { status: 404 }))).toBe(`GET ${JWKS_URL}: expected 200, got 404`);
   });
 
   it("refuses a body larger than 512 KiB, whether its Content-Length says so or only its length does", async () => {
     const big = `{"keys":[],"pad":"${"x".repeat(512 * 1024)}"}`;
     expect(await refusal(() => new Response("{}", { headers: { "content-length": String(600 * 1024) } }))).toBe(
-      `GET ${URL}: body larger than 524288 bytes`,
+      `GET ${JWKS_URL}: body larger than 524288 bytes`,
     );
-    expect(await refusal(() => new Response(big))).toBe(`GET ${URL}: body larger than 524288 bytes`);
-    expect(await refusal(() => Response.json({ keys: [] }), 8)).toBe(`GET ${URL}: body larger than 8 bytes`);
+    expect(await refusal(() => new Response(big))).toBe(`GET ${JWKS_URL}: body larger than 524288 bytes`);
+    expect(await refusal(() => Response.json({ keys: [] }), 8)).toBe(`GET ${JWKS_URL}: body larger than 8 bytes`);
   });
 
   it("refuses a body that is not JSON", async () => {
-    expect(await refusal(() => new Response("<html>not json</html>"))).toBe(`GET ${URL}: the body is not JSON`);
+    expect(await refusal(() => new Response("<html>not json</html>"))).toBe(`GET ${JWKS_URL}: the body is not JSON`);
   });
 
   it("says why it could not ask: no answer within the timeout, or the network's error code", async () => {
@@ -58,10 +58,10 @@ describe("fetchJson: the issuer's metadata and JWK Set", () => {
       new Promise<Response>((_resolve, reject) => {
         init?.signal?.addEventListener("abort", () => reject(init.signal!.reason));
       })) as typeof fetch;
-    await expect(fetchJson(URL, { fetch: hanging, timeoutMs: 20 })).rejects.toThrow(`GET ${URL}: no answer within 20 ms`);
+    await expect(fetchJson(JWKS_URL, { fetch: hanging, timeoutMs: 20 })).rejects.toThrow(`GET ${JWKS_URL}: no answer within 20 ms`);
     const refused = (async () => {
       throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
     }) as typeof fetch;
-    await expect(fetchJson(URL, { fetch: refused, timeoutMs: 1000 })).rejects.toThrow(`GET ${URL}: unreachable (ECONNREFUSED)`);
+    await expect(fetchJson(JWKS_URL, { fetch: refused, timeoutMs: 1000 })).rejects.toThrow(`GET ${JWKS_URL}: unreachable (ECONNREFUSED)`);
   });
 });
