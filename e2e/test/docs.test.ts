@@ -370,6 +370,27 @@ describe("the README", () => {
   });
 });
 
+describe("where the tests are, as the README says", () => {
+  const packages = readdirSync(join(ROOT, "packages"), { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  const filesOf = (name: string) => filesUnder(join(ROOT, "packages", name), () => true).map((file) => relative(ROOT, file));
+
+  it("keeps every unit test of a package in its src/, beside the module it tests", () => {
+    const elsewhere = packages.flatMap(({ name }) => filesOf(name).filter((file) => /\.test\.[cm]?[jt]s$/.test(file) && !file.startsWith(join("packages", name, "src") + sep)));
+    expect(elsewhere).toEqual([]);
+    expect(parse("README.md").text.join("\n")).toContain("beside the module");
+  });
+
+  it("keeps test support in src/testing/, which no module of the package itself imports", () => {
+    const offenders = packages.flatMap(({ name }) =>
+      filesOf(name)
+        .filter((file) => file.startsWith(join("packages", name, "src") + sep) && /\.ts$/.test(file) && !/\.test\.ts$/.test(file))
+        .filter((file) => !file.includes(`${sep}testing${sep}`))
+        .filter((file) => /from\s+["'](?:\.\/|\.\.\/)+testing\//.test(readFileSync(join(ROOT, file), "utf8"))),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe("the life of a request", () => {
   const file = join("docs", "life-of-a-request.md");
 
