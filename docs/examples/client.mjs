@@ -2,13 +2,15 @@
 // payment-service, fetched once, cached, refreshed ahead, and replaced once
 // if the resource server says it is no longer good.
 import axios from "axios";
-import { clientSecretBasic, TokenClient, withBearerToken } from "@m2m/token-client";
+import { clientSecretBasic, generateDPoPKey, TokenClient, withBearerToken } from "@m2m/token-client";
 
 const tokens = new TokenClient({
   issuer: process.env.ISSUER ?? "http://127.0.0.1:4000", // its metadata must name exactly this issuer
   clientId: process.env.CLIENT_ID ?? "order-service",
   clientAuth: clientSecretBasic(process.env.CLIENT_SECRET ?? "super-secret"), // or clientSecretPost, privateKeyJwt
-  onFetched: (event) => console.log("token.fetched", event.tokenFingerprint, event.expiresIn),
+  // DPOP=true: tokens bound to a key pair of this process (RFC 9449), a new proof with every request
+  dpop: process.env.DPOP === "true" ? await generateDPoPKey() : undefined,
+  onFetched: (event) => console.log("token.fetched", event.tokenFingerprint, event.expiresIn, event.dpop ? "DPoP" : "Bearer"),
 });
 
 const payments = axios.create({ baseURL: process.env.PAYMENT_SERVICE_URL ?? "http://127.0.0.1:4002" });

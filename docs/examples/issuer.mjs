@@ -18,7 +18,7 @@ const issuer = new TokenIssuer({
   registry: developmentRegistry(),
   keys,
   accessTokenTtl: 300,
-  onIssued: (event) => console.log("token.issued", event.clientId, event.claims.scope),
+  onIssued: (event) => console.log("token.issued", event.clientId, event.claims.scope, event.dpop ? "DPoP" : "Bearer"),
   onRefused: (event) => console.log("token.refused", event.error.code),
 });
 

@@ -1,7 +1,7 @@
 // A small resource server: POST /charge takes a token of the issuer, for this
 // audience, with the scope charge:customer; anything less gets RFC 6750's answer.
 import express from "express";
-import { createVerifier } from "@m2m/token-verifier";
+import { createDPoPVerifier, createVerifier } from "@m2m/token-verifier";
 import { accessTokenClaims, requireAccessToken } from "@m2m/token-verifier/express";
 import { renderError } from "./error-handler.mjs";
 
@@ -13,13 +13,17 @@ const verifier = createVerifier({
   onJwksLoaded: ({ kids }) => console.log("jwks.loaded", kids.join(" ")),
 });
 
+// Bearer tokens as RFC 6750 has them, and DPoP-bound ones (RFC 9449) only with a proof of their key.
+const dpop = createDPoPVerifier({ mode: "allowed" });
+
 const app = express();
 app.post(
   "/charge",
   requireAccessToken(verifier, {
     realm: "payment-service",
     scope: "charge:customer",
-    onVerified: ({ token }) => console.log("token.verified", token.claims.client_id),
+    dpop,
+    onVerified: ({ token, dpop: proof }) => console.log("token.verified", token.claims.client_id, proof ? "DPoP" : "Bearer"),
     onRejected: ({ error }) => console.log("token.rejected", error.status, error.code),
   }),
   express.json(), // after the token check: a refused request costs no parsing

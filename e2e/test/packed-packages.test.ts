@@ -245,7 +245,7 @@ describe("the packages, packed and installed in a project outside this repositor
     expect(result.code).toBe(0);
   });
 
-  it("runs the README's issuer, resource server and client: a token is issued, acquired, presented and verified; one without the scope is refused", async () => {
+  it("runs the README's issuer, resource server and client: a token, Bearer or DPoP-bound, is issued, acquired, presented and verified; one without the scope is refused", async () => {
     const [authPort, paymentPort] = [await freePort(), await freePort()];
     const issuer = `http://127.0.0.1:${authPort}`;
     const payments = `http://127.0.0.1:${paymentPort}`;
@@ -257,10 +257,19 @@ describe("the packages, packed and installed in a project outside this repositor
     const charged = await client();
     expect(charged.stderr).toBe("");
     expect(charged.code).toBe(0);
-    expect(charged.stdout).toMatch(/^token\.fetched sha256:[0-9a-f]{12} 300$/m);
+    expect(charged.stdout).toMatch(/^token\.fetched sha256:[0-9a-f]{12} 300 Bearer$/m);
     expect(charged.stdout).toContain(`charged 201 {"amount":1299,"currency":"EUR","charged_by":"order-service"}`);
-    expect(auth.lines).toContain("token.issued order-service charge:customer");
-    expect(resource.lines).toContain("token.verified order-service");
+    expect(auth.lines).toContain("token.issued order-service charge:customer Bearer");
+    expect(resource.lines).toContain("token.verified order-service Bearer");
+
+    // RFC 9449: a token bound to the client's key, and a proof of it with the charge (through @m2m/dpop-proof on both sides)
+    const bound = await client({ DPOP: "true" });
+    expect(bound.stderr).toBe("");
+    expect(bound.code).toBe(0);
+    expect(bound.stdout).toMatch(/^token\.fetched sha256:[0-9a-f]{12} 300 DPoP$/m);
+    expect(bound.stdout).toContain(`charged 201 {"amount":1299,"currency":"EUR","charged_by":"order-service"}`);
+    expect(auth.lines).toContain("token.issued order-service charge:customer DPoP");
+    expect(resource.lines).toContain("token.verified order-service DPoP");
 
     // RFC 6750 §3.1: a valid token that lacks the scope is 403 insufficient_scope, the scope named in the challenge
     const refused = await client({ CLIENT_ID: "reporting-service", CLIENT_SECRET: "reporting-secret", SCOPE: "charge:read" });
@@ -269,7 +278,7 @@ describe("the packages, packed and installed in a project outside this repositor
     expect(refused.stdout).toContain(
       'refused 403 Bearer realm="payment-service", error="insufficient_scope", scope="charge:customer" {"error":"insufficient_scope",',
     );
-    expect(auth.lines).toContain("token.issued reporting-service charge:read");
+    expect(auth.lines).toContain("token.issued reporting-service charge:read Bearer");
     expect(resource.lines).toContain("token.rejected 403 insufficient_scope");
   });
 });
