@@ -256,6 +256,19 @@ describe("the code the documentation quotes", () => {
     expect(problems).toEqual([]);
   });
 
+  it("shows no code in the README or a package's README that is not quoted from a file that runs", () => {
+    const readmes = MARKDOWN.filter((file) => file === "README.md" || (file.startsWith(`packages${sep}`) && file.endsWith(`${sep}README.md`)));
+    const unquoted = readmes.flatMap((file) => {
+      const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
+      return lines.flatMap((line, index) =>
+        /^```(js|mjs|ts|javascript|typescript)\s*$/.test(line) && !/^<!-- (quoted|excerpt) from \S+ -->$/.test(lines[index - 1]?.trim() ?? "")
+          ? [`${file}:${index + 1}`]
+          : [],
+      );
+    });
+    expect(unquoted).toEqual([]);
+  });
+
   it("quotes each example of docs/examples whole, in the README of a package it uses", () => {
     const quotedWhole = new Set(
       MARKDOWN.filter((file) => file.startsWith(`packages${sep}`)).flatMap((file) =>
