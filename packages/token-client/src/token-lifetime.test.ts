@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { clientSecretBasic, TokenClient, type TokenClientOptions } from "../src/index.js";
-import { manualClock, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { clientSecretBasic, TokenClient, type TokenClientOptions } from "./index.js";
+import { manualClock, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {

@@ -7,7 +7,7 @@ import {
   InvalidTokenError,
   TemporarilyUnavailableError,
   UnauthorizedError,
-} from "../src/errors.js";
+} from "./errors.js";
 
 const realm = { realm: "payment-service" };
 

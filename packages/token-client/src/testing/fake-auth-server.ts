@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { TokenClientOptions } from "../../src/index.js";
+import type { TokenClientOptions } from "../index.js";
 
 /** One request the fake token endpoint received. */
 export interface Received {

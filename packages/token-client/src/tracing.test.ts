@@ -3,8 +3,8 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { clientSecretBasic, TokenClient, type TokenCacheOutcome } from "../src/index.js";
-import { issue, manualClock, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { clientSecretBasic, TokenClient, type TokenCacheOutcome } from "./index.js";
+import { issue, manualClock, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 // What the SDK would install: spans kept in memory, the context carried across awaits, W3C propagation.
 const exported = new InMemorySpanExporter();

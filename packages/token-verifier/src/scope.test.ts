@@ -1,18 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { metadataUrlFor } from "../src/discovery.js";
-import { hasScopes, requiredScopeTokens, scopeTokens } from "../src/scope.js";
-
-describe("metadataUrlFor (RFC 8414 §3.1)", () => {
-  it("appends the well-known path to an issuer without a path", () => {
-    expect(metadataUrlFor("http://localhost:4000")).toBe("http://localhost:4000/.well-known/oauth-authorization-server");
-  });
-
-  it("inserts it between the host and the path of an issuer with one", () => {
-    expect(metadataUrlFor("https://as.example/tenant/one")).toBe(
-      "https://as.example/.well-known/oauth-authorization-server/tenant/one",
-    );
-  });
-});
+import { hasScopes, requiredScopeTokens, scopeTokens } from "./scope.js";
 
 describe("scope (RFC 6749 §3.3)", () => {
   it("splits on spaces and matches whole, case-sensitive tokens only", () => {

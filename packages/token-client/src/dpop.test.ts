@@ -15,8 +15,8 @@ import {
   TokenRequestError,
   withBearerToken,
   type DPoPKey,
-} from "../src/index.js";
-import { oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer, type Responder } from "./support/fake-auth-server.js";
+} from "./index.js";
+import { oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer, type Responder } from "./testing/fake-auth-server.js";
 
 // The client's side of RFC 9449: a fresh proof for each token request and each
 // resource call, one retry when a server asks for its nonce and never more,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AuthServerUnavailableError, clientSecretBasic, TokenClient, type TokenClientOptions } from "../src/index.js";
-import { settleWithin, startTricklingServer, type TricklingServer } from "./support/trickling-server.js";
+import { AuthServerUnavailableError, clientSecretBasic, TokenClient, type TokenClientOptions } from "./index.js";
+import { settleWithin, startTricklingServer, type TricklingServer } from "./testing/trickling-server.js";
 
 // The numbers: one byte every 1.5 s, a 2 s timeout. An idle timeout
 // never fires (no pause reaches 2 s); only a total deadline ends the exchange.

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { metadataUrl } from "../src/discovery.js";
-import { clientSecretBasic, InvalidResponseError, TokenClient } from "../src/index.js";
-import { startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { metadataUrl } from "./discovery.js";
+import { clientSecretBasic, InvalidResponseError, TokenClient } from "./index.js";
+import { startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {
@@ -41,6 +41,21 @@ describe("discovery (RFC 8414)", () => {
     const error = await tokens.getToken().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidResponseError);
     expect((error as Error).message).toMatch(/issuer/);
+    expect(as.tokenRequests).toHaveLength(0);
+  });
+
+  it("refuses metadata that is not a JSON object, or without an http(s) token_endpoint, and sends no credentials", async () => {
+    for (const document of [
+      ["not", "an", "object"],
+      { issuer: as.issuer },
+      { issuer: as.issuer, token_endpoint: "/token" },
+      { issuer: as.issuer, token_endpoint: "javascript:alert(1)" },
+    ]) {
+      as.metadata(document as unknown as Record<string, unknown>);
+      const tokens = new TokenClient({ issuer: as.issuer, clientId: "order-service", clientAuth: clientSecretBasic("super-secret") });
+      const error = await tokens.getToken().catch((e: unknown) => e);
+      expect(error, JSON.stringify(document)).toBeInstanceOf(InvalidResponseError);
+    }
     expect(as.tokenRequests).toHaveLength(0);
   });
 

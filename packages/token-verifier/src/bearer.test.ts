@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidRequestError, UnauthorizedError } from "../src/errors.js";
-import { authorizationFields, extractBearerToken, type BearerRequest } from "../src/bearer.js";
+import { InvalidRequestError, UnauthorizedError } from "./errors.js";
+import { authorizationFields, extractBearerToken, type BearerRequest } from "./bearer.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~+/==";
 

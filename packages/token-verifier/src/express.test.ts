@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import express, { type ErrorRequestHandler } from "express";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BearerGuard, createVerifier, type TokenRejectedEvent, type TokenVerifiedEvent, type TokenVerifier } from "../src/index.js";
-import { accessTokenClaims, requireAccessToken, requireScope } from "../src/express.js";
-import { FakeClock, FakeIssuer, makeKey } from "./fake-issuer.js";
+import { BearerGuard, createVerifier, type TokenRejectedEvent, type TokenVerifiedEvent, type TokenVerifier } from "./index.js";
+import { accessTokenClaims, requireAccessToken, requireScope } from "./express.js";
+import { FakeClock, FakeIssuer, makeKey } from "./testing/fake-issuer.js";
 
 const clock = new FakeClock();
 let issuer: FakeIssuer;

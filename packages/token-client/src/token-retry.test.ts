@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "../src/index.js";
-import { issue, manualClock, oauthError, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "./index.js";
+import { issue, manualClock, oauthError, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {
@@ -106,6 +106,16 @@ describe("retries", () => {
       expect(sleeps).toEqual([]);
     },
   );
+
+  it("retries an OAuth server_error or temporarily_unavailable as an outage, then says the server is unavailable", async () => {
+    as.respond((_request, index) => oauthError(400, index % 2 === 0 ? "server_error" : "temporarily_unavailable"));
+    const { tokens, sleeps } = retryingClient();
+    const error = await tokens.getToken(params).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthServerUnavailableError);
+    expect((error as AuthServerUnavailableError).details).toMatchObject({ status: 400, attempts: 4 });
+    expect(as.tokenRequests).toHaveLength(4);
+    expect(sleeps).toHaveLength(3);
+  });
 
   it("asks again on the next call after a failure (errors are not cached)", async () => {
     as.respond((request, index) => (index === 0 ? oauthError(401, "invalid_client") : issue()(request, index)));

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import axios, { isAxiosError } from "axios";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, withBearerToken } from "../src/index.js";
-import { oauthError, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { AuthServerUnavailableError, clientSecretBasic, TokenClient, TokenRequestError, withBearerToken } from "./index.js";
+import { oauthError, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 /** A resource server that answers as `decide` says and records the tokens it saw. */
 async function startResourceServer(decide: (token: string | undefined, n: number) => { status: number; challenge?: string }) {
@@ -92,6 +92,18 @@ describe("withBearerToken", () => {
     as.respond(() => ({ status: 503 }));
     await expect(http.post("/charge", {})).rejects.toBeInstanceOf(AuthServerUnavailableError);
     expect(rs.seen).toHaveLength(0);
+    await rs.close();
+  });
+
+  it("stops sending the token once the function it returns is called", async () => {
+    const rs = await startResourceServer(() => ({ status: 200 }));
+    const http = axios.create({ baseURL: rs.url });
+    const remove = withBearerToken(http, tokens, { audience: "payment-service" });
+    await http.post("/charge", {});
+    remove();
+    await http.post("/charge", {});
+    expect(rs.seen).toEqual(["tok-1", undefined]);
+    expect(as.tokenRequests).toHaveLength(1);
     await rs.close();
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "../src/index.js";
-import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, otherSpellings, unsecuredToken } from "./fake-issuer.js";
+import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "./index.js";
+import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, otherSpellings, unsecuredToken } from "./testing/fake-issuer.js";
 
 let issuer: FakeIssuer;
 const clock = new FakeClock();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fingerprint } from "../src/fingerprint.js";
-import { clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "../src/index.js";
-import { gate, issue, manualClock, oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { fingerprint } from "./fingerprint.js";
+import { clientSecretBasic, TokenClient, TokenRequestError, type TokenClientOptions } from "./index.js";
+import { gate, issue, manualClock, oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {

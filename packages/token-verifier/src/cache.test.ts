@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "../src/index.js";
-import { TokenCache } from "../src/token-cache.js";
-import { FakeClock, FakeIssuer, makeKey, settle } from "./fake-issuer.js";
+import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "./index.js";
+import { TokenCache } from "./token-cache.js";
+import { FakeClock, FakeIssuer, makeKey, settle } from "./testing/fake-issuer.js";
 
 let issuer: FakeIssuer;
 let clock: FakeClock;

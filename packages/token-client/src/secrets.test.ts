@@ -1,8 +1,8 @@
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { formUrlEncode } from "../src/client-auth.js";
-import { clientSecretBasic, clientSecretPost, TokenClient, type ClientAuth } from "../src/index.js";
-import { oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer } from "./support/fake-auth-server.js";
+import { formUrlEncode } from "./client-auth.js";
+import { clientSecretBasic, clientSecretPost, TokenClient, type ClientAuth } from "./index.js";
+import { oauthError, recordingListeners, startFakeAuthServer, type FakeAuthServer } from "./testing/fake-auth-server.js";
 
 let as: FakeAuthServer;
 beforeEach(async () => {

@@ -6,9 +6,9 @@ import {
   type JwksLoadedEvent,
   type TokenVerifier,
   type VerifierOptions,
-} from "../src/index.js";
-import { KeySourceError } from "../src/fetch-json.js";
-import { FakeClock, FakeIssuer, makeKey, settle, type TestKey } from "./fake-issuer.js";
+} from "./index.js";
+import { KeySourceError } from "./fetch-json.js";
+import { FakeClock, FakeIssuer, makeKey, settle, type TestKey } from "./testing/fake-issuer.js";
 
 let issuer: FakeIssuer;
 let clock: FakeClock;

@@ -2,9 +2,9 @@ import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BearerGuard } from "../src/guard.js";
-import type { TokenVerifier, VerifiedAccessToken } from "../src/verifier.js";
-import { InvalidTokenError } from "../src/errors.js";
+import { BearerGuard } from "./guard.js";
+import type { TokenVerifier, VerifiedAccessToken } from "./verifier.js";
+import { InvalidTokenError } from "./errors.js";
 
 // What the SDK would install: spans kept in memory, the context carried across awaits.
 const exported = new InMemorySpanExporter();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReplayCache, ReplayCacheFullError } from "../src/replay-cache.js";
+import { ReplayCache, ReplayCacheFullError } from "./replay-cache.js";
 
 describe("ReplayCache (RFC 9449 §11.1, per process)", () => {
   it("refuses a jti seen before with the same key, not with another key", () => {
