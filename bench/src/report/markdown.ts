@@ -2,7 +2,7 @@ import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { BARE, GUARDED, JWT_BEARER, PAYMENT_SERVICE } from "../scenarios/charge.js";
-import { FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
+import { EXPRESS_FLOOR, FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
 import { median } from "../stats.js";
 import { checkTargets, find, JOSE_SHARE_LIMIT, joseShares, mb, perCpuSecond, type BenchResults } from "./targets.js";
 
@@ -44,12 +44,14 @@ function tokenBudget(r: BenchResults): string | undefined {
   if (parts.length === 0) return undefined;
   const transport = find(measurements, `${TRANSPORT} EdDSA`);
   const floor = find(measurements, `${FLOOR} EdDSA`);
+  const onExpress = find(measurements, `${EXPRESS_FLOOR} EdDSA`);
   const sign = r.crypto?.find((c) => c.alg === "EdDSA")?.joseSign;
   return (
     `Budget: 1.5× oidc-provider leaves a token at most ${parts.join(", ")} of CPU.` +
     (transport ? ` node:http alone, reading the same request and writing a token-sized answer, took ${us(median(transport.cpuPerRequest))} of it` : "") +
     (sign ? `; jose's SignJWT a whole EdDSA token ${us(1e6 / sign)} (scenario 5)` : "") +
-    (floor ? `; the floor server spent ${us(median(floor.cpuPerRequest))} per EdDSA token.` : ".")
+    (floor ? `; the floor server spent ${us(median(floor.cpuPerRequest))} per EdDSA token` : "") +
+    (onExpress ? `, the same floor as one Express route ${us(median(onExpress.cpuPerRequest))}.` : ".")
   );
 }
 
@@ -123,6 +125,8 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
       const silent = find(r.token.measurements, `${LOGS_OFF} ${alg}`);
       if (silent) line(row("auth-server (ours), logging off (what-if)", alg, silent, ref));
       if (ref) line(row("oidc-provider", alg, ref, ref));
+      const onExpress = find(r.token.measurements, `${EXPRESS_FLOOR} ${alg}`);
+      if (onExpress) line(row("floor on Express: the same work as one Express route, express.raw body parser (bench-only)", alg, onExpress, ref));
       const floor = find(r.token.measurements, `${FLOOR} ${alg}`);
       if (floor) line(row("floor: node:http + the essential checks + jose's SignJWT + one log line (bench-only)", alg, floor, ref));
       const transport = find(r.token.measurements, `${TRANSPORT} ${alg}`);

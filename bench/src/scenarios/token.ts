@@ -8,6 +8,8 @@ export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
 /** Name prefix of the bench-only floor server: node:http, the essential checks, jose's `SignJWT` as token-issuer signs, one log line. */
 export const FLOOR = "floor:";
 const FLOOR_ALGS: SigningAlg[] = ["RS256", "EdDSA"];
+/** Name prefix of the floor as one Express route (bench-only): what Express itself adds to the floor. */
+export const EXPRESS_FLOOR = "floor on Express:";
 /** Name prefix of the bench-only transport server: node:http answering a token response built once, no work per request. */
 export const TRANSPORT = "transport:";
 /** Name prefix of the `--what-if` targets: our auth-server with logging off. */
@@ -39,6 +41,8 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
     );
     // the floor: the same request with nothing around signing (bench-only, see servers/token-floor.ts)
     await Promise.all(FLOOR_ALGS.map((alg) => track(`${FLOOR} ${alg}`, ctx.start(`token-floor-${alg}`, { kind: "token-floor", alg }))));
+    // the floor as one Express route: Express's own cost, between the floor and ours (see servers/token-floor.ts)
+    await track(`${EXPRESS_FLOOR} EdDSA`, ctx.start("express-floor-EdDSA", { kind: "express-floor", alg: "EdDSA" }));
     // under the floor: what node:http costs before any work (an EdDSA-sized answer, see servers/token-floor.ts)
     await track(`${TRANSPORT} EdDSA`, ctx.start("http-floor-EdDSA", { kind: "http-floor", alg: "EdDSA" }));
     if (ctx.options.whatIf) {
@@ -49,7 +53,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         ),
       );
     }
-    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
+    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${EXPRESS_FLOOR} ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
     servers.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     // a token from each, with the algorithm we asked for: otherwise the comparison means nothing
     for (const [name, server] of servers) {

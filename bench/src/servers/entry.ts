@@ -20,6 +20,8 @@ async function start(spec: ServerSpec & { kind: BenchServerKind }): Promise<Runn
       return (await import("./oidc-provider.js")).startOidcProvider(spec);
     case "token-floor":
       return (await import("./token-floor.js")).startTokenFloor(spec);
+    case "express-floor":
+      return (await import("./token-floor.js")).startExpressFloor(spec);
     case "http-floor":
       return (await import("./token-floor.js")).startHttpFloor(spec);
   }

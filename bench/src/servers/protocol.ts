@@ -9,7 +9,7 @@
 export type AppKind = "auth-server" | "payment-service" | "order-service";
 
 /** The bench's own servers, built from the packages' public APIs (src/servers/entry.ts). */
-export type BenchServerKind = "charge-bare" | "charge-guarded" | "charge-jwt-bearer" | "oidc-provider" | "token-floor" | "http-floor";
+export type BenchServerKind = "charge-bare" | "charge-guarded" | "charge-jwt-bearer" | "oidc-provider" | "token-floor" | "express-floor" | "http-floor";
 
 export type ServerKind = AppKind | BenchServerKind;
 
