@@ -10,9 +10,8 @@
  * own declarations (`src/types/`) or `@types/*` packages, and the bench
  * type-checks without them.
  */
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -20,18 +19,25 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 /** `bench/peers`, from `bench/dist/peers.js` (or `bench/src/peers.ts` under vitest). */
 export const PEERS_DIR = fileURLToPath(new URL("../peers/", import.meta.url));
 const LOCK = join(PEERS_DIR, "package-lock.json");
-/** Written after a successful install: the hash of the lock file it installed. */
-const STAMP = join(PEERS_DIR, "node_modules", ".bench-peers-lock.sha256");
 
 export type PeerName = "autocannon" | "express-oauth2-jwt-bearer" | "oidc-provider";
 
-function lockHash(): string {
-  return createHash("sha256").update(readFileSync(LOCK)).digest("hex");
-}
-
-/** True when `bench/peers/node_modules` holds exactly what the lock file says (installed from this lock). */
+/**
+ * True when `bench/peers/node_modules` holds every package of the lock file
+ * at its locked version (an optional one may be absent), however it was
+ * installed (`npm run bench` or `npm run peers -w bench`).
+ */
 export function peersInstalled(): boolean {
-  return existsSync(STAMP) && readFileSync(STAMP, "utf8").trim() === lockHash();
+  const lock = JSON.parse(readFileSync(LOCK, "utf8")) as { packages: Record<string, { version?: string; optional?: boolean }> };
+  return Object.entries(lock.packages).every(([path, locked]) => {
+    if (path === "") return true;
+    try {
+      const installed = JSON.parse(readFileSync(join(PEERS_DIR, path, "package.json"), "utf8")) as { version?: string };
+      return installed.version === locked.version;
+    } catch {
+      return locked.optional === true;
+    }
+  });
 }
 
 /**
@@ -47,7 +53,7 @@ export function ensurePeers(log: (line: string) => void): void {
   if (result.status !== 0) {
     throw new Error(`npm ci --prefix ${PEERS_DIR} failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`})`);
   }
-  writeFileSync(STAMP, `${lockHash()}\n`);
+  if (!peersInstalled()) throw new Error(`npm ci --prefix ${PEERS_DIR} did not install what its lock file says`);
 }
 
 /**
