@@ -1,8 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnApp, stackEnv, stopApp, waitUntilReady } from "../../scripts/stack.mjs";
 import { accessToken, eventually, postJson, send, startTestStack, type Stack } from "./support.js";
 
-// CONTRACT.md, order-service: POST /orders and GET /orders/:id, through the
+// docs/wire-contract.md, order-service: POST /orders and GET /orders/:id, through the
 // whole flow with the three real apps as separate processes.
 let stack: Stack;
 beforeAll(async () => {
@@ -73,6 +74,42 @@ describe("POST /orders", () => {
     expect(first.status).toBe(201);
     expect(second.body.id).toBe(first.body.id);
     await expectOneCharge(first.body.id);
+  });
+});
+
+describe("one set of field rules at both edges", () => {
+  // Values that order-service accepted and payment-service refused (or the
+  // other way round) before hardening #12, found by comparing the two
+  // validators: an order accepted with one of them could only end
+  // payment_failed. The amount and currency rules already agreed.
+  const customerIds = ["a b", " cus_1", "cus_1 "];
+  const idempotencyKeys = ['"a b"', '"a"b"', '"a\\b"', '"a\\"b"', '"unterminated'];
+
+  const charge = async (fields: Record<string, unknown>, key: string) => {
+    const token = await accessToken(stack.urls.auth, "order-service", "super-secret", "charge:customer");
+    return postJson(`${stack.urls.payment}/charge`, { orderId: `ord_${randomUUID()}`, ...order(), ...fields }, { authorization: `Bearer ${token}`, "idempotency-key": key });
+  };
+
+  it('hardening #12: an order with customerId "a b" is refused with 400 and never becomes payment_failed; payment-service refuses it too', async () => {
+    for (const customerId of customerIds) {
+      const what = JSON.stringify(customerId);
+      const placed = await placeOrder({ ...order(), customerId });
+      expect(placed.status, `order-service, customerId ${what}: ${JSON.stringify(placed.body)}`).toBe(400);
+      expect(placed.body.error, what).toBe("invalid_request");
+      const charged = await charge({ customerId }, randomUUID());
+      expect(charged.status, `payment-service, customerId ${what}`).toBe(400);
+    }
+    // before, order-service took them, and payment-service's 400 settled them as failed
+    expect(events("order-service", "order.settled").filter((l) => l.reason === "invalid_request")).toEqual([]);
+  });
+
+  it("hardening #12: an Idempotency-Key is accepted or refused alike by order-service and payment-service", async () => {
+    for (const key of idempotencyKeys) {
+      const placed = await placeOrder(order(), { "idempotency-key": key });
+      const charged = await charge({}, key);
+      const verdict = (status: number) => (status === 400 ? "refused" : "accepted");
+      expect(verdict(placed.status), `${key}: order-service ${placed.status}, payment-service ${charged.status}`).toBe(verdict(charged.status));
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopApp } from "../../scripts/stack.mjs";
 import { accessToken, postJson, send, startTestStack, type Stack } from "./support.js";
 
-// CONTRACT.md, payment-service: POST /charge and GET /charges/:id, with tokens
+// docs/wire-contract.md, payment-service: POST /charge and GET /charges/:id, with tokens
 // that the real auth-server issued.
 let stack: Stack;
 let chargeToken: string;

@@ -2,7 +2,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, send, startTestStack, tokenRequest, type Stack } from "./support.js";
 
-// CONTRACT.md, auth-server: POST /token and discovery, against the built app
+// docs/wire-contract.md, auth-server: POST /token and discovery, against the built app
 // running as its own process.
 let stack: Stack;
 beforeAll(async () => {

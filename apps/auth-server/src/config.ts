@@ -1,7 +1,8 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, EnvReader } from "@m2m/service-kit";
+import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
 import {
   isKeyFileName,
   loadRegistryFileSync,
@@ -33,6 +34,8 @@ export interface KeyConfig {
 export interface AuthServerConfig {
   port: number;
   host: string;
+  /** Timeouts and the connection cap of the HTTP server (`HTTP_*`, docs/http-limits.md). */
+  http: HttpLimits;
   /** `iss` of tokens and metadata, no trailing slash. */
   issuer: string;
   /** Access token lifetime, seconds. */
@@ -42,14 +45,27 @@ export interface AuthServerConfig {
   /** The registry: the built-in development one, or a validated file (hashes only, no secrets). */
   clients: { source: "development" } | { source: "file"; path: string; data: RegistryData } | { source: "inline"; data: RegistryData };
   keys: KeyConfig;
+  dpop: DPoPConfig;
+}
+
+/** How DPoP proofs at `/token` are checked beyond RFC 9449 §4.3 itself. */
+export interface DPoPConfig {
+  /** Every proof must carry a current server nonce (`DPOP_NONCE_REQUIRED`, default true; RFC 9449 §8). */
+  requireNonce: boolean;
+  /**
+   * What nonces are derived from (`DPOP_NONCE_SECRET` or `_FILE`), as a
+   * `KeyObject` so no dump shows it. Unset: a random secret per process, so a
+   * nonce is good at the instance that handed it out only.
+   */
+  nonceSecret?: KeyObject;
 }
 
 /** `./data` under the app folder (`dist/..` or `src/..`). */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url));
 
 /**
- * Environment in, typed configuration out (CONTRACT.md "Processes, ports and
- * configuration", plus the documented extras of the README). The first
+ * Environment in, typed configuration out (docs/wire-contract.md, "Starting
+ * an app, and its configuration", plus the extras of the app's README). The first
  * problem becomes a {@link ConfigError} with one line naming the variable.
  */
 export function loadConfig(env: Env): AuthServerConfig {
@@ -70,13 +86,25 @@ export function loadConfig(env: Env): AuthServerConfig {
   return {
     port: read.port("PORT", 4000),
     host: read.string("HOST", "127.0.0.1"),
+    http: httpLimitsFrom(env),
     issuer,
     accessTokenTtl,
     dataDir,
     production,
     clients,
     keys,
+    dpop: loadDPoPConfig(read),
   };
+}
+
+/** `DPOP_NONCE_REQUIRED` and `DPOP_NONCE_SECRET` (or `DPOP_NONCE_SECRET_FILE`): at least 32 characters, for HMAC-SHA256. */
+function loadDPoPConfig(read: EnvReader): DPoPConfig {
+  const requireNonce = read.boolean("DPOP_NONCE_REQUIRED", true);
+  const secret = read.secret("DPOP_NONCE_SECRET");
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError("invalid DPOP_NONCE_SECRET: expected at least 32 characters (e.g. openssl rand -base64 32)");
+  }
+  return { requireNonce, ...(secret === undefined ? {} : { nonceSecret: createSecretKey(Buffer.from(secret, "utf8")) }) };
 }
 
 /** The key part of the configuration alone, for the `rotate-keys` command. */

@@ -19,4 +19,5 @@ handleShutdown({
   logger,
   server: app.server,
   beforeClose: () => app.stop(),
+  afterClose: () => app.release(),
 });

@@ -1,5 +1,7 @@
+import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import {
   ClientRegistry,
@@ -12,6 +14,7 @@ import {
 } from "@m2m/token-issuer";
 import { createApp } from "./app.js";
 import { logIssuerEvents } from "./events.js";
+import { openAuthServerStore, STATE_FILE } from "./store.js";
 import type { AuthServerConfig } from "./config.js";
 
 export interface StartOptions {
@@ -29,7 +32,9 @@ export interface RunningAuthServer {
   reload(): Promise<void>;
   /** Stops being ready and stops the reload timer (the first step of a shutdown). */
   stop(): Promise<void>;
-  /** {@link RunningAuthServer.stop}, then closes the server. */
+  /** Closes the database (the last step, once the server has closed). */
+  release(): void;
+  /** {@link RunningAuthServer.stop}, then closes the server, then {@link RunningAuthServer.release}. */
   close(): Promise<void>;
 }
 
@@ -57,7 +62,18 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
     clock,
   });
-  const issuer = new TokenIssuer({ issuer: config.issuer, registry, keys, accessTokenTtl: config.accessTokenTtl, clock, ...logIssuerEvents(logger) });
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = openAuthServerStore(join(config.dataDir, STATE_FILE));
+  const issuer = new TokenIssuer({
+    issuer: config.issuer,
+    registry,
+    keys,
+    accessTokenTtl: config.accessTokenTtl,
+    clock,
+    stores: { trustedCallers: store.trustedCallers, usedIdentifiers: store.usedIdentifiers },
+    dpop: { requireNonce: config.dpop.requireNonce, ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}) },
+    ...logIssuerEvents(logger),
+  });
   const current = keys.current();
   logger.info({ kids: keys.published().map((k) => k.kid), alg: current.alg, current: current.kid }, "keys.ready");
   if (current.alg !== config.keys.alg) {
@@ -66,9 +82,23 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
 
   let ready = true;
   const app = createApp({ issuer, logger, ready: () => ready });
-  const server = await listen(app, config.port, config.host);
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host, config.http);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const url = serverUrl(server);
-  logger.info({ url, issuer: config.issuer }, "service.started");
+  logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      // a generated secret makes this instance's nonces good here only: worth a word when nonces are required
+      dpop_nonce: config.dpop.requireNonce ? (config.dpop.nonceSecret ? "required" : "required, secret of this instance only") : "not required",
+    },
+    "service.started",
+  );
 
   let registryStamp = config.clients.source === "file" ? await mtime(config.clients.path) : undefined;
   let reloading: Promise<void> | undefined;
@@ -115,9 +145,11 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     keys,
     reload,
     stop,
+    release: () => store.close(),
     async close() {
       await stop();
       await closeServer(server);
+      store.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@m2m/service-kit";
@@ -87,6 +88,44 @@ export async function send(url: string, init: RequestInit = {}): Promise<Reply> 
     // keep the text
   }
   return { status: res.status, headers: res.headers, body };
+}
+
+/**
+ * A form POST from a given loopback source address (any of 127.0.0.0/8 can
+ * be bound on Linux), so a test can play callers at several addresses.
+ */
+export function postFormFrom(
+  from: string,
+  url: string,
+  form: Record<string, string>,
+  // an array is sent as that many fields of the header
+  headers: Record<string, string | string[]> = {},
+): Promise<Reply> {
+  const body = new URLSearchParams(form).toString();
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: "POST", localAddress: from, agent: false, headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body), ...headers } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => {
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) if (typeof value === "string") responseHeaders.set(name, value);
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: parsed });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 /** A form POST (the token and introspection endpoints). */

@@ -1,3 +1,4 @@
+import { fingerprint } from "@m2m/service-kit";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, ORDER_SERVICE, ISSUER, oauthError, postForm, send, startTestServer, type TestServer } from "./support.js";
@@ -194,13 +195,13 @@ describe("POST /token: every error row of the contract", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
-  it("logs each refusal as token.refused with error and description", async () => {
+  it("logs each refusal as token.refused with error, description and the presented client id's fingerprint", async () => {
     const from = server.logs.length;
     await postForm(tokenUrl, { grant_type: "password" }, { authorization: ORDER_SERVICE });
     expect(server.logs.slice(from).find((line) => line.msg === "token.refused")).toMatchObject({
       error: "unsupported_grant_type",
       error_description: expect.any(String),
-      client_id: "order-service",
+      client_fingerprint: fingerprint("order-service"),
     });
   });
 });

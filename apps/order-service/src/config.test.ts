@@ -50,6 +50,27 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ CLIENT_SECRET_FILE: file, CLIENT_SECRET: "x" })).toThrow(/CLIENT_SECRET or CLIENT_SECRET_FILE/);
   });
 
+  it("asks for DPoP-bound tokens with CLIENT_DPOP=true, with a key generated at start or from CLIENT_DPOP_KEY_FILE, never shown", () => {
+    expect(loadConfig({}).dpop).toBeUndefined();
+    expect(loadConfig({ CLIENT_DPOP: "true" }).dpop).toEqual({});
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const pem = join(dir(), "dpop.pem");
+    writeFileSync(pem, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const config = loadConfig({ CLIENT_DPOP: "true", CLIENT_DPOP_KEY_FILE: pem });
+    expect(config.dpop?.key?.asymmetricKeyType).toBe("ec");
+    const material = privateKey.export({ format: "jwk" }).d!;
+    expect(inspect(config, { depth: Infinity })).not.toContain(material);
+    expect(JSON.stringify(config)).not.toContain(material);
+  });
+
+  it.each([
+    [{ CLIENT_DPOP: "yes" }, /invalid CLIENT_DPOP: expected true or false/],
+    [{ CLIENT_DPOP_KEY: "x" }, /invalid CLIENT_DPOP_KEY_FILE: set CLIENT_DPOP=true to use it/],
+    [{ CLIENT_DPOP: "true", CLIENT_DPOP_KEY: "not a key" }, /invalid CLIENT_DPOP_KEY_FILE: expected a private key/],
+  ])("refuses %j with one line naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
   it("switches to private_key_jwt with a key file, PEM or JWK", () => {
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const pem = join(dir(), "key.pem");
@@ -69,6 +90,9 @@ describe("loadConfig", () => {
     [{ CLIENT_AUTH_METHOD: "private_key_jwt", CLIENT_PRIVATE_KEY: "not a key" }, /^invalid CLIENT_PRIVATE_KEY_FILE: expected a private key/],
     [{ PAYMENT_AUDIENCE: "payment-service", PAYMENT_RESOURCE: "https://payment.internal" }, /^invalid PAYMENT_AUDIENCE: /],
     [{ SETTLE_WAIT_MS: "3s" }, /^invalid SETTLE_WAIT_MS: /],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: "0" }, /^invalid HTTP_KEEP_ALIVE_TIMEOUT_MS: /],
+    [{ HTTP_IDLE_TIMEOUT_MS: "3500" }, /^invalid HTTP_IDLE_TIMEOUT_MS: must be at least a second longer than SETTLE_WAIT_MS \(3000\), got "3500"$/],
+    [{ SETTLE_WAIT_MS: "30000" }, /^invalid HTTP_IDLE_TIMEOUT_MS: must be at least a second longer than SETTLE_WAIT_MS \(30000\)/],
     [{ NODE_ENV: "production" }, /^invalid CLIENT_SECRET: required in production/],
   ])("stops at start with one line naming the variable: %o", (env, message) => {
     const error = (() => {
@@ -81,6 +105,11 @@ describe("loadConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain("\n");
+  });
+
+  it("reads the HTTP server's limits from HTTP_*, with an idle timeout that outlasts the wait in POST /orders", () => {
+    expect(loadConfig({}).http).toMatchObject({ idleTimeoutMs: 30_000, maxConnections: 1_000 });
+    expect(loadConfig({ SETTLE_WAIT_MS: "30000", HTTP_IDLE_TIMEOUT_MS: "31000" }).http.idleTimeoutMs).toBe(31_000);
   });
 
   it("takes an explicit secret in production", () => {

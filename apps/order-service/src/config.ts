@@ -1,7 +1,7 @@
 import { createPrivateKey, type JsonWebKeyInput, type KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, EnvReader } from "@m2m/service-kit";
+import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
 import { clientSecretBasic, clientSecretPost, privateKeyJwt, type ClientAuth, type TokenParams } from "@m2m/token-client";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -9,6 +9,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface OrderServiceConfig {
   port: number;
   host: string;
+  /** Timeouts and the connection cap of the HTTP server (`HTTP_*`, docs/http-limits.md). */
+  http: HttpLimits;
   /** Where the authorization server is reached (its metadata is discovered there). */
   authServerUrl: string;
   /** The issuer its metadata must name (RFC 8414 §3.3). */
@@ -27,6 +29,12 @@ export interface OrderServiceConfig {
   settleWaitMs: number;
   /** Ceiling of the backoff between attempts to settle one order, ms. */
   retryMaxDelayMs: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), when `CLIENT_DPOP=true`: the key from
+   * `CLIENT_DPOP_KEY_FILE` (a `KeyObject`, which no dump shows), or a key
+   * pair generated at start when none is named.
+   */
+  dpop?: { key?: KeyObject };
 }
 
 /** `./data` under the app folder (`dist/..` or `src/..`). */
@@ -35,17 +43,19 @@ export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"] as const;
 
 /**
- * Environment in, typed configuration out (CONTRACT.md "Processes, ports and
- * configuration", plus the documented extras of the README). The first
+ * Environment in, typed configuration out (docs/wire-contract.md, "Starting
+ * an app, and its configuration", plus the extras of the app's README). The first
  * problem becomes a {@link ConfigError} with one line naming the variable.
  */
 export function loadConfig(env: Env): OrderServiceConfig {
   const read = new EnvReader(env);
   const authServerUrl = read.url("AUTH_SERVER_URL", "http://localhost:4000");
   const clientId = read.string("CLIENT_ID", "order-service");
+  const settleWaitMs = read.int("SETTLE_WAIT_MS", 3_000, { min: 0, max: 60_000 });
   return {
     port: read.port("PORT", 4001),
     host: read.string("HOST", "127.0.0.1"),
+    http: httpLimitsFor(settleWaitMs, env),
     authServerUrl,
     issuer: read.url("ISSUER", authServerUrl),
     clientId,
@@ -53,9 +63,48 @@ export function loadConfig(env: Env): OrderServiceConfig {
     paymentServiceUrl: read.url("PAYMENT_SERVICE_URL", "http://localhost:4002"),
     paymentToken: loadPaymentTarget(read),
     dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
-    settleWaitMs: read.int("SETTLE_WAIT_MS", 3_000, { min: 0, max: 60_000 }),
+    settleWaitMs,
     retryMaxDelayMs: read.int("RETRY_MAX_DELAY_MS", 30_000, { min: 100, max: 3_600_000 }),
+    ...loadDPoP(read),
   };
+}
+
+/**
+ * `CLIENT_DPOP=true` asks for DPoP-bound tokens; `CLIENT_DPOP_KEY_FILE` (or
+ * `CLIENT_DPOP_KEY`) names the private key to prove, PKCS#8 PEM or a
+ * private JWK, and is refused without `CLIENT_DPOP=true`, where it would
+ * silently do nothing.
+ */
+function loadDPoP(read: EnvReader): Pick<OrderServiceConfig, "dpop"> {
+  const enabled = read.boolean("CLIENT_DPOP", false);
+  const text = read.secret("CLIENT_DPOP_KEY");
+  if (!enabled) {
+    if (text !== undefined) throw new ConfigError("invalid CLIENT_DPOP_KEY_FILE: set CLIENT_DPOP=true to use it");
+    return {};
+  }
+  if (text === undefined) return { dpop: {} };
+  let key: KeyObject;
+  try {
+    key = parsePrivateKey(text);
+  } catch {
+    throw new ConfigError("invalid CLIENT_DPOP_KEY_FILE: expected a private key as PKCS#8 PEM or JWK");
+  }
+  return { dpop: { key } };
+}
+
+/**
+ * The `HTTP_*` limits, checked against `POST /orders`: the connection sits
+ * silent while the request waits up to `SETTLE_WAIT_MS` for its charge, and
+ * the idle timeout must not cut that wait short.
+ */
+function httpLimitsFor(settleWaitMs: number, env: Env): HttpLimits {
+  const limits = httpLimitsFrom(env);
+  if (limits.idleTimeoutMs < settleWaitMs + 1_000) {
+    throw new ConfigError(
+      `invalid HTTP_IDLE_TIMEOUT_MS: must be at least a second longer than SETTLE_WAIT_MS (${settleWaitMs}), got "${limits.idleTimeoutMs}"`,
+    );
+  }
+  return limits;
 }
 
 /**
@@ -68,7 +117,7 @@ export function loadConfig(env: Env): OrderServiceConfig {
 function loadClientAuth(read: EnvReader, production: boolean): ClientAuth {
   const method = read.oneOf("CLIENT_AUTH_METHOD", AUTH_METHODS, "client_secret_basic");
   if (method !== "private_key_jwt") {
-    // The development default is published in CONTRACT.md: never in production.
+    // The development default is published in docs/wire-contract.md: never in production.
     const secret = read.secret("CLIENT_SECRET", production ? undefined : "super-secret");
     if (secret === undefined) throw new ConfigError("invalid CLIENT_SECRET: required in production (set CLIENT_SECRET or CLIENT_SECRET_FILE)");
     return method === "client_secret_basic" ? clientSecretBasic(secret) : clientSecretPost(secret);

@@ -9,7 +9,17 @@ import { TokenClientError, type TokenClientOptions, type TokenRequestDescription
 export function logTokenEvents(logger: Logger): Pick<TokenClientOptions, "onFetched" | "onReused" | "onRefreshFailed" | "onRetry"> {
   return {
     onFetched(event) {
-      logger.info({ ...describe(event), auth_method: event.authMethod, expires_in: event.expiresIn, token: event.tokenFingerprint }, "token.fetched");
+      logger.info(
+        {
+          ...describe(event),
+          auth_method: event.authMethod,
+          expires_in: event.expiresIn,
+          lifetime_seconds: event.lifetimeSeconds,
+          token: event.tokenFingerprint,
+          ...(event.dpop ? { dpop: { jkt: event.dpop.jkt, nonce_retried: event.dpop.nonceRetried } } : {}),
+        },
+        "token.fetched",
+      );
     },
     onReused(event) {
       logger.info({ ...describe(event), token: event.tokenFingerprint, expires_in_remaining: event.expiresInSeconds }, "token.reused");

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
-import { TokenClient } from "@m2m/token-client";
+import { generateDPoPKey, importDPoPKey, TokenClient } from "@m2m/token-client";
 import { createApp } from "./app.js";
 import { logTokenEvents } from "./events.js";
 import type { OrderServiceConfig } from "./config.js";
@@ -40,16 +40,20 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
 
+  // one key pair for the life of the process: every token it gets is bound to it
+  const dpop = config.dpop === undefined ? undefined : config.dpop.key ? await importDPoPKey(config.dpop.key) : await generateDPoPKey();
   const tokens = new TokenClient({
     issuer: config.issuer,
     authServerUrl: config.authServerUrl,
     clientId: config.clientId,
     clientAuth: config.clientAuth,
+    ...(dpop ? { dpop } : {}),
     ...logTokenEvents(logger),
     requestTimeoutMs: 3_000,
     // Short: the worker retries an order later anyway, with its own backoff.
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000, maxElapsedMs: 2_500 },
-    sleep: (ms) => abortableSleep(ms, shutdown.signal),
+    // At shutdown, token requests in flight and waits between retries end at once.
+    signal: shutdown.signal,
   });
   const payments = createPaymentClient({ baseUrl: config.paymentServiceUrl, tokens, token: config.paymentToken, logger });
   const settler = new Settler({ store, payments, logger, maxDelayMs: config.retryMaxDelayMs, baseDelayMs: options.retryBaseDelayMs });
@@ -60,7 +64,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const app = createApp({ logger, store, settler, settleWaitMs: config.settleWaitMs, ready: () => store.open && !closing });
   let server: Server;
   try {
-    server = await listen(app, config.port, config.host);
+    server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
     store.close();
     payments.close();
@@ -68,7 +72,16 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   }
   const url = serverUrl(server);
   worker.start();
-  logger.info({ url, client_id: config.clientId, auth_method: config.clientAuth.method, pending_resumed: resumed }, "service.started");
+  logger.info(
+    {
+      url,
+      client_id: config.clientId,
+      auth_method: config.clientAuth.method,
+      ...(dpop ? { dpop: { alg: dpop.alg, jkt: dpop.jkt, key: config.dpop?.key ? "configured" : "generated at start" } } : {}),
+      pending_resumed: resumed,
+    },
+    "service.started",
+  );
 
   const stopBackground = async () => {
     closing = true;
@@ -92,19 +105,4 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
       release();
     },
   };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("shutting down"));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error("shutting down"));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

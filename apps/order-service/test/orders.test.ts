@@ -316,7 +316,7 @@ describe("Idempotency-Key on POST /orders", () => {
 
   it("refuses a malformed key", async () => {
     await start();
-    expect((await post(eur, { "idempotency-key": "x".repeat(256) })).status).toBe(400);
+    for (const key of ["x".repeat(256), '"a"b"', '"unterminated']) expect((await post(eur, { "idempotency-key": key })).status, key).toBe(400);
   });
 });
 
@@ -328,6 +328,7 @@ describe("invalid orders", () => {
     ["a lower-case currency", { ...eur, currency: "eur" }],
     ["an unknown currency", { ...eur, currency: "XYZ" }],
     ["no customerId", { amount: 1299, currency: "EUR" }],
+    ["a customerId with a space, which payment-service refuses (hardening #12)", { ...eur, customerId: "a b" }],
     ["an array", [eur]],
     ["malformed JSON", "{"],
   ])("answers 400 invalid_request for %s, and stores nothing", async (_name, body) => {

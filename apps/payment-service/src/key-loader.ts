@@ -1,31 +1,45 @@
 import type { TokenVerifier } from "@m2m/token-verifier";
 
-const FIRST_DELAY_MS = 250;
-const MAX_DELAY_MS = 5000;
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 5000;
 
 /**
- * Loads the issuer's JWK Set in the background, retrying with exponential
- * backoff until it succeeds, so payment-service starts (and answers
- * `/healthz`, and `503` on `/readyz`) even while the auth server is down.
- * The verifier itself only fetches when a request needs a key; this is what
- * gets it ready without one. Failures are reported through the verifier's
- * `onJwksError`. Returns `stop`, which ends the retries (at shutdown).
+ * Keeps the issuer's JWK Set fresh in the background: loads it at start,
+ * then again every `everyMs` (`JWKS_MAX_AGE`), retrying with exponential
+ * backoff while the auth server cannot be reached. This is what
+ *
+ * - gets payment-service ready without a request, so it starts (and answers
+ *   `/healthz`, and `503` on `/readyz`) even while the auth server is down;
+ * - stops a key the issuer withdrew from being trusted within `everyMs`,
+ *   however sparse the traffic (the verifier refreshes only when a request
+ *   finds the keys old, and serves that request with them);
+ * - makes it ready again after an outage longer than `JWKS_MAX_STALE`, when
+ *   `/readyz` says 503 and no traffic may come to start a fetch.
+ *
+ * Failures are reported through the verifier's `onJwksError`. Returns
+ * `stop`, which ends the schedule (at shutdown).
  */
-export function keepLoadingKeys(verifier: TokenVerifier): () => void {
-  let delayMs = FIRST_DELAY_MS;
+export function keepKeysFresh(verifier: TokenVerifier, everyMs: number): () => void {
+  let retryMs = FIRST_RETRY_MS;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  const schedule = (delayMs: number) => {
+    if (stopped) return;
+    timer = setTimeout(attempt, delayMs);
+    timer.unref();
+  };
   const attempt = () => {
-    timer = undefined;
-    // a request may have loaded them meanwhile (the verifier fetches on demand too)
-    if (stopped || verifier.ready) return;
-    verifier.load().catch(() => {
-      if (stopped) return;
-      timer = setTimeout(attempt, delayMs);
-      timer.unref();
-      delayMs = Math.min(delayMs * 2, MAX_DELAY_MS);
-    });
+    verifier.load().then(
+      () => {
+        retryMs = FIRST_RETRY_MS;
+        schedule(everyMs);
+      },
+      () => {
+        schedule(retryMs);
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      },
+    );
   };
   attempt();
 

@@ -2,12 +2,12 @@ import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
-import { createVerifier, type TokenVerifier } from "@m2m/token-verifier";
+import { createDPoPVerifier, createVerifier, type TokenVerifier } from "@m2m/token-verifier";
 import { createApp } from "./app.js";
 import { limitProcessor, type CardProcessor } from "./charges/processor.js";
 import { openChargeStore } from "./charges/store.js";
 import type { PaymentConfig } from "./config.js";
-import { keepLoadingKeys } from "./key-loader.js";
+import { keepKeysFresh } from "./key-loader.js";
 
 /** The ledger's file name under `DATA_DIR`. */
 export const LEDGER_FILE = "payments.db";
@@ -34,9 +34,10 @@ export interface RunningPaymentService {
 
 /**
  * Everything `main` does but signal handling: opens the ledger under
- * `DATA_DIR`, listens, and loads the issuer's keys in the background. Never
- * fails because the auth server is down: `/readyz` says 503 until the keys
- * are in.
+ * `DATA_DIR`, listens, and loads the issuer's keys in the background, again
+ * every `JWKS_MAX_AGE`. Never fails because the auth server is down:
+ * `/readyz` says 503 until the keys are in, and again once no fetch has
+ * worked for `JWKS_MAX_STALE`.
  */
 export async function startPaymentService(config: PaymentConfig, options: StartOptions = {}): Promise<RunningPaymentService> {
   const logger = options.logger ?? createLogger({ service: "payment-service" });
@@ -46,14 +47,26 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     issuer: config.issuer,
     audience: config.audience,
     metadataUrl: `${config.authServerUrl}/.well-known/oauth-authorization-server`,
+    maxAgeMs: config.jwksMaxAgeMs,
+    maxStaleMs: config.jwksMaxStaleMs,
     clock: options.clock,
-    onJwksLoaded: ({ kids, changed, reason }) => logger.info({ kids, changed, reason }, "jwks.loaded"),
+    // a refresh every JWKS_MAX_AGE that finds the same keys is no news
+    onJwksLoaded: ({ kids, changed, reason }) => logger[changed ? "info" : "debug"]({ kids, changed, reason }, "jwks.loaded"),
     onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
+  });
+  const dpop = createDPoPVerifier({
+    mode: config.dpop.mode,
+    requireNonce: config.dpop.requireNonce,
+    ...(config.dpop.publicUrl ? { publicUrl: config.dpop.publicUrl } : {}),
+    ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   let accepting = true;
   const app = createApp({
     logger,
     verifier,
+    dpop,
+    trustProxy: config.trustProxy,
     store,
     processor: options.processor ?? limitProcessor(config.chargeLimit),
     clock: options.clock,
@@ -61,18 +74,29 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
   });
   let server: Server;
   try {
-    server = await listen(app, config.port, config.host);
+    server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
     store.close();
     throw error;
   }
-  const stopLoadingKeys = keepLoadingKeys(verifier);
+  const stopRefreshingKeys = keepKeysFresh(verifier, config.jwksMaxAgeMs);
   const url = serverUrl(server);
-  logger.info({ url, issuer: config.issuer, audience: config.audience, charge_limit: config.chargeLimit }, "service.started");
+  logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      audience: config.audience,
+      charge_limit: config.chargeLimit,
+      dpop_mode: dpop.mode,
+      // without PUBLIC_URL a client's own Host header picks the origin its proofs are checked against
+      dpop_htu_origin: dpop.publicUrl ?? "from the request",
+    },
+    "service.started",
+  );
 
   const stopAccepting = () => {
     accepting = false;
-    stopLoadingKeys();
+    stopRefreshingKeys();
   };
   const closeResources = () => store.close();
   return {

@@ -4,9 +4,9 @@ import Database from "better-sqlite3";
 import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_FILE } from "../src/server.js";
-import { AuthStub, newCharge, postCharge, send, startService, type TestService } from "./support.js";
+import { AuthStub, newCharge, otherSpellings, postCharge, send, startService, type TestService } from "./support.js";
 
-// CONTRACT.md, payment-service, POST /charge: every row, through HTTP, with a
+// docs/wire-contract.md, payment-service, POST /charge: every row, through HTTP, with a
 // real SQLite ledger in a temp DATA_DIR.
 let auth: AuthStub;
 let service: TestService;
@@ -157,6 +157,31 @@ describe("401 and 403: the token", () => {
     expect(service.events("charge.created")).toHaveLength(chargesBefore);
   });
 
+  it("hardening #9: refuses every other base64url spelling of a genuine token's signature, and charges nothing", async () => {
+    const genuine = await auth.token();
+    expect((await postCharge(service, newCharge(), { token: genuine })).status).toBe(201);
+    const [h, p, s] = genuine.split(".") as [string, string, string];
+    const charged = ledger().length;
+    for (const spelling of otherSpellings(s)) {
+      const res = await postCharge(service, newCharge(), { token: `${h}.${p}.${spelling}` });
+      expect(res.status, spelling).toBe(401);
+      expect(res.headers.get("www-authenticate"), spelling).toBe(
+        `${REALM}, error="invalid_token", error_description="the access token is malformed"`,
+      );
+    }
+    expect(ledger()).toHaveLength(charged);
+  });
+
+  it("hardening #10: 401 invalid_token, never 500, for a genuinely signed token whose exp is 8.64e12 or 1e308, and nothing charged", async () => {
+    const charged = ledger().length;
+    for (const exp of [8.64e12, 1e308]) {
+      const res = await postCharge(service, newCharge(), { token: await auth.token({ exp }) });
+      expect(res.status, `exp ${exp}`).toBe(401);
+      expect(res.headers.get("www-authenticate"), `exp ${exp}`).toMatch(/^Bearer realm="payment-service", error="invalid_token", /);
+    }
+    expect(ledger()).toHaveLength(charged);
+  });
+
   it("403 insufficient_scope for a valid token without charge:customer", async () => {
     const res = await postCharge(service, newCharge(), { token: await auth.readToken() });
     expect(res.status).toBe(403);
@@ -192,7 +217,7 @@ describe("401 and 403: the token", () => {
 
 describe("400 invalid_request", () => {
   it("without an Idempotency-Key, or with a malformed one", async () => {
-    for (const key of [null, "", "x".repeat(256), "two words", '"unterminated']) {
+    for (const key of [null, "", "x".repeat(256), "two words", '"unterminated', '"a"b"', '"a\\b"']) {
       const res = await postCharge(service, newCharge(), { token, key });
       expect(res.status, String(key)).toBe(400);
       expect(res.body.error).toBe("invalid_request");
@@ -212,6 +237,7 @@ describe("400 invalid_request", () => {
     ["orderId too long", newCharge({ orderId: "o".repeat(129) })],
     ["orderId with a control character", newCharge({ orderId: "ord\n1" })],
     ["customerId missing", newCharge({ customerId: undefined })],
+    ["customerId with a space", newCharge({ customerId: "a b" })],
     ["an unknown field", newCharge({ capture: false })],
     ["only an amount", { amount: 1 }],
     ["an array", [newCharge()]],

@@ -140,3 +140,44 @@ describe("readiness and the auth server", () => {
     await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
   });
 });
+
+describe("hardening #7: keys the auth server no longer vouches for", () => {
+  const readyz = async (service: TestService) => (await send(`${service.url}/readyz`)).status;
+
+  it("hardening #7: stops trusting a withdrawn key within JWKS_MAX_AGE, though no unknown kid arrives, and charges nothing with it", async () => {
+    const service = await start({ env: { JWKS_MAX_AGE: "1" } });
+    await eventually(async () => (await readyz(service)) === 200);
+    const signedBefore = await auth.token();
+    expect((await postCharge(service, newCharge(), { token: signedBefore })).status).toBe(201);
+
+    const withdrawn = auth.kid;
+    await auth.withdrawKey();
+    await eventually(() => service.events("jwks.loaded").some((line) => !(line.kids as string[]).includes(withdrawn)));
+    const charged = service.events("charge.created").length;
+    const refused = await postCharge(service, newCharge(), { token: signedBefore });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe("invalid_token");
+    expect(service.events("charge.created")).toHaveLength(charged);
+    expect((await postCharge(service, newCharge(), { token: await auth.token() })).status).toBe(201);
+  }, 15_000);
+
+  it("hardening #7: after JWKS_MAX_STALE without a refresh that worked, answers 503 and is not ready; charges again once the auth server is back, without a restart", async () => {
+    const service = await start({ env: { JWKS_MAX_AGE: "1", JWKS_MAX_STALE: "2" } });
+    await eventually(async () => (await readyz(service)) === 200);
+    const token = await auth.token();
+    expect((await postCharge(service, newCharge(), { token })).status).toBe(201);
+
+    auth.failing = true;
+    await eventually(async () => (await readyz(service)) === 503);
+    const charged = service.events("charge.created").length;
+    const refused = await postCharge(service, newCharge(), { token });
+    expect(refused.status).toBe(503);
+    expect(refused.body).toEqual({ error: "temporarily_unavailable" });
+    expect(refused.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
+    expect(service.events("charge.created")).toHaveLength(charged);
+
+    auth.failing = false;
+    await eventually(async () => (await readyz(service)) === 200, 10_000);
+    expect((await postCharge(service, newCharge(), { token })).status).toBe(201);
+  }, 20_000);
+});

@@ -15,36 +15,53 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "j
 import { loadConfig } from "../src/config.js";
 import { startPaymentService, type RunningPaymentService, type StartOptions } from "../src/server.js";
 
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+
+async function newSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256");
+  const kid = randomUUID();
+  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" } };
+}
+
 export class AuthStub {
   failing = false;
   private constructor(
     private readonly server: Server,
     readonly url: string,
-    readonly kid: string,
-    private readonly privateKey: CryptoKey,
-    private readonly jwk: JWK,
+    private signing: SigningKey,
   ) {}
 
   static async start(): Promise<AuthStub> {
-    const { privateKey, publicKey } = await generateKeyPair("RS256");
-    const kid = randomUUID();
-    const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const stub = new AuthStub(server, url, kid, privateKey, jwk);
+    const stub = new AuthStub(server, url, await newSigningKey());
     server.on("request", (req, res) => {
       if (stub.failing) return void res.writeHead(503).end();
       res.setHeader("content-type", "application/json");
       if (req.url === "/.well-known/oauth-authorization-server") res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
-      else if (req.url === "/jwks") res.end(JSON.stringify({ keys: [stub.jwk] }));
+      else if (req.url === "/jwks") res.end(JSON.stringify({ keys: [stub.signing.jwk] }));
       else res.writeHead(404).end("{}");
     });
     return stub;
   }
 
+  /** The `kid` of the key it signs with, the only one it publishes. */
+  get kid(): string {
+    return this.signing.kid;
+  }
+
+  /** Withdraws the signing key at once (no longer published, as after a compromise) and signs with a new one. */
+  async withdrawKey(): Promise<void> {
+    this.signing = await newSigningKey();
+  }
+
   /** An access token as the real auth server issues them; `claims` override (undefined removes). */
-  token(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: CryptoKey = this.privateKey): Promise<string> {
+  token(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: CryptoKey = this.signing.privateKey): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const payload = {
       iss: this.url,
@@ -95,6 +112,23 @@ export async function startService(
   });
   const running = await startPaymentService(config, { logger, processor: options.processor, clock: options.clock });
   return { running, url: running.url, dataDir, logs, events: (msg) => logs.filter((line) => line.msg === msg) };
+}
+
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * Every other way to write the bytes of a base64url `segment` that a lenient
+ * decoder takes as the same: another final character differing only in the
+ * bits RFC 4648 §3.5 leaves unused, `=` padding, and the `+` `/` alphabet.
+ */
+export function otherSpellings(segment: string): string[] {
+  const unusedBits = [0, 0, 4, 2][segment.length % 4] as number;
+  const last = BASE64URL_ALPHABET.indexOf(segment.at(-1) as string);
+  const first = last - (last % 2 ** unusedBits);
+  const stems = Array.from({ length: 2 ** unusedBits }, (_, low) => `${segment.slice(0, -1)}${BASE64URL_ALPHABET[first + low]}`);
+  const padding = "=".repeat((4 - (segment.length % 4)) % 4);
+  const spellings = [...stems, ...stems.map((stem) => `${stem}${padding}`), segment.replace(/-/g, "+").replace(/_/g, "/")];
+  return [...new Set(spellings)].filter((spelling) => spelling !== segment);
 }
 
 /** Waits until `condition` holds, polling; fails the test after `timeoutMs`. */

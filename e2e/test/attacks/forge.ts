@@ -58,7 +58,7 @@ export function without(claims: Json, ...names: string[]): Json {
 
 export const nowSec = () => Math.floor(Date.now() / 1000);
 
-/** The claims CONTRACT.md puts in a good access token for order-service. */
+/** The claims docs/wire-contract.md puts in a good access token for order-service. */
 export function goodClaims(issuer: string, overrides: Json = {}): Json {
   const now = nowSec();
   return {

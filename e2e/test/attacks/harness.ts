@@ -40,7 +40,7 @@ export function postForm(url: string, form: Record<string, string> | string, hea
 
 export const REALM = 'Bearer realm="payment-service"';
 
-/** RFC 6750 §3.1 `invalid_token`, exactly as CONTRACT.md writes the challenge. */
+/** RFC 6750 §3.1 `invalid_token`, exactly as docs/wire-contract.md writes the challenge. */
 export function expectInvalidToken(res: Reply, what = "") {
   expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(401);
   expect(res.headers.get("www-authenticate"), what).toMatch(
@@ -62,7 +62,7 @@ export function expectMalformedOrInvalid(res: Reply, what = "") {
   );
 }
 
-/** RFC 6750 §3.1 `insufficient_scope`, exactly as CONTRACT.md writes the challenge. */
+/** RFC 6750 §3.1 `insufficient_scope`, exactly as docs/wire-contract.md writes the challenge. */
 export function expectInsufficientScope(res: Reply, scope = "charge:customer", what = "") {
   expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(403);
   expect(res.headers.get("www-authenticate"), what).toBe(`${REALM}, error="insufficient_scope", scope="${scope}"`);
@@ -85,7 +85,7 @@ export function expectRetryAfter(header: string | string[] | null | undefined) {
 
 /**
  * No answer carried a stack trace, an internal path, a CORS grant or any of
- * `secrets` (CONTRACT.md: "no stack trace or internal detail ever reaches a
+ * `secrets` (docs/wire-contract.md: "no stack trace or internal detail ever reaches a
  * client").
  */
 export function expectNothingLeaked(secrets: string[]) {

@@ -6,7 +6,7 @@ import { expectInvalidToken, expectNothingLeaked, expectNotLogged, rawExchange, 
 // Oversized and malformed requests at all three live apps: each is refused
 // cleanly with a 4xx (431 for headers, 413 for bodies, 400 for malformed
 // ones), the process stays up (/healthz after), and no answer carries a stack
-// trace (CONTRACT.md: "no stack trace or internal detail ever reaches a
+// trace (docs/wire-contract.md: "no stack trace or internal detail ever reaches a
 // client").
 let stack: Stack;
 let token: string;

@@ -89,11 +89,15 @@ function withAssertion(clientAssertion: string, extra: Record<string, string> = 
 }
 
 describe("private_key_jwt (RFC 7523 §2.2, §3)", () => {
-  it("control: issues a token for a good assertion, with aud the issuer or the token endpoint", async () => {
-    for (const aud of [auth.url, `${auth.url}/token`]) {
-      const res = await withAssertion(assertion(claimsClient, assertionClaims("jwt-claims", { aud })));
-      expect(res.status, `${aud}: ${JSON.stringify(res.body)}`).toBe(200);
-      expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: "jwt-claims", client_id: "jwt-claims", aud: "payment-service" });
+  it("control: issues a token for a good assertion, with aud exactly the issuer identifier", async () => {
+    const res = await withAssertion(assertion(claimsClient, assertionClaims("jwt-claims", { aud: auth.url })));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: "jwt-claims", client_id: "jwt-claims", aud: "payment-service" });
+  });
+
+  it("refuses an assertion addressed to the token endpoint URL or to a list of audiences (audience injection, RFC 7523 update)", async () => {
+    for (const aud of [`${auth.url}/token`, [auth.url], [auth.url, "https://attacker.example"]]) {
+      expectOAuthError(await withAssertion(assertion(claimsClient, assertionClaims("jwt-claims", { aud }))), 401, "invalid_client", JSON.stringify(aud));
     }
   });
 
@@ -241,7 +245,7 @@ describe("client_secret_basic with the RFC 6749 §2.3.1 encoding", () => {
   });
 });
 
-describe("brute force on one client (CONTRACT.md: more than 20 failures a minute → 429)", () => {
+describe("brute force on one client (docs/wire-contract.md: more than 20 failures a minute → 429)", () => {
   // From 127.0.0.2 and up: the loopback network is all this host, so each test is its own "address".
   it("refuses with 429 and Retry-After after 20 failures, and then refuses the right secret too", async () => {
     const statuses: number[] = [];
@@ -270,7 +274,7 @@ describe("brute force on one client (CONTRACT.md: more than 20 failures a minute
   });
 });
 
-describe("brute force from one address (CONTRACT.md: more than 100 failures a minute → 429)", () => {
+describe("brute force from one address (docs/wire-contract.md: more than 100 failures a minute → 429)", () => {
   it("counts failures only: a busy legitimate client is never limited", async () => {
     for (let i = 0; i < 110; i++) {
       const res = await rawTokenRequest(auth.url, grant, "127.0.0.10", { authorization: basic("order-service", "super-secret") });

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { postJson, send, type Reply } from "../support.js";
 
-/** An order as `GET /orders/:id` shows it (CONTRACT.md, order-service). */
+/** An order as `GET /orders/:id` shows it (docs/wire-contract.md, order-service). */
 export interface Order {
   id: string;
   status: "pending" | "paid" | "payment_failed";

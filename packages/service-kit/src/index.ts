@@ -1,9 +1,9 @@
 /**
  * The HTTP plumbing the three apps share, and nothing else: configuration
  * from the environment, the base Express app (security headers, request ids,
- * one log line per request, health endpoints, the one error renderer),
- * listening and graceful shutdown, and JSON logs. Not meant for use outside
- * this repository's apps.
+ * one log line per request, health endpoints, the one error renderer), the
+ * request fields both edges of a charge read alike, listening and graceful
+ * shutdown, and JSON logs. Not meant for use outside this repository's apps.
  *
  * @packageDocumentation
  */
@@ -13,12 +13,14 @@ export { ConfigError, EnvReader, loadConfigOrExit, startOrExit } from "./config.
 /** Errors an app throws for the renderer: `HttpError`, and `invalid_request` for a bad body. */
 export { HttpError, invalidRequest } from "./errors.js";
 export type { ExposableError } from "./errors.js";
+/** The fields of a charge, one definition for order-service and payment-service: ids, amounts, currencies, `Idempotency-Key`. */
+export { parseAmount, parseCurrency, parseIdempotencyKey, parseIdentifier } from "./fields.js";
 /** The base app every service builds on, its JSON body parser, and its one error renderer (`finishApp`). */
 export { createBaseApp, finishApp, jsonBody, sendReply } from "./http.js";
 export type { BaseAppOptions, JsonReply } from "./http.js";
-/** Listening, and stopping cleanly on SIGTERM / SIGINT. */
-export { closeServer, handleShutdown, listen, serverUrl } from "./lifecycle.js";
-export type { ShutdownOptions } from "./lifecycle.js";
+/** Listening within limits that slow clients cannot outwait (`HTTP_*` variables), and stopping cleanly on SIGTERM / SIGINT. */
+export { closeServer, handleShutdown, httpLimitsFrom, listen, serverUrl } from "./lifecycle.js";
+export type { HttpLimits, ShutdownOptions } from "./lifecycle.js";
 /** JSON lines on stdout with `service` and `req_id`, secrets redacted; fingerprints instead of credentials. */
 export { createLogger, fingerprint, logLevelFrom, silentLogger } from "./logger.js";
 export type { Logger, LoggerOptions, LogLevel } from "./logger.js";

@@ -76,12 +76,6 @@ export interface PrivateKeyJwtOptions {
   alg?: string;
   /** `kid` header, so the server can pick the right registered key. Default: the JWK's `kid`. */
   kid?: string;
-  /**
-   * The assertion's `aud`: the issuer identifier (default) or the token
-   * endpoint URL. RFC 7523 §3 allows both; the issuer is the value that
-   * cannot be redirected to another server's endpoint.
-   */
-  audience?: "issuer" | "token_endpoint";
   /** Lifetime of each assertion, seconds (default 60: it is used at once). */
   lifetimeSeconds?: number;
 }
@@ -121,13 +115,14 @@ export function privateKeyJwt(privateKey: CryptoKey | KeyObject | JWK | string, 
 
   return {
     method: "private_key_jwt",
-    async apply({ clientId, issuer, tokenEndpoint, now }, body) {
+    async apply({ clientId, issuer, now }, body) {
       const iat = Math.floor(now / 1000);
       const assertion = await new SignJWT({})
         .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
         .setIssuer(clientId)
         .setSubject(clientId)
-        .setAudience(options.audience === "token_endpoint" ? tokenEndpoint : issuer)
+        // exactly the issuer identifier, one string: a token endpoint URL or a list is what audience injection abuses
+        .setAudience(issuer)
         .setIssuedAt(iat)
         .setExpirationTime(iat + lifetime)
         .setJti(randomUUID())

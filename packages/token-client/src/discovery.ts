@@ -1,6 +1,6 @@
 import type { AxiosInstance } from "axios";
 import { InvalidResponseError } from "./errors.js";
-import { exchange, isObject, isUnavailableStatus, unavailable } from "./http.js";
+import { exchange, isObject, isUnavailableStatus, unavailable, type ExchangeLimits } from "./http.js";
 
 /** The RFC 8414 §2 metadata this package reads; servers publish more. */
 export interface AuthorizationServerMetadata {
@@ -30,10 +30,10 @@ export async function fetchMetadata(
   http: AxiosInstance,
   authServerUrl: string,
   expectedIssuer: string,
-  options: { timeoutMs: number; now: () => number },
+  options: ExchangeLimits & { now: () => number },
 ): Promise<AuthorizationServerMetadata> {
   const url = metadataUrl(authServerUrl);
-  const answer = await exchange(http, { method: "GET", url, timeout: options.timeoutMs, headers: { accept: "application/json" } }, "discovery");
+  const answer = await exchange(http, { method: "GET", url, headers: { accept: "application/json" } }, "discovery", options);
   if (isUnavailableStatus(answer.status)) throw unavailable(answer, "discovery", options.now());
   if (answer.status !== 200 || !isObject(answer.json)) {
     throw new InvalidResponseError(`discovery: ${url} answered ${answer.status} without metadata`, answer.status);

@@ -1,4 +1,5 @@
 import { isAxiosError, type AxiosInstance, type AxiosRequestConfig } from "axios";
+import { deadline } from "./deadline.js";
 import { AuthServerUnavailableError } from "./errors.js";
 import { parseRetryAfter } from "./retry.js";
 
@@ -10,17 +11,32 @@ export interface Answer {
   json: unknown;
 }
 
+/** How long one exchange may take, and who else may end it. */
+export interface ExchangeLimits {
+  /** The whole exchange, milliseconds: connecting, sending, and the status, headers and entire body. */
+  totalTimeoutMs: number;
+  /** The client's own signal (a shutdown): once aborted, the exchange ends and its reason is thrown. */
+  signal?: AbortSignal;
+}
+
 /**
  * One HTTP exchange with the authorization server. Every status is an
  * answer; only a transport failure throws, as an
  * {@link AuthServerUnavailableError} that keeps the network error code and
  * nothing else. The axios error is dropped on purpose: its `config` holds the
  * request headers and body, hence the client's credentials.
+ *
+ * The exchange ends after `limits.totalTimeoutMs` whatever the server is
+ * doing (`ETIMEDOUT`). axios's own `timeout` is not that: in Node it is an
+ * idle timeout on the socket, so a server that sends one byte a second
+ * holds the request as long as it likes.
  */
-export async function exchange(http: AxiosInstance, request: AxiosRequestConfig, what: string): Promise<Answer> {
+export async function exchange(http: AxiosInstance, request: AxiosRequestConfig, what: string, limits: ExchangeLimits): Promise<Answer> {
+  const limit = deadline(limits.totalTimeoutMs, limits.signal);
   try {
     const response = await http.request<string>({
       ...request,
+      signal: limit.signal,
       // The token endpoint and metadata never redirect; following one would
       // send the credentials somewhere else (RFC 9700 §4.12).
       maxRedirects: 0,
@@ -31,8 +47,18 @@ export async function exchange(http: AxiosInstance, request: AxiosRequestConfig,
     });
     return { status: response.status, headers: { ...response.headers }, json: parseJson(response.data) };
   } catch (error) {
+    // The client gave up (it is shutting down): not the server's failure, and not to be retried.
+    if (limits.signal?.aborted) throw limits.signal.reason;
+    if (limit.expired) {
+      throw new AuthServerUnavailableError(`${what} failed: no complete answer within ${limits.totalTimeoutMs} ms`, {
+        networkCode: "ETIMEDOUT",
+        attempts: 1,
+      });
+    }
     const networkCode = isAxiosError(error) ? (error.code ?? "ERR_NETWORK") : "ERR_UNKNOWN";
     throw new AuthServerUnavailableError(`${what} failed: ${networkCode}`, { networkCode, attempts: 1 });
+  } finally {
+    limit.dispose();
   }
 }
 

@@ -71,13 +71,14 @@ describe("private_key_jwt (RFC 7523 §2.2)", () => {
     expect(jtis.size).toBe(2);
   });
 
-  it("takes a private JWK, with alg and kid from the JWK, and can address the token endpoint", async () => {
+  it("takes a private JWK, with alg and kid from the JWK; aud is the issuer identifier as one string", async () => {
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
     const jwk = { ...(await exportJWK(privateKey)), alg: "ES256", kid: "ec-1" };
-    await tokenRequestWith(privateKeyJwt(jwk, { audience: "token_endpoint" }));
+    await tokenRequestWith(privateKeyJwt(jwk));
     const assertion = as.tokenRequests[0]!.form.get("client_assertion")!;
     expect(decodeProtectedHeader(assertion)).toEqual({ alg: "ES256", kid: "ec-1" });
-    await jwtVerify(assertion, publicKey, { audience: `${as.url}/token` });
+    const { payload } = await jwtVerify(assertion, publicKey, { audience: as.issuer });
+    expect(payload.aud).toBe(as.issuer);
   });
 
   it("refuses symmetric algorithms and public keys", async () => {

@@ -58,7 +58,7 @@ describe("the token cache", () => {
     // A JWT-looking token whose exp is long past: the client must not read it.
     const stale = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"exp":1}').toString("base64url")}.x`;
     as.respond((_r, i) => ({ status: 200, body: { access_token: i === 0 ? stale : "fresh", token_type: "bearer", expires_in: 100 } }));
-    const tokens = client({ clock: clock.now, refreshAfter: 1, expiryMarginMs: 5_000 });
+    const tokens = client({ clock: clock.now, refreshAfter: 1, refreshJitter: 0, expiryMarginMs: 5_000 });
 
     const first = await tokens.getToken({ audience: "payment-service" });
     expect(first.accessToken).toBe(stale);
@@ -80,7 +80,7 @@ describe("the token cache", () => {
       if (index === 1) await held.promise;
       return issue(100)(request, index);
     });
-    const tokens = client({ clock: clock.now, refreshAfter: 0.5 });
+    const tokens = client({ clock: clock.now, refreshAfter: 0.5, refreshJitter: 0 });
     const first = await tokens.getToken({ audience: "payment-service" });
 
     clock.advance(49_000);
@@ -165,6 +165,7 @@ describe("the token cache", () => {
       scope: "charge:customer",
       authMethod: "client_secret_basic",
       expiresIn: 300,
+      lifetimeSeconds: 300,
       tokenFingerprint: fingerprint("tok-1"),
     });
     expect(reused).toMatchObject({ clientId: "order-service", audience: "payment-service", scope: "charge:customer", tokenFingerprint: fingerprint("tok-1") });

@@ -2,36 +2,46 @@ import { decodeJwt, errors as joseErrors, jwtVerify, type JWTHeaderParameters } 
 import type { Clock } from "./clock.js";
 import { InvalidClientError, ServerError, TooManyRequestsError } from "./errors.js";
 import type { ClientKey, ClientRegistration, ClientRegistry } from "./registry.js";
-import { ReplayCache, ReplayQuotaError } from "./replay-cache.js";
+import { MemoryUsedIdentifiers, ReplayQuotaError, type UsedIdentifiers } from "./used-identifiers.js";
 
 /** RFC 7523 §2.2 `client_assertion_type` for JWT client authentication. */
 export const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 export interface ClientAssertionOptions {
   issuer: string;
-  tokenEndpoint: string;
   clock: Clock;
   /** Longest accepted assertion lifetime (exp − now), seconds (default 300). */
   maxLifetimeSeconds?: number;
   /** Clock skew tolerated, seconds (default 30). */
   leewaySeconds?: number;
-  replayCache?: ReplayCache;
+  /** Where used `jti`s are remembered (default: this process's memory). */
+  usedIdentifiers?: UsedIdentifiers;
 }
 
 /**
  * Verifies `private_key_jwt` client assertions (RFC 7523 §2.2 and §3,
  * RFC 7521 §4.2): signed with one of the client's registered public keys
- * by an asymmetric algorithm, `iss` = `sub` = the client id, `aud` the
- * issuer or the token endpoint, an `exp` at most a few minutes away, and a
- * `jti` never seen before within its lifetime.
+ * by an asymmetric algorithm, `iss` = `sub` = the client id, `aud` exactly
+ * the issuer identifier, an `exp` at most a few minutes away, and a `jti`
+ * never seen before within its lifetime.
+ *
+ * `aud` must be the issuer identifier as a single string: RFC 7523 §3 also
+ * allows the token endpoint URL and arrays, and that latitude is what the
+ * audience-injection attack on `private_key_jwt` used (an assertion made for
+ * one server, accepted by another whose URL it also listed); the update of
+ * RFC 7523 that closes it requires exactly the issuer.
+ *
+ * Every refusal that could be caused without the client's key says the same
+ * thing (`reason`, for the log): which of "unknown client", "wrong key",
+ * "wrong algorithm" it was would tell who is registered and with what keys.
  */
 export class ClientAssertionVerifier {
-  private readonly replay: ReplayCache;
+  private readonly used: UsedIdentifiers;
   private readonly maxLifetime: number;
   private readonly leeway: number;
 
   constructor(private readonly options: ClientAssertionOptions) {
-    this.replay = options.replayCache ?? new ReplayCache();
+    this.used = options.usedIdentifiers ?? new MemoryUsedIdentifiers();
     this.maxLifetime = options.maxLifetimeSeconds ?? 300;
     this.leeway = options.leewaySeconds ?? 30;
   }
@@ -51,9 +61,7 @@ export class ClientAssertionVerifier {
     const clientId = this.claimedClientId(assertion);
     if (clientId === undefined) throw new InvalidClientError("the client assertion is not a readable JWT with an iss claim");
     const client = registry.client(clientId);
-    if (client === undefined || client.disabled || client.keys === undefined) {
-      throw new InvalidClientError("client authentication failed");
-    }
+    if (client === undefined || client.disabled || client.keys === undefined) throw new InvalidClientError(NOT_VERIFIED);
     const keys = client.keys;
     let used: ClientKey | undefined;
     const now = this.options.clock();
@@ -63,7 +71,7 @@ export class ClientAssertionVerifier {
         assertion,
         (header: JWTHeaderParameters) => {
           used = keys.find((k) => k.alg === header.alg && (header.kid === undefined || k.kid === undefined || k.kid === header.kid));
-          if (used === undefined) throw new InvalidClientError("no registered key of the client fits the assertion's alg and kid");
+          if (used === undefined) throw new InvalidClientError(NOT_VERIFIED);
           return used.key;
         },
         {
@@ -71,7 +79,7 @@ export class ClientAssertionVerifier {
           algorithms: [...new Set(keys.map((k) => k.alg))],
           issuer: clientId,
           subject: clientId,
-          audience: [this.options.issuer, this.options.tokenEndpoint],
+          audience: this.options.issuer,
           requiredClaims: ["exp", "jti"],
           clockTolerance: this.leeway,
           currentDate: new Date(now),
@@ -79,8 +87,9 @@ export class ClientAssertionVerifier {
       ));
     } catch (error) {
       if (error instanceof InvalidClientError) throw error;
-      throw new InvalidClientError(`the client assertion is invalid: ${describe(error)}`);
+      throw new InvalidClientError(describe(error));
     }
+    if (payload.aud !== this.options.issuer) throw new InvalidClientError("the client assertion's aud is not exactly the issuer identifier");
     const nowSeconds = now / 1000;
     if (payload.exp! > nowSeconds + this.maxLifetime + this.leeway) {
       throw new InvalidClientError(`the client assertion lives too long (exp at most ${this.maxLifetime} s ahead)`);
@@ -91,7 +100,7 @@ export class ClientAssertionVerifier {
     if (typeof payload.jti !== "string" || payload.jti === "") throw new InvalidClientError("the client assertion needs a jti");
     let fresh: boolean;
     try {
-      fresh = this.replay.use(clientId, payload.jti, (payload.exp! + this.leeway) * 1000, now);
+      fresh = await this.used.use(clientId, payload.jti, (payload.exp! + this.leeway) * 1000, now);
     } catch (error) {
       if (error instanceof ReplayQuotaError) {
         throw new TooManyRequestsError("too many client assertions from this client in flight; retry shortly", this.maxLifetime);
@@ -103,12 +112,18 @@ export class ClientAssertionVerifier {
   }
 }
 
-/** A short, safe reason from a jose error (never the assertion itself). */
+/** The one reason for every refusal that does not need the client's key to cause. */
+const NOT_VERIFIED = "the client assertion does not verify with a key registered for its client";
+
+/**
+ * A short reason from a jose error, for the log (never the assertion). The
+ * claims are checked only once the signature verified, so their reasons can
+ * be told apart; everything before that is {@link NOT_VERIFIED}.
+ */
 function describe(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return "expired";
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim ${error.claim} ${error.reason === "check_failed" ? "is wrong" : "is missing or malformed"}`;
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return "algorithm not allowed";
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "signature does not verify";
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return "malformed";
-  return "cannot be verified";
+  if (error instanceof joseErrors.JWTExpired) return "the client assertion has expired";
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return `the client assertion's ${error.claim} claim ${error.reason === "check_failed" ? "is wrong" : "is missing or malformed"}`;
+  }
+  return NOT_VERIFIED;
 }

@@ -47,13 +47,21 @@ export class InvalidRequestError extends OAuthError {
  * client authentication included, or unsupported authentication method)."
  * When the client tried HTTP Basic, the answer is 401 with a
  * `WWW-Authenticate` header naming the scheme it used.
+ *
+ * Every failure gets the same description, whatever went wrong, so that no
+ * answer tells a registered client id from an unknown one or discloses
+ * anything about a client's keys; what went wrong is `reason`, for the log.
  */
 export class InvalidClientError extends OAuthError {
-  constructor(description: string, options: { basicRealm?: string } = {}) {
+  constructor(
+    /** What went wrong, for the log only: never sent to the client. */
+    readonly reason: string,
+    options: { basicRealm?: string } = {},
+  ) {
     super(
       "invalid_client",
       401,
-      description,
+      "client authentication failed",
       options.basicRealm === undefined ? {} : { "WWW-Authenticate": `Basic realm="${options.basicRealm}"` },
     );
   }
@@ -87,6 +95,43 @@ export class InvalidScopeError extends OAuthError {
 export class InvalidTargetError extends OAuthError {
   constructor(description: string) {
     super("invalid_target", 400, description);
+  }
+}
+
+/**
+ * RFC 9449 §5: "If the DPoP proof is invalid, the authorization server
+ * issues an error response per Section 5.2 of [RFC6749] with
+ * invalid_dpop_proof as the value of the error parameter." Also the answer
+ * when a client registered with `dpop_bound_access_tokens` sends no proof
+ * (RFC 9449 §5.2: the server "MUST reject token requests from this client
+ * that do not contain the DPoP header").
+ *
+ * Every refusal gets the same description: which check failed would tell
+ * whoever holds a stolen proof or key what to change. What went wrong is
+ * `reason`, for the log.
+ */
+export class InvalidDPoPProofError extends OAuthError {
+  constructor(
+    /** Which RFC 9449 §4.3 check failed, for the log only: never sent to the client. */
+    readonly reason: string,
+  ) {
+    super("invalid_dpop_proof", 400, "the DPoP proof is not valid for this request");
+  }
+}
+
+/**
+ * RFC 9449 §8: the server requires a nonce in DPoP proofs and the proof had
+ * none, or one that is no longer current: "the authorization server responds
+ * with an HTTP 400 (Bad Request) ... the error code use_dpop_nonce ... [and]
+ * a DPoP-Nonce HTTP header with the nonce value". The client makes a new
+ * proof with that nonce and sends the request once more.
+ */
+export class UseDPoPNonceError extends OAuthError {
+  constructor(
+    /** The nonce to put in the next proof. */
+    readonly nonce: string,
+  ) {
+    super("use_dpop_nonce", 400, "the authorization server requires a nonce in the DPoP proof", { "DPoP-Nonce": nonce });
   }
 }
 

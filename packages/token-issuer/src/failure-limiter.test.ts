@@ -1,15 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { TooManyRequestsError } from "./errors.js";
-import { FailureLimiter } from "./failure-limiter.js";
+import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
+import { MemoryTrustedCallers } from "./trusted-callers.js";
 
-function limiter(options: Partial<ConstructorParameters<typeof FailureLimiter>[0]> = {}) {
+function limiter(options: Partial<FailureLimiterOptions> = {}) {
   const clock = { now: 1_000_000 };
-  return { clock, limiter: new FailureLimiter({ clock: () => clock.now, ...options }) };
+  const trusted = new MemoryTrustedCallers();
+  return { clock, trusted, limiter: new FailureLimiter({ clock: () => clock.now, trusted, ...options }) };
 }
 
-function refusal(action: () => void): TooManyRequestsError | undefined {
+/** One attempt that fails, as a wrong credential does; `undefined` when it was let through, else the refusal. */
+async function fail(l: FailureLimiter, clientId: string | undefined, address: string, registered = true): Promise<TooManyRequestsError | undefined> {
   try {
-    action();
+    await l.begin(clientId, registered, address);
     return undefined;
   } catch (error) {
     if (error instanceof TooManyRequestsError) return error;
@@ -17,47 +20,108 @@ function refusal(action: () => void): TooManyRequestsError | undefined {
   }
 }
 
+async function succeed(l: FailureLimiter, clientId: string, address: string): Promise<void> {
+  await (await l.begin(clientId, true, address)).succeeded(clientId);
+}
+
 describe("FailureLimiter", () => {
-  it("allows 20 failures a minute for one client, refuses the 21st+ with Retry-After, then forgives", () => {
+  it("lets 21 failures of one client through in a minute, refuses the next with Retry-After, then forgives", async () => {
     const { clock, limiter: l } = limiter();
-    for (let i = 0; i < 20; i++) {
-      l.check("order-service", "10.0.0.9");
-      l.failure("order-service", "10.0.0.9");
-    }
-    expect(refusal(() => l.check("order-service", "10.0.0.9"))).toBeUndefined();
-    l.failure("order-service", "10.0.0.9");
+    for (let i = 0; i < 21; i++) expect(await fail(l, "order-service", "10.0.0.9")).toBeUndefined();
     clock.now += 15_000;
-    const refused = refusal(() => l.check("order-service", "10.0.0.9"));
+    const refused = await fail(l, "order-service", "10.0.0.9");
     expect(refused?.status).toBe(429);
     expect(refused?.headers["Retry-After"]).toBe("45");
     expect(refused?.toJSON().error).toBe("temporarily_unavailable");
     clock.now += 45_000;
-    expect(refusal(() => l.check("order-service", "10.0.0.9"))).toBeUndefined();
+    expect(await fail(l, "order-service", "10.0.0.9")).toBeUndefined();
   });
 
-  it("refuses an address after 100 failures whatever client it names", () => {
+  it("counts an attempt before its credential is checked: of 300 at once, 21 are let through", async () => {
     const { limiter: l } = limiter();
-    for (let i = 0; i < 101; i++) l.failure(undefined, "10.0.0.66");
-    expect(refusal(() => l.check(undefined, "10.0.0.66"))?.status).toBe(429);
-    expect(refusal(() => l.check("reporting-service", "10.0.0.66"))?.status).toBe(429);
-    expect(refusal(() => l.check(undefined, "10.0.0.67"))).toBeUndefined();
+    const settled = await Promise.allSettled(Array.from({ length: 300 }, () => l.begin("order-service", true, "10.0.0.10")));
+    expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(21);
+    expect(settled.filter((s) => s.status === "rejected" && s.reason instanceof TooManyRequestsError)).toHaveLength(279);
   });
 
-  it("does not lock a client out of an address it recently succeeded from, when the attack comes from elsewhere", () => {
+  it("stops counting an attempt that succeeds", async () => {
     const { limiter: l } = limiter();
-    l.success("order-service", "10.0.0.1");
-    for (let i = 0; i < 50; i++) l.failure("order-service", `192.0.2.${i}`);
-    expect(refusal(() => l.check("order-service", "192.0.2.200"))?.status).toBe(429);
-    expect(refusal(() => l.check("order-service", "10.0.0.1"))).toBeUndefined();
-    // Once that address fails for the client itself, it is treated like any other.
-    l.failure("order-service", "10.0.0.1");
-    expect(refusal(() => l.check("order-service", "10.0.0.1"))?.status).toBe(429);
+    for (let i = 0; i < 100; i++) await succeed(l, "order-service", "10.0.0.11");
+    expect(await fail(l, "order-service", "10.0.0.11")).toBeUndefined();
   });
 
-  it("keeps bounded memory under a flood of distinct addresses", () => {
+  it("refuses an address after 101 failures, whatever client ids they named, to callers not trusted there", async () => {
+    const { limiter: l } = limiter();
+    for (let i = 0; i < 101; i++) await fail(l, `made-up-${i}`, "10.0.0.66", false);
+    expect((await fail(l, undefined, "10.0.0.66"))?.status).toBe(429);
+    expect((await fail(l, "reporting-service", "10.0.0.66"))?.status).toBe(429);
+    expect(await fail(l, undefined, "10.0.0.67")).toBeUndefined();
+  });
+
+  it("counts unknown client ids like registered ones: the answers never tell them apart", async () => {
+    const { limiter: l } = limiter();
+    for (let i = 0; i < 21; i++) {
+      await fail(l, "order-service", `10.1.0.${i}`, true);
+      await fail(l, "no-such-client", `10.2.0.${i}`, false);
+    }
+    expect((await fail(l, "order-service", "10.1.1.1", true))?.status).toBe(429);
+    expect((await fail(l, "no-such-client", "10.2.1.1", false))?.status).toBe(429);
+  });
+
+  it("never refuses a client at an address it has succeeded from for failures made elsewhere or under other ids", async () => {
+    const { limiter: l } = limiter();
+    await succeed(l, "order-service", "10.0.0.1");
+    for (let i = 0; i < 50; i++) await fail(l, "order-service", `192.0.2.${i}`);
+    for (let i = 0; i < 200; i++) await fail(l, `made-up-${i}`, "10.0.0.1", false);
+    expect((await fail(l, "order-service", "192.0.2.200"))?.status).toBe(429);
+    expect((await fail(l, "made-up-x", "10.0.0.1", false))?.status).toBe(429);
+    const attempt = await l.begin("order-service", true, "10.0.0.1");
+    await attempt.succeeded("order-service");
+  });
+
+  it("still limits guesses from a trusted address: more than 20 failures there lock that pair alone", async () => {
+    const { limiter: l } = limiter();
+    await succeed(l, "order-service", "10.0.0.2");
+    for (let i = 0; i < 21; i++) expect(await fail(l, "order-service", "10.0.0.2")).toBeUndefined();
+    expect((await fail(l, "order-service", "10.0.0.2"))?.status).toBe(429);
+    expect(await fail(l, "order-service", "10.0.0.3")).toBeUndefined();
+  });
+
+  it("trust survives a restart of the limiter when its store does", async () => {
+    const { trusted, clock, limiter: first } = limiter();
+    await succeed(first, "order-service", "10.0.0.4");
+    const second = new FailureLimiter({ clock: () => clock.now, trusted });
+    for (let i = 0; i < 30; i++) await fail(second, "order-service", "192.0.2.1");
+    expect(await fail(second, "order-service", "10.0.0.4")).toBeUndefined();
+  });
+
+  it("no other client's successes evict a client's trust, from however many addresses", async () => {
+    const { limiter: l } = limiter();
+    await succeed(l, "order-service", "10.0.0.5");
+    for (let i = 0; i < 20_000; i++) await succeed(l, "reporting-service", `addr-${i}`);
+    for (let i = 0; i < 30; i++) await fail(l, "order-service", "192.0.2.2");
+    expect(await fail(l, "order-service", "10.0.0.5")).toBeUndefined();
+  });
+
+  it("keeps bounded memory under a flood of distinct addresses and made-up ids, without resetting a real client's count", async () => {
     const { limiter: l } = limiter({ maxEntries: 100 });
-    for (let i = 0; i < 10_000; i++) l.failure(undefined, `addr-${i}`);
-    const tables = l as unknown as { addresses: Map<string, unknown> };
+    for (let i = 0; i < 21; i++) await fail(l, "order-service", "192.0.2.3");
+    for (let i = 0; i < 10_000; i++) await fail(l, `made-up-${i}`, `addr-${i}`, false);
+    const tables = l as unknown as { addresses: Map<string, unknown>; unknownClients: Map<string, unknown> };
     expect(tables.addresses.size).toBeLessThanOrEqual(100);
+    expect(tables.unknownClients.size).toBeLessThanOrEqual(100);
+    expect((await fail(l, "order-service", "192.0.2.4"))?.status).toBe(429);
+  });
+});
+
+describe("MemoryTrustedCallers", () => {
+  it("holds a bounded number of addresses per client, evicting only that client's oldest", async () => {
+    const trusted = new MemoryTrustedCallers(3);
+    await trusted.trust("a", "1", 10_000);
+    for (let i = 0; i < 1000; i++) await trusted.trust("b", `${i}`, 10_000);
+    for (const address of ["2", "3", "4"]) await trusted.trust("a", address, 10_000);
+    expect(await trusted.trustedUntil("a", "1", 0)).toBeUndefined();
+    expect(await trusted.trustedUntil("a", "4", 0)).toBe(10_000);
+    expect(await trusted.trustedUntil("a", "4", 10_000)).toBeUndefined();
   });
 });

@@ -1,18 +1,29 @@
 import type { Clock } from "./clock.js";
 import { TooManyRequestsError } from "./errors.js";
+import { MemoryTrustedCallers, type TrustedCallers } from "./trusted-callers.js";
 
 export interface FailureLimiterOptions {
   clock: Clock;
-  /** Failures allowed per client within the window (default 20). */
+  /** Where the (client, address) pairs that authenticated are remembered (default: this process's memory). */
+  trusted?: TrustedCallers;
+  /** Failed authentications tolerated per client id within the window; more lock it (default 20). */
   perClient?: number;
-  /** Failures allowed per remote address within the window (default 100). */
+  /** Failed authentications tolerated per remote address within the window; more lock it (default 100). */
   perAddress?: number;
   /** Window length, ms (default 60 000). */
   windowMs?: number;
-  /** Most keys held per table; the oldest go first when full (default 10 000). */
+  /** Most unknown client ids and addresses counted at once; the oldest go first (default 10 000). */
   maxEntries?: number;
-  /** How long a successful (client, address) pair is trusted, ms (default 24 h). */
+  /** How long a success trusts its (client, address) pair, ms (default 30 days); renewed by later successes. */
   trustMs?: number;
+}
+
+/** One authentication attempt, counted as a failure from before its credential is checked until it succeeds. */
+export interface Attempt {
+  /** The credential was right: the attempt no longer counts, and the caller's address is trusted for the client. */
+  succeeded(clientId: string): Promise<void>;
+  /** Something other than the credential went wrong (a store outage): the attempt no longer counts. */
+  abandoned(): void;
 }
 
 interface Window {
@@ -21,23 +32,36 @@ interface Window {
 }
 
 /**
- * Slows brute force on client credentials (RFC 6749 §10.10, RFC 6819 §5.1.4.2.3):
- * more than `perClient` failed authentications for one client, or more than
- * `perAddress` from one address, within a minute, and further attempts are
- * refused with 429 until the window ends, before any credential is checked.
+ * Limits guessing of client credentials (RFC 6749 §10.10, RFC 6819
+ * §5.1.4.2.3), without letting a guesser lock out the client it guesses at.
  *
- * So that an attacker elsewhere cannot lock a legitimate client out, a
- * client's lock does not apply to an address that has recently
- * authenticated as that client successfully and has not failed for it since.
- * Attempts refused while locked are not counted, so a lock ends at most one
- * window after the last counted failure. Memory is bounded: each table keeps
- * at most `maxEntries` keys, evicting the oldest.
+ * - A caller at an address where the client it names has authenticated
+ *   before (a trusted pair, see {@link TrustedCallers}) is counted on its own:
+ *   more than `perClient` failures a minute from that pair lock that pair,
+ *   and nothing else does. Failures elsewhere, or under other client ids,
+ *   never refuse it, and no one else's traffic can evict its trust.
+ * - Any other caller is counted per client id (registered or not, so the
+ *   answers never tell the two apart) and per address: more than `perClient`
+ *   failures for one id, or more than `perAddress` from one address, within a
+ *   minute, and further attempts are refused with 429 until the window ends.
+ *   A brand-new caller of a client under attack is held off with the
+ *   attacker: it has not proved anything yet.
+ * - Each attempt is counted before its credential is checked, and only
+ *   stops counting once it succeeds: however many guesses arrive at once,
+ *   no more than the limit (plus the one that goes over it) are ever checked,
+ *   and a correct guess past the limit is refused unchecked.
+ *
+ * Memory is bounded: unknown client ids and addresses are counted in tables
+ * of at most `maxEntries` keys each (the oldest go first); registered
+ * clients and trusted pairs are never evicted, so flooding made-up ids or
+ * addresses cannot reset a real client's count.
  */
 export class FailureLimiter {
-  private readonly clients = new Map<string, Window>();
+  private readonly registeredClients = new Map<string, Window>();
+  private readonly unknownClients = new Map<string, Window>();
   private readonly addresses = new Map<string, Window>();
-  /** `client\0address` → trusted until (ms); a failure for the pair removes it. */
-  private readonly trusted = new Map<string, number>();
+  private readonly trustedPairs = new Map<string, Window>();
+  private readonly trusted: TrustedCallers;
   private readonly perClient: number;
   private readonly perAddress: number;
   private readonly windowMs: number;
@@ -45,73 +69,61 @@ export class FailureLimiter {
   private readonly trustMs: number;
 
   constructor(private readonly options: FailureLimiterOptions) {
+    this.trusted = options.trusted ?? new MemoryTrustedCallers();
     this.perClient = options.perClient ?? 20;
     this.perAddress = options.perAddress ?? 100;
     this.windowMs = options.windowMs ?? 60_000;
     this.maxEntries = options.maxEntries ?? 10_000;
-    this.trustMs = options.trustMs ?? 24 * 3600_000;
+    this.trustMs = options.trustMs ?? 30 * 24 * 3600_000;
   }
 
-  /** Throws {@link TooManyRequestsError} when this attempt must be refused without checking credentials. */
-  check(clientId: string | undefined, address: string): void {
+  /**
+   * Starts an attempt by a caller at `address` claiming to be `clientId`
+   * (`undefined` when it names none), counting it as a failure until it
+   * {@link Attempt.succeeded succeeds}. Throws {@link TooManyRequestsError}
+   * when the attempt must be refused without checking its credential.
+   */
+  async begin(clientId: string | undefined, registered: boolean, address: string): Promise<Attempt> {
+    const trustedUntil = clientId !== undefined && registered ? await this.trusted.trustedUntil(clientId, address, this.options.clock()) : undefined;
+    // nothing is awaited between the check and the reservation: concurrent attempts see each other's
     const now = this.options.clock();
-    const byAddress = this.live(this.addresses, address, now);
-    if (byAddress && byAddress.count > this.perAddress) throw this.refusal(byAddress, now);
-    if (clientId === undefined) return;
-    const byClient = this.live(this.clients, clientId, now);
-    if (byClient && byClient.count > this.perClient && !this.isTrusted(clientId, address, now)) {
-      throw this.refusal(byClient, now);
-    }
+    const counted: [Window, number][] =
+      trustedUntil !== undefined
+        ? [[this.window(this.trustedPairs, `${clientId}\0${address}`, now, false), this.perClient]]
+        : [
+            ...(clientId === undefined ? [] : [[this.window(registered ? this.registeredClients : this.unknownClients, clientId, now, !registered), this.perClient] as [Window, number]]),
+            [this.window(this.addresses, address, now, true), this.perAddress],
+          ];
+    for (const [window, limit] of counted) if (window.count > limit) throw this.refusal(window, now);
+    for (const [window] of counted) window.count++;
+    let settled = false;
+    const release = () => {
+      if (settled) return;
+      settled = true;
+      for (const [window] of counted) window.count--;
+    };
+    return {
+      succeeded: async (authenticated) => {
+        release();
+        // a busy client succeeds many times a second: renewing its trust once half of it is used up is plenty
+        const now = this.options.clock();
+        if (trustedUntil === undefined || authenticated !== clientId || trustedUntil - now < this.trustMs / 2) {
+          await this.trusted.trust(authenticated, address, now + this.trustMs);
+        }
+      },
+      abandoned: release,
+    };
   }
 
-  /** Records a failed authentication. */
-  failure(clientId: string | undefined, address: string): void {
-    const now = this.options.clock();
-    this.bump(this.addresses, address, now);
-    if (clientId !== undefined) {
-      this.bump(this.clients, clientId, now);
-      this.trusted.delete(`${clientId}\0${address}`);
-    }
-  }
-
-  /** Records a successful authentication: this address is trusted for this client for a while. */
-  success(clientId: string, address: string): void {
-    const key = `${clientId}\0${address}`;
-    const now = this.options.clock();
-    // a busy client succeeds many times a second: renewing its trust once half of it is used up is plenty
-    const until = this.trusted.get(key);
-    if (until !== undefined && until - now > this.trustMs / 2) return;
-    this.trusted.delete(key);
-    this.bound(this.trusted);
-    this.trusted.set(key, now + this.trustMs);
-  }
-
-  private isTrusted(clientId: string, address: string, now: number): boolean {
-    const until = this.trusted.get(`${clientId}\0${address}`);
-    return until !== undefined && until > now;
-  }
-
-  private live(table: Map<string, Window>, key: string, now: number): Window | undefined {
+  /** The live window of `key`, a new one if it has none or its window ended. */
+  private window(table: Map<string, Window>, key: string, now: number, bounded: boolean): Window {
     const window = table.get(key);
-    if (window && window.resetAt <= now) {
-      table.delete(key);
-      return undefined;
-    }
-    return window;
-  }
-
-  private bump(table: Map<string, Window>, key: string, now: number): void {
-    const window = this.live(table, key, now);
-    if (window) {
-      window.count++;
-      return;
-    }
-    this.bound(table);
-    table.set(key, { resetAt: now + this.windowMs, count: 1 });
-  }
-
-  private bound(table: Map<string, unknown>): void {
-    while (table.size >= this.maxEntries) table.delete(table.keys().next().value!);
+    if (window !== undefined && window.resetAt > now) return window;
+    table.delete(key);
+    if (bounded) while (table.size >= this.maxEntries) table.delete(table.keys().next().value!);
+    const fresh = { resetAt: now + this.windowMs, count: 0 };
+    table.set(key, fresh);
+    return fresh;
   }
 
   private refusal(window: Window, now: number): TooManyRequestsError {

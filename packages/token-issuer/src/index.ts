@@ -15,6 +15,7 @@
 /** The authorization server's core: `token()`, `introspect()`, `metadata()`, `jwks()`, and its events. */
 export { TokenIssuer } from "./token-issuer.js";
 export type {
+  DPoPOptions,
   EndpointRequest,
   RequestRefusedEvent,
   TokenIntrospectedEvent,
@@ -47,13 +48,26 @@ export { DEVELOPMENT_REGISTRY, developmentRegistry } from "./development-registr
 export { generateSecret, hashSecret } from "./secret-hash.js";
 export type { SecretHashAlgorithm } from "./secret-hash.js";
 
-/** The brute-force limit on client authentication (RFC 6749 §10.10), to tune or replace. */
-export { FailureLimiter } from "./failure-limiter.js";
+/** The brute-force limits on client authentication (RFC 6749 §10.10), to tune through `TokenIssuerOptions.limits`. */
 export type { FailureLimiterOptions } from "./failure-limiter.js";
 
-/** One error class per OAuth error code: `status`, `headers`, `expose`, `toJSON()` for the app's error handler. */
+/**
+ * What must outlive a request, behind small interfaces (`TokenIssuerOptions.stores`):
+ * the callers that have authenticated, and the client assertion `jti`s already used.
+ * The in-memory implementations are the defaults; a server implements both on its database.
+ */
+export { MemoryTrustedCallers } from "./trusted-callers.js";
+export type { TrustedCallers } from "./trusted-callers.js";
+export { MemoryUsedIdentifiers, ReplayQuotaError } from "./used-identifiers.js";
+export type { UsedIdentifiers } from "./used-identifiers.js";
+
+/**
+ * One error class per OAuth error code: `status`, `headers`, `expose`, `toJSON()` for the app's error handler;
+ * `invalid_dpop_proof` and `use_dpop_nonce` are RFC 9449's (§5, §8).
+ */
 export {
   InvalidClientError,
+  InvalidDPoPProofError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidTargetError,
@@ -61,6 +75,7 @@ export {
   ServerError,
   TooManyRequestsError,
   UnsupportedGrantTypeError,
+  UseDPoPNonceError,
 } from "./errors.js";
 
 /** Time, injectable so tests can move it. */

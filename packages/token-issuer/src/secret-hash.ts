@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
+import { Semaphore } from "./semaphore.js";
 
 /**
  * Client secrets are stored only as hashes, in a self-describing string in
@@ -109,13 +110,23 @@ function scrypt(secret: string, salt: Buffer, params: { log2N: number; r: number
 
 /**
  * Verifies presented secrets against stored hashes. Holds the cache of
- * successful scrypt verifications, bounded in size.
+ * successful scrypt verifications, bounded in size, and lets at most
+ * `maxConcurrentSlow` scrypt computations run at once: each takes a thread of
+ * libuv's pool (four by default) for tens of milliseconds, and a burst of
+ * guesses must not leave none for the rest of the server's work (signing
+ * tokens, reading files).
  */
 export class SecretVerifier {
   private readonly cacheKey = randomBytes(32);
   private readonly verified = new Map<string, true>();
+  private readonly slow: Semaphore;
 
-  constructor(private readonly maxCached = 1024) {}
+  constructor(
+    private readonly maxCached = 1024,
+    maxConcurrentSlow = 2,
+  ) {
+    this.slow = new Semaphore(maxConcurrentSlow);
+  }
 
   /** True when `secret` matches `stored`, compared in constant time. */
   async verify(secret: string, stored: SecretHash): Promise<boolean> {
@@ -124,7 +135,7 @@ export class SecretVerifier {
     }
     const cacheId = createHmac("sha256", this.cacheKey).update(stored.encoded).update("\0").update(secret).digest("base64url");
     if (this.verified.has(cacheId)) return true;
-    const computed = await scrypt(secret, stored.salt, stored, stored.hash.length);
+    const computed = await this.slow.run(() => scrypt(secret, stored.salt, stored, stored.hash.length));
     const ok = timingSafeEqual(computed, stored.hash);
     if (ok) {
       if (this.verified.size >= this.maxCached) this.verified.delete(this.verified.keys().next().value!);

@@ -96,7 +96,7 @@ describe("TokenIssuer.token", () => {
     expect(await thrown(core.token({ authorization: ORDER, params: form({ grant_type: "password" }), remoteAddress: "10.0.0.2" }))).toBeInstanceOf(
       UnsupportedGrantTypeError,
     );
-    expect(events.map((e) => [e.type, e.event.endpoint, (e.event.error as OAuthError).code, e.event.clientId])).toEqual([
+    expect(events.map((e) => [e.type, e.event.endpoint, (e.event.error as OAuthError).code, e.event.presentedClientId])).toEqual([
       ["refused", "token", "invalid_client", undefined],
       ["refused", "token", "unsupported_grant_type", "order-service"],
     ]);

@@ -1,15 +1,20 @@
+import type { KeyObject } from "node:crypto";
 import { mintAccessToken, type AccessTokenClaims, type AccessTokenHeader } from "./access-token.js";
 import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
 import { systemClock, type Clock } from "./clock.js";
-import { InvalidClientError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
-import { FailureLimiter } from "./failure-limiter.js";
+import { DPoPNonces } from "@m2m/dpop-proof";
+import { DPoPProofVerifier, type VerifiedDPoPProof } from "./dpop-proof.js";
+import { InvalidClientError, InvalidDPoPProofError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
+import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { inspectToken, type IntrospectionResponse } from "./introspection.js";
 import { authorizationServerMetadata, type AuthorizationServerMetadata } from "./metadata.js";
 import { decideGrant } from "./policy.js";
 import type { ClientRegistration, ClientRegistry } from "./registry.js";
 import { SecretVerifier, UNMATCHABLE_HASH } from "./secret-hash.js";
 import type { SigningKeys } from "./signing-keys.js";
+import type { TrustedCallers } from "./trusted-callers.js";
+import { MemoryUsedIdentifiers, type UsedIdentifiers } from "./used-identifiers.js";
 
 /** A request to the token or introspection endpoint, framework-free. */
 export interface EndpointRequest {
@@ -19,12 +24,14 @@ export interface EndpointRequest {
   params: ReadonlyMap<string, string>;
   /** The caller's address, for rate limiting failed authentication. */
   remoteAddress: string;
+  /** Every `DPoP` header field of the request (RFC 9449 §4.1), in order; none when absent. */
+  dpop?: readonly string[];
 }
 
-/** RFC 6749 §5.1 successful token response. */
+/** RFC 6749 §5.1 successful token response; `DPoP` for a token bound to the proof's key (RFC 9449 §5). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   scope: string;
 }
@@ -41,15 +48,23 @@ export interface TokenIssuedEvent {
   expiresIn: number;
   /** The step-2 checks that passed, in words, e.g. `"secret matches"`, `"scope allowed: charge:customer"`. */
   checks: readonly string[];
+  /** For a DPoP-bound token (RFC 9449 §5): the proof's key thumbprint (the token's `cnf.jkt`) and algorithm. */
+  dpop?: { jkt: string; alg: string };
 }
 
 /** What {@link TokenIssuerOptions.onRefused} is told: the token or introspection endpoint said no. */
 export interface RequestRefusedEvent {
   endpoint: "token" | "introspection";
-  /** The answer the client got. */
+  /**
+   * The answer the client got. For `invalid_client`, its `reason` says what
+   * went wrong; the client was only told that authentication failed.
+   */
   error: OAuthError;
-  /** The client the request claimed to be, as presented (not yet authenticated), if any. */
-  clientId: string | undefined;
+  /**
+   * The client id the request presented, not authenticated: it may be
+   * anything (a secret pasted into the wrong field), so never log it as it is.
+   */
+  presentedClientId: string | undefined;
 }
 
 /** What {@link TokenIssuerOptions.onIntrospected} is told (RFC 7662). */
@@ -69,14 +84,42 @@ export interface TokenIssuerOptions {
   clock?: Clock;
   /** The realm of the Basic challenge (default: the issuer). */
   realm?: string;
-  /** Replace the default limiter (20 failures per client, 100 per address, per minute). */
-  limiter?: FailureLimiter;
+  /** The brute-force limits (default: 20 failures per client, 100 per address, per minute). */
+  limits?: Omit<FailureLimiterOptions, "clock" | "trusted">;
+  /**
+   * Where what must outlive a request is kept: the callers that have
+   * authenticated, and the client assertions already used. Default: this
+   * process's memory, forgotten at restart; a server keeps both in its
+   * database (apps/auth-server does).
+   */
+  stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers };
+  /** Sender-constrained tokens (RFC 9449): how proofs are checked, and whether nonces are required. */
+  dpop?: DPoPOptions;
   /** Called for every token issued, before the response leaves (log `token.issued` here). */
   onIssued?: (event: TokenIssuedEvent) => void;
   /** Called for every refusal at either endpoint (log `token.refused` here). */
   onRefused?: (event: RequestRefusedEvent) => void;
   /** Called for every answered introspection request. */
   onIntrospected?: (event: TokenIntrospectedEvent) => void;
+}
+
+/** How {@link TokenIssuer} checks DPoP proofs at the token endpoint (RFC 9449 §4.3, §8). */
+export interface DPoPOptions {
+  /** Proof `alg`s accepted, asymmetric only (default: RS, PS, ES, EdDSA). Announced as `dpop_signing_alg_values_supported`. */
+  algorithms?: readonly string[];
+  /** How old a proof's `iat` may be, seconds (default 60). */
+  maxAgeSeconds?: number;
+  /** How far ahead of this server's clock a proof's `iat` may be, seconds (default 5). */
+  leewaySeconds?: number;
+  /** Every proof must carry a current server nonce (RFC 9449 §8); default false. */
+  requireNonce?: boolean;
+  /**
+   * The secret nonces are derived from: instances that share it accept each
+   * other's nonces. Default: a random one, good for this process only.
+   */
+  nonceSecret?: string | Uint8Array | KeyObject;
+  /** How long one nonce is handed out, seconds (default 60); each is accepted a step either side. */
+  nonceStepSeconds?: number;
 }
 
 interface Authenticated {
@@ -102,6 +145,8 @@ export class TokenIssuer {
   private readonly limiter: FailureLimiter;
   private readonly secrets = new SecretVerifier();
   private readonly assertions: ClientAssertionVerifier;
+  private readonly proofs: DPoPProofVerifier;
+  private readonly nonces: DPoPNonces | undefined;
 
   constructor(private readonly options: TokenIssuerOptions) {
     this.issuer = options.issuer;
@@ -111,8 +156,35 @@ export class TokenIssuer {
     this.registryNow = options.registry;
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
-    this.limiter = options.limiter ?? new FailureLimiter({ clock: this.clock });
-    this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, tokenEndpoint: this.tokenEndpoint, clock: this.clock });
+    this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers });
+    const usedIdentifiers = options.stores?.usedIdentifiers ?? new MemoryUsedIdentifiers();
+    this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers });
+    const dpop = options.dpop ?? {};
+    this.nonces = dpop.requireNonce
+      ? new DPoPNonces({ secret: dpop.nonceSecret, stepSeconds: dpop.nonceStepSeconds, clock: this.clock })
+      : undefined;
+    this.proofs = new DPoPProofVerifier({
+      algorithms: dpop.algorithms,
+      maxAgeSeconds: dpop.maxAgeSeconds,
+      leewaySeconds: dpop.leewaySeconds,
+      nonces: this.nonces,
+      usedIdentifiers,
+      clock: this.clock,
+    });
+  }
+
+  /** The DPoP proof `alg`s accepted (RFC 9449 §5.1 `dpop_signing_alg_values_supported`). */
+  get dpopAlgorithms(): string[] {
+    return this.proofs.supportedAlgorithms;
+  }
+
+  /**
+   * The server nonce to send now in `DPoP-Nonce` (RFC 9449 §8.2: a server
+   * may hand out a fresh one on any answer), or `undefined` when nonces are
+   * not required.
+   */
+  dpopNonce(): string | undefined {
+    return this.nonces?.current();
   }
 
   /** The registry in use. */
@@ -138,10 +210,11 @@ export class TokenIssuer {
       if (grantType === undefined) throw new InvalidRequestError("grant_type is required");
       if (grantType !== "client_credentials") throw new UnsupportedGrantTypeError("only grant_type=client_credentials is supported");
 
+      const proof = await this.dpopProof(request.dpop ?? [], client);
       const requested = optional(params, "scope", "resource", "audience");
       const decision = decideGrant(client, this.registryNow, requested);
       const minted = await mintAccessToken(
-        { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope },
+        { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope, ...(proof ? { jkt: proof.jkt } : {}) },
         { issuer: this.issuer, ttlSeconds: this.options.accessTokenTtl, keys: this.options.keys, clock: this.clock },
       );
       this.options.onIssued?.({
@@ -152,9 +225,10 @@ export class TokenIssuer {
         header: minted.header,
         claims: minted.claims,
         expiresIn: minted.expiresIn,
-        checks: [...checks, ...decision.checks],
+        checks: [...checks, ...(proof ? dpopChecks(proof) : []), ...decision.checks],
+        ...(proof ? { dpop: { jkt: proof.jkt, alg: proof.alg } } : {}),
       });
-      return { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
+      return { access_token: minted.token, token_type: proof ? "DPoP" : "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
       this.refused("token", error, clientId);
       throw error;
@@ -193,6 +267,21 @@ export class TokenIssuer {
     return this.options.keys.jwks();
   }
 
+  /**
+   * RFC 9449 §5: a request with a `DPoP` header gets a token bound to the
+   * proof's key, once the proof passes every check; a client registered
+   * with `dpop_bound_access_tokens` (§5.2) must send one. Looked at only
+   * after client authentication, so only registered clients can have a
+   * proof's `jti` remembered.
+   */
+  private async dpopProof(fields: readonly string[], client: ClientRegistration): Promise<VerifiedDPoPProof | undefined> {
+    if (fields.length === 0) {
+      if (client.dpopBoundAccessTokens) throw new InvalidDPoPProofError("the client is registered with dpop_bound_access_tokens and sent no proof");
+      return undefined;
+    }
+    return this.proofs.verify(fields, { method: "POST", uri: this.tokenEndpoint });
+  }
+
   private claimedClientId(presented: PresentedCredentials): string | undefined {
     if (presented.method === "private_key_jwt") return presented.clientId ?? this.assertions.claimedClientId(presented.assertion);
     return presented.clientId;
@@ -200,32 +289,33 @@ export class TokenIssuer {
 
   private async authenticate(presented: PresentedCredentials, clientId: string | undefined, address: string): Promise<Authenticated> {
     const registry = this.registryNow;
-    // Lock accounting only for registered ids: made-up ids must not crowd the table or lock anyone.
-    const known = clientId !== undefined && registry.client(clientId) !== undefined ? clientId : undefined;
-    this.limiter.check(known, address);
+    const attempt = await this.limiter.begin(clientId, clientId !== undefined && registry.client(clientId) !== undefined, address);
+    let result: Authenticated;
     try {
-      const result = await this.verifyCredentials(presented, registry);
-      this.limiter.success(result.client.clientId, address);
-      return result;
+      result = await this.verifyCredentials(presented, registry);
     } catch (error) {
-      if (error instanceof InvalidClientError) this.limiter.failure(known, address);
+      // a wrong credential stays counted; anything else (a store that failed) was not a guess
+      if (!(error instanceof InvalidClientError)) attempt.abandoned();
       throw error;
     }
+    await attempt.succeeded(result.client.clientId);
+    return result;
   }
 
   private async verifyCredentials(presented: PresentedCredentials, registry: ClientRegistry): Promise<Authenticated> {
     switch (presented.method) {
       case "none":
         // RFC 9110 §15.5.2: a 401 carries a challenge; Basic is the method every client here can use.
-        throw new InvalidClientError("client authentication is required", { basicRealm: this.realm });
+        throw new InvalidClientError("no client authentication in the request", { basicRealm: this.realm });
       case "client_secret_basic":
       case "client_secret_post": {
         const client = registry.client(presented.clientId);
         // Always hash and compare, even for an unknown client, so timing does not reveal which ids exist.
         const matches = await this.secrets.verify(presented.secret, client?.secretHash ?? UNMATCHABLE_HASH);
         if (client === undefined || client.secretHash === undefined || client.disabled || !matches) {
+          // one reason for all four: the log must not tell a registered client id from an unknown one either
           throw new InvalidClientError(
-            "client authentication failed",
+            "no enabled client with this id and secret",
             presented.method === "client_secret_basic" ? { basicRealm: this.realm } : {},
           );
         }
@@ -245,8 +335,8 @@ export class TokenIssuer {
     }
   }
 
-  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, clientId: string | undefined): void {
-    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, clientId });
+  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, presentedClientId: string | undefined): void {
+    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, presentedClientId });
   }
 }
 
@@ -257,4 +347,14 @@ function optional(params: ReadonlyMap<string, string>, ...names: ("scope" | "res
     if (value !== undefined) picked[name] = value;
   }
   return picked;
+}
+
+/** The DPoP checks that passed, in words, for `TokenIssuedEvent.checks`. */
+function dpopChecks(proof: VerifiedDPoPProof): string[] {
+  return [
+    `DPoP proof verified (${proof.alg}, jkt ${proof.jkt})`,
+    "DPoP proof htm and htu match this request, iat within the window",
+    ...(proof.nonceChecked ? ["DPoP nonce current"] : []),
+    "DPoP proof jti not seen before",
+  ];
 }

@@ -1,7 +1,7 @@
 import { InvalidTokenError } from "./errors.js";
 
 /**
- * The claims of an RFC 9068 access token, as CONTRACT.md issues them:
+ * The claims of an RFC 9068 access token, as docs/wire-contract.md describes them:
  * `iss`, `sub` (= `client_id` in the client credentials grant, RFC 9068
  * §2.2), `client_id`, `aud` (one resource server, a string), `scope`
  * (space-delimited), `iat`, `exp`, `jti`. Any other claims are kept as they
@@ -18,6 +18,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly exp: number;
   readonly nbf?: number;
+  /** RFC 9449 §6.1: a DPoP-bound token's key, by its RFC 7638 thumbprint. */
+  readonly cnf?: { readonly jkt: string };
   readonly [claim: string]: unknown;
 }
 
@@ -25,10 +27,17 @@ const STRING_CLAIMS = ["sub", "client_id", "jti", "scope"] as const;
 // an empty scope grants nothing (insufficient_scope later), it is not a malformed token
 const MAY_BE_EMPTY = new Set<string>(["scope"]);
 
+/** The largest NumericDate a `Date` can hold, either side of 1970: ±8.64e15 ms (ECMA-262 §21.4.1.1), in seconds. */
+const MAX_NUMERIC_DATE = 8.64e12;
+
 /**
  * The RFC 9068 §2.2 required claims, with their types (RFC 7519 §4.1: `exp`,
  * `iat`, `nbf` are NumericDates). jose checks `iss`, `exp` and `nbf` values;
  * this checks that everything a handler will rely on is really there.
+ *
+ * A NumericDate must also be one a `Date` can hold: RFC 7519 §2 allows any
+ * JSON number, but an `exp` of 1e308 is no time, and whoever formats it as
+ * one (a log line, a trace) should not have to guard against it.
  */
 export function checkRequiredClaims(payload: Record<string, unknown>): asserts payload is AccessTokenClaims & Record<string, unknown> {
   for (const claim of STRING_CLAIMS) {
@@ -39,10 +48,46 @@ export function checkRequiredClaims(payload: Record<string, unknown>): asserts p
   }
   for (const claim of ["iat", "exp"] as const) {
     if (!(claim in payload)) throw new InvalidTokenError(`the access token has no ${claim} claim`);
-    if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {
-      throw new InvalidTokenError(`the access token's ${claim} claim is not a NumericDate`);
-    }
+    checkNumericDate(payload, claim);
   }
+  if ("nbf" in payload) checkNumericDate(payload, "nbf");
+  if ("cnf" in payload) checkConfirmation(payload.cnf);
+}
+
+/**
+ * RFC 7800 §3.1 / RFC 9449 §6.1: `cnf` names the key a token is bound to.
+ * The one confirmation method this resource server can check is `jkt`; a
+ * token confirmed by anything else (an mTLS certificate's `x5t#S256`, a
+ * `jwk`...) would be usable without its key here, so it is refused.
+ */
+function checkConfirmation(cnf: unknown): void {
+  const members = typeof cnf === "object" && cnf !== null && !Array.isArray(cnf) ? Object.keys(cnf) : [];
+  const jkt = members.length === 1 && members[0] === "jkt" ? (cnf as { jkt: unknown }).jkt : undefined;
+  // a SHA-256 thumbprint: 43 base64url characters (RFC 7638 §3)
+  if (typeof jkt !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) {
+    throw new InvalidTokenError("the access token's cnf claim is not a jkt this resource server can check");
+  }
+}
+
+function checkNumericDate(payload: Record<string, unknown>, claim: "iat" | "exp" | "nbf"): void {
+  const value = payload[claim];
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new InvalidTokenError(`the access token's ${claim} claim is not a NumericDate`);
+  }
+  if (Math.abs(value) > MAX_NUMERIC_DATE) throw new InvalidTokenError(`the access token's ${claim} claim is out of range`);
+}
+
+/**
+ * Refuses a token meant to live longer than `maxLifetimeSec` (`exp - iat`).
+ * RFC 9068 leaves lifetimes to the issuer, and ours issues at most a day
+ * (auth-server's largest `ACCESS_TOKEN_TTL`): a longer one was not issued
+ * the way this contract issues tokens (a bug, or a signing key in the
+ * wrong hands), and should not be honoured for years. With the time
+ * checks, it also keeps `exp` and `iat` within a day of now. Checked once,
+ * at verification: the claims of a cached token do not change.
+ */
+export function checkLifetime(claims: AccessTokenClaims, maxLifetimeSec: number): void {
+  if (claims.exp - claims.iat > maxLifetimeSec) throw new InvalidTokenError("the access token lives too long");
 }
 
 /**

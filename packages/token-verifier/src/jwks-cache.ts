@@ -10,7 +10,7 @@ export interface JwksLoadedEvent {
   /** `true` when the key set differs from the one held before (or none was). */
   changed: boolean;
   jwksUri: string;
-  /** Why it was fetched: first load, a token naming an unknown `kid`, or age. */
+  /** Why it was fetched: first load (or a scheduled `load()`), a token naming an unknown `kid`, or age. */
   reason: JwksLoadReason;
 }
 
@@ -29,6 +29,8 @@ export interface JwksCacheOptions {
   cooldownMs: number;
   /** After this age the keys are refreshed in the background, still serving the old ones. */
   maxAgeMs: number;
+  /** After this long without a fetch that worked, the keys held are no longer used. At least `maxAgeMs`. */
+  maxStaleMs: number;
   clock: () => number;
   onLoaded?: (event: JwksLoadedEvent) => void;
   onError?: (error: Error) => void;
@@ -38,12 +40,20 @@ export interface JwksCacheOptions {
  * The issuer's signing keys, fetched through its metadata and kept in
  * memory. Modelled on jose's remote JWK Set (`src/jwks/remote.ts`: one fetch
  * in flight, a timeout, a cooldown before refetching for an unknown `kid`, a
- * maximum age), with two differences that matter to a resource server:
+ * maximum age), with three differences that matter to a resource server:
  *
- * - It keeps serving the keys it holds when a refresh fails: an outage of the
- *   authorization server does not stop tokens signed by known keys from
- *   being verified. A stale key set is refreshed in the background, never on
- *   the request path.
+ * - Keys older than `maxAgeMs` are refreshed in the background, never on
+ *   the request path: the request that finds them old is still served with
+ *   them (RFC 5861 §3, stale-while-revalidate). Short (a minute, the
+ *   `max-age` auth-server gives its JWK Set), so a key the issuer withdraws
+ *   is soon no longer trusted. Only a request starts it: call `load()` on a
+ *   schedule for a bound that does not wait for traffic.
+ * - It keeps serving the keys it holds when a refresh fails, so an outage of
+ *   the authorization server does not stop tokens signed by known keys from
+ *   being verified (RFC 5861 §4, stale-if-error), but only for `maxStaleMs`
+ *   after the last fetch that worked: keys the issuer cannot vouch for are
+ *   not trusted forever. Past that, `ready` is false and each token needs a
+ *   fetch, and is answered {@link TemporarilyUnavailableError} while that fails.
  * - A token naming a `kid` it does not hold causes at most one refetch per
  *   cooldown (a flood of bogus `kid`s cannot hammer the issuer). When the
  *   key cannot be had because the JWK Set is unreachable, the answer is
@@ -67,9 +77,9 @@ export class JwksCache {
     this.#jwksUri = options.jwksUri;
   }
 
-  /** `true` once a JWK Set has been loaded (and ever after: old keys are kept). */
+  /** `true` while it holds keys that a fetch confirmed within `maxStaleMs`. */
   get ready(): boolean {
-    return this.#keys !== undefined;
+    return this.#usableKeys(this.options.clock()) !== undefined;
   }
 
   /** Increases each time the key set changes. */
@@ -101,9 +111,9 @@ export class JwksCache {
   async resolve(header: JWSHeaderParameters): Promise<Awaited<ReturnType<KeySet["select"]>>> {
     const { kid } = header;
     if (kid !== undefined && typeof kid !== "string") throw new InvalidTokenError("the access token is malformed");
-    let keys = this.#keys ?? (await this.#loadOnDemand());
+    let keys = this.#usableKeys(this.options.clock()) ?? (await this.#loadOnDemand(this.#keys ? "max-age" : "load"));
     if (kid !== undefined && !keys.kids.has(kid)) {
-      keys = await this.#loadOnDemand();
+      keys = await this.#loadOnDemand("unknown-kid");
       if (!keys.kids.has(kid)) throw new InvalidTokenError("the key that signed the access token is unknown");
     } else {
       this.refreshIfOld();
@@ -122,28 +132,34 @@ export class JwksCache {
     if (this.#inflight || !this.#keys || now - this.#loadedAt < this.options.maxAgeMs) return;
     if (now - this.#lastAttemptAt < this.options.cooldownMs) return;
     this.load("max-age").catch(() => {
-      // reported through onError; the keys held stay in use
+      // reported through onError; the keys held stay in use, up to maxStaleMs
     });
+  }
+
+  /** The keys held, unless the last fetch that worked is more than `maxStaleMs` ago. */
+  #usableKeys(now: number): KeySet | undefined {
+    return now - this.#loadedAt < this.options.maxStaleMs ? this.#keys : undefined;
   }
 
   /**
    * A fetch caused by a token: joins the one in flight, or starts one if the
    * cooldown allows. Otherwise: if the keys held are current (last fetch
    * worked), the caller's `kid` is simply unknown; if the last fetch failed,
-   * or no keys were ever loaded, the key cannot be had now.
+   * or no usable keys are held, the key cannot be had now.
    */
-  async #loadOnDemand(): Promise<KeySet> {
+  async #loadOnDemand(reason: JwksLoadReason): Promise<KeySet> {
     if (!this.#inflight) {
       const now = this.options.clock();
       const wait = this.#lastOnDemandAt + this.options.cooldownMs - now;
       if (wait > 0) {
-        if (this.#keys && !this.#lastAttemptFailed) return this.#keys;
+        const keys = this.#usableKeys(now);
+        if (keys && !this.#lastAttemptFailed) return keys;
         throw new TemporarilyUnavailableError(wait / 1000);
       }
       this.#lastOnDemandAt = now;
     }
     try {
-      return await this.load(this.#keys ? "unknown-kid" : "load");
+      return await this.load(reason);
     } catch (error) {
       throw new TemporarilyUnavailableError(this.options.cooldownMs / 1000, { cause: error });
     }

@@ -1,7 +1,8 @@
 import { errors, jwtVerify, type JWSHeaderParameters, type JWTPayload } from "jose";
 import { ASYMMETRIC_ALGORITHMS, checkAlgorithms } from "./algorithms.js";
-import { checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claims.js";
+import { checkLifetime, checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claims.js";
 import { metadataUrlFor } from "./discovery.js";
+import { checkCanonicalEncoding } from "./encoding.js";
 import { BearerError, InvalidTokenError } from "./errors.js";
 import { JwksCache, type JwksLoadedEvent } from "./jwks-cache.js";
 import { scopeTokens } from "./scope.js";
@@ -24,6 +25,8 @@ export interface VerifierOptions {
   algorithms?: readonly string[];
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
   clockToleranceSec?: number;
+  /** Tokens whose `exp - iat` is longer are refused. Default 86400 s (a day: auth-server's largest `ACCESS_TOKEN_TTL`). */
+  maxLifetimeSec?: number;
   /** Longer tokens are refused before any parsing. Default 8192 characters. */
   maxTokenLength?: number;
   /** How many verified tokens to remember (0 turns the cache off). Default 1000. */
@@ -32,8 +35,19 @@ export interface VerifierOptions {
   timeoutMs?: number;
   /** Minimum time between two JWK Set fetches caused by tokens. Default 10000 ms. */
   cooldownMs?: number;
-  /** Age after which the JWK Set is refreshed in the background. Default 600000 ms. */
+  /**
+   * Age after which the JWK Set is refreshed in the background, so a key the
+   * issuer withdrew stops being trusted. Default 60000 ms (the `max-age`
+   * auth-server serves its JWK Set with).
+   */
   maxAgeMs?: number;
+  /**
+   * How long after the last JWK Set fetch that worked the keys held are still
+   * used while refreshes fail (an issuer outage). Past it, tokens are answered
+   * `TemporarilyUnavailableError` (503) and `ready` is false until a fetch
+   * works again. At least `maxAgeMs`. Default 600000 ms.
+   */
+  maxStaleMs?: number;
   /** Extra headers for metadata and JWK Set requests. */
   headers?: Readonly<Record<string, string>>;
   /** The `fetch` to use. Default: the global one. */
@@ -65,9 +79,13 @@ export interface TokenVerifier {
    * `TemporarilyUnavailableError` (its key cannot be had now).
    */
   verify(token: string): Promise<VerifiedAccessToken>;
-  /** Fetches metadata and JWK Set now (one fetch in flight); rejects when the issuer cannot be reached. */
+  /**
+   * Fetches metadata and JWK Set now (one fetch in flight); rejects when the
+   * issuer cannot be reached. Called every `maxAgeMs`, it keeps the keys
+   * fresh however sparse the traffic.
+   */
   load(): Promise<void>;
-  /** `true` once a JWK Set has been loaded. */
+  /** `true` while a JWK Set is held that a fetch confirmed within `maxStaleMs`. */
   readonly ready: boolean;
   /** The `kid`s of the keys held. */
   readonly kids: string[];
@@ -86,11 +104,13 @@ interface CacheEntry {
 
 /**
  * Creates the verifier a resource server runs every request through. It
- * checks what RFC 9068 §4 and CONTRACT.md list: a signature by a key of the
- * issuer's JWK Set, an asymmetric `alg` the key is published for (never
- * `none`, never HMAC), `typ` `at+jwt` (or `application/at+jwt`, any case),
- * `iss` and `aud` equal to the expected values, `exp`/`nbf`/`iat` against
- * the clock, and the required claims with their types.
+ * first refuses any spelling of the token but the canonical one (RFC 7515
+ * §2), then checks what RFC 9068 §4 and docs/wire-contract.md list: a signature by a
+ * key of the issuer's JWK Set, an asymmetric `alg` the key is published
+ * for (never `none`, never HMAC), `typ` `at+jwt` (or `application/at+jwt`,
+ * any case), `iss` and `aud` equal to the expected values, `exp`/`nbf`/`iat`
+ * against the clock, a lifetime (`exp - iat`) of at most `maxLifetimeSec`,
+ * and the required claims with their types.
  *
  * `aud` must be a string. RFC 7519 §4.1.3 allows an array and RFC 9068 §4
  * only asks that it "contains" the resource's identifier, but this contract
@@ -100,8 +120,9 @@ interface CacheEntry {
  *
  * Repeated verification of the same token is nearly free: successful
  * results are kept in a bounded LRU cache keyed by the token; a hit still
- * runs the time checks against the clock, and the cache is flushed whenever
- * the issuer's key set changes. Failures are never cached.
+ * runs the time checks against the clock, the cache is flushed whenever
+ * the issuer's key set changes, and it is not consulted while the keys are
+ * too stale to use (`maxStaleMs`). Failures are never cached.
  *
  * Header parameters that name keys (`jwk`, `jku`, `x5u`, `x5c`) are never
  * used: keys come only from the configured issuer's JWK Set.
@@ -112,8 +133,13 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   if (!audience) throw new TypeError("audience is required");
   const algorithms = checkAlgorithms(options.algorithms ?? ASYMMETRIC_ALGORITHMS);
   const tolerance = options.clockToleranceSec ?? 5;
+  const maxLifetimeSec = options.maxLifetimeSec ?? 86_400;
+  if (!(maxLifetimeSec > 0)) throw new TypeError("maxLifetimeSec must be a positive number of seconds");
   const maxTokenLength = options.maxTokenLength ?? 8192;
   const clock = options.clock ?? Date.now;
+  const maxAgeMs = options.maxAgeMs ?? 60_000;
+  const maxStaleMs = options.maxStaleMs ?? 600_000;
+  if (!(maxStaleMs >= maxAgeMs)) throw new TypeError("maxStaleMs must be at least maxAgeMs");
 
   const jwks = new JwksCache({
     issuer,
@@ -123,7 +149,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     headers: options.headers,
     timeoutMs: options.timeoutMs ?? 5000,
     cooldownMs: options.cooldownMs ?? 10_000,
-    maxAgeMs: options.maxAgeMs ?? 600_000,
+    maxAgeMs,
+    maxStaleMs,
     clock,
     onLoaded: options.onJwksLoaded,
     onError: options.onJwksError,
@@ -140,6 +167,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
   }
 
   async function verifySignedToken(token: string, nowMs: number): Promise<VerifiedAccessToken> {
+    // before anything reads the token: a cached token passed this on its first use
+    checkCanonicalEncoding(token);
     let generation = -1;
     const resolveKey = async (header: JWSHeaderParameters) => {
       const key = await jwks.resolve(header);
@@ -163,6 +192,7 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
     if (typeof payload.aud !== "string") throw new InvalidTokenError("the access token must name exactly one audience");
     if (payload.aud !== audience) throw new InvalidTokenError("the access token is not meant for this resource server");
     checkRequiredClaims(payload);
+    checkLifetime(payload, maxLifetimeSec);
     const scopes = scopeTokens(payload.scope);
     const nowSec = Math.floor(nowMs / 1000);
     checkTimes(payload, nowSec, tolerance);
@@ -191,7 +221,8 @@ export function createVerifier(options: VerifierOptions): TokenVerifier {
       syncCacheGeneration();
       const nowMs = clock();
       const hit = cache.get(token);
-      if (hit === undefined) return verifySignedToken(token, nowMs);
+      // a hit is only as good as the keys that verified it: not once they are too stale to use
+      if (hit === undefined || !jwks.ready) return verifySignedToken(token, nowMs);
       // a busy cache never asks for keys: keep them fresh from here too
       jwks.refreshIfOld();
       const nowSec = Math.floor(nowMs / 1000);

@@ -11,7 +11,7 @@ import {
 
 const realm = { realm: "payment-service" };
 
-describe("RFC 6750 errors, as CONTRACT.md writes them", () => {
+describe("RFC 6750 errors, as docs/wire-contract.md writes them", () => {
   it("no credentials: 401 with the bare challenge, no error code in it (RFC 6750 §3.1)", () => {
     const error = new UnauthorizedError(undefined, realm);
     expect(error.status).toBe(401);

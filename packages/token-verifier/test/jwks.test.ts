@@ -34,8 +34,6 @@ function verifier(options: Partial<VerifierOptions> = {}): TokenVerifier {
     issuer: issuer.issuer,
     audience: "payment-service",
     clock: clock.now,
-    cooldownMs: 10_000,
-    maxAgeMs: 600_000,
     onJwksLoaded: (event) => loaded.push(event),
     onJwksError: (error) => failures.push(error),
     ...options,
@@ -116,7 +114,7 @@ describe("through a JWK Set outage", () => {
     const v = verifier();
     await v.load();
     issuer.mode = "fail";
-    clock.advance(3600);
+    clock.advance(61);
     const token = await mint();
     await expect(v.verify(token)).resolves.toMatchObject({ claims: { sub: "order-service" } });
     await waitFor(() => failures.length === 1);
@@ -173,8 +171,8 @@ describe("through a JWK Set outage", () => {
 });
 
 describe("the maximum age of the keys", () => {
-  it("is enforced even when every request is a cache hit: a withdrawn key stops being trusted", async () => {
-    const v = verifier({ maxAgeMs: 60_000 });
+  it("hardening #7: is 60 s by default, enforced even when every request is a cache hit: a withdrawn key stops being trusted", async () => {
+    const v = verifier();
     const token = await mint();
     await v.verify(token);
     expect((await v.verify(token)).cached).toBe(true);
@@ -186,6 +184,39 @@ describe("the maximum age of the keys", () => {
     await waitFor(() => loaded.some((event) => event.reason === "max-age"));
     expect(await settle(v.verify(token))).toBeInstanceOf(InvalidTokenError);
     expect(v.kids).toEqual([next.kid]);
+  });
+});
+
+describe("the maximum staleness of the keys, through an outage", () => {
+  it("hardening #7: after 10 min without a fetch that worked, answers 503 and is not ready, cached tokens included; accepts again once the issuer is back", async () => {
+    const v = verifier();
+    const token = await mint({ claims: { exp: clock.sec + 3600 } });
+    await v.verify(token);
+    issuer.mode = "fail";
+    clock.advance(599);
+    expect((await v.verify(token)).cached).toBe(true); // the outage is ours: the keys held still serve
+    expect(v.ready).toBe(true);
+
+    clock.advance(2); // 601 s since the last fetch that worked
+    const error = await settle(v.verify(token));
+    expect(error).toBeInstanceOf(TemporarilyUnavailableError);
+    expect((error as TemporarilyUnavailableError).headers).toEqual({ "Retry-After": "10" });
+    expect(v.ready).toBe(false);
+
+    issuer.mode = "ok";
+    clock.advance(10); // past the cooldown of the fetch that request made
+    await expect(v.verify(token)).resolves.toMatchObject({ claims: { sub: "order-service" } });
+    expect(v.ready).toBe(true);
+  });
+
+  it("hardening #7: takes maxStaleMs, which may not be shorter than maxAgeMs", async () => {
+    const v = verifier({ maxStaleMs: 120_000 });
+    const token = await mint();
+    await v.verify(token);
+    issuer.mode = "fail";
+    clock.advance(121);
+    expect(await settle(v.verify(token))).toBeInstanceOf(TemporarilyUnavailableError);
+    expect(() => verifier({ maxAgeMs: 60_000, maxStaleMs: 59_999 })).toThrow(/maxStaleMs/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "../src/index.js";
-import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, unsecuredToken } from "./fake-issuer.js";
+import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, otherSpellings, unsecuredToken } from "./fake-issuer.js";
 
 let issuer: FakeIssuer;
 const clock = new FakeClock();
@@ -170,6 +170,28 @@ describe("time claims, with a 5 s leeway", () => {
     expect((await rejection(token)).description).toBe("the access token is issued in the future");
   });
 
+  it.each([8.64e12, 1e308])("hardening #10: refuses a genuinely signed token whose exp is %d as invalid_token", async (exp) => {
+    const error = await rejection(await mint({ claims: { exp } }));
+    expect(error.status).toBe(401);
+    expect(error.code).toBe("invalid_token");
+  });
+
+  it("hardening #10: refuses a token that lives longer than maxLifetimeSec (exp - iat), by default a day", async () => {
+    const lifetime = (seconds: number) => mint({ claims: { iat: clock.sec, exp: clock.sec + seconds } });
+    await expect(verifier().verify(await lifetime(86_400))).resolves.toBeDefined();
+    expect((await rejection(await lifetime(86_401))).description).toBe("the access token lives too long");
+    await expect(verifier({ maxLifetimeSec: 600 }).verify(await lifetime(600))).resolves.toBeDefined();
+    expect((await rejection(await lifetime(601), verifier({ maxLifetimeSec: 600 }))).description).toBe("the access token lives too long");
+  });
+
+  it.each([
+    ["nbf", { nbf: -1e300 }],
+    ["iat", { iat: -8.64e12 - 1 }],
+    ["exp", { exp: 1e308 }],
+  ])("hardening #10: refuses an %s claim no Date can hold", async (claim, claims) => {
+    expect((await rejection(await mint({ claims }))).description).toBe(`the access token's ${claim} claim is out of range`);
+  });
+
   it("uses the configured leeway", async () => {
     const token = await mint({ claims: { exp: clock.sec - 20 } });
     await expect(verifier({ clockToleranceSec: 30 }).verify(token)).resolves.toBeDefined();
@@ -210,6 +232,35 @@ describe("malformed input", () => {
     expect((await rejection(token)).description).toBe("the access token is malformed");
   });
 
+  it("hardening #9: refuses a non-canonical base64url signature (RFC 7515 §2, RFC 4648 §3.5): one token, one spelling", async () => {
+    const v = verifier({ cacheMaxEntries: 100 });
+    const token = await mint();
+    await v.verify(token);
+    const [h, p, s] = token.split(".") as [string, string, string];
+    const spellings = otherSpellings(s);
+    expect(spellings.length).toBeGreaterThanOrEqual(31); // RS256: 15 other final characters, each with and without "=="
+    for (const spelling of spellings) {
+      expect((await rejection(`${h}.${p}.${spelling}`, v)).description, spelling).toBe("the access token is malformed");
+    }
+    expect(v.cacheSize).toBe(1);
+  });
+
+  it.each([
+    ["header", 0],
+    ["payload", 1],
+  ] as const)("hardening #9: refuses a non-canonical base64url %s as malformed, before fetching any key", async (_part, index) => {
+    const token = await mintWithUnevenPart(index);
+    const fetches = issuer.hits.jwks;
+    for (const spelling of otherSpellings(token.split(".")[index] as string)) {
+      const parts = token.split(".");
+      parts[index] = spelling;
+      const v = verifier();
+      expect((await rejection(parts.join("."), v)).description, spelling).toBe("the access token is malformed");
+      expect(v.ready).toBe(false);
+    }
+    expect(issuer.hits.jwks).toBe(fetches);
+  });
+
   it("never puts the token or a claim value in an error description", async () => {
     const token = await mint({ claims: { iss: "http://attacker.example/<script>" } });
     const error = await rejection(token);
@@ -217,6 +268,15 @@ describe("malformed input", () => {
     expect(JSON.stringify(error.toJSON())).not.toContain(token.slice(0, 20));
   });
 });
+
+/** A token whose header (0) or payload (1) has a length of 2 mod 4, so its last character carries 4 unused bits. */
+async function mintWithUnevenPart(index: 0 | 1): Promise<string> {
+  for (let n = 0; ; n++) {
+    const filler = { pad: "x".repeat(n) };
+    const token = await mint(index === 0 ? { header: filler } : { claims: filler });
+    if ((token.split(".")[index] as string).length % 4 === 2) return token;
+  }
+}
 
 function claimsNow(): Record<string, unknown> {
   return {

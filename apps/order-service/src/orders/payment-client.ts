@@ -10,6 +10,7 @@ import {
   type TokenParams,
   type TokenSource,
 } from "@m2m/token-client";
+import { deadline } from "./deadline.js";
 import type { Order } from "./order.js";
 
 /** What one attempt to charge an order came to. */
@@ -21,6 +22,10 @@ export type ChargeOutcome =
   | { kind: "retry"; reason: string; retryAfterSeconds?: number };
 
 export interface PaymentClient {
+  /**
+   * One attempt to charge `order`. Rejects only with `signal`'s reason once
+   * it aborts (the attempt was abandoned, its outcome unknown), or on a bug.
+   */
   charge(order: Order, signal?: AbortSignal): Promise<ChargeOutcome>;
   close(): void;
 }
@@ -30,6 +35,13 @@ export interface PaymentClientOptions {
   tokens: TokenSource;
   token: TokenParams;
   logger: Logger;
+  /**
+   * Total time one `charge()` may take, milliseconds (default 10,000): the
+   * token, connecting, sending, the status, headers and entire answer, and
+   * the one retry after `invalid_token`. Not axios's `timeout`, an idle
+   * timeout in Node, which a server sending a byte now and then never trips.
+   */
+  chargeTimeoutMs?: number;
 }
 
 /** payment-service answers that settle an order as failed: the charge was refused, not lost. */
@@ -38,25 +50,27 @@ const REFUSED = new Set([400, 402, 403, 422]);
 /**
  * Charges orders at payment-service `POST /charge`, always with the order id
  * as `Idempotency-Key`: a retry after a lost answer finds the first charge
- * instead of making a second one.
+ * instead of making a second one. A charge that takes longer than
+ * `chargeTimeoutMs` is abandoned and the order retried later, so a slow or
+ * trickling payment-service cannot hold an attempt (and its order) forever.
  */
 export function createPaymentClient(options: PaymentClientOptions): PaymentClient {
   const httpAgent = new Agent({ keepAlive: true });
   const httpsAgent = new HttpsAgent({ keepAlive: true });
+  const chargeTimeoutMs = options.chargeTimeoutMs ?? 10_000;
   const http = axios.create({
     baseURL: options.baseUrl,
-    timeout: 10_000,
     maxRedirects: 0,
     httpAgent,
     httpsAgent,
     headers: { accept: "application/json" },
   });
   // Request interceptors run last-added first: this one, added before the
-  // Bearer interceptor, sees the request with its token.
+  // token interceptor, sees the request with its token (and proof).
   http.interceptors.request.use((config) => {
-    const authorization = String(config.headers.get("Authorization") ?? "");
+    const [scheme = "", token = ""] = String(config.headers.get("Authorization") ?? "").split(" ", 2);
     options.logger.info(
-      { order_id: config.headers.get("Idempotency-Key"), url: http.getUri(config), token: fingerprint(authorization.replace(/^Bearer /, "")) },
+      { order_id: config.headers.get("Idempotency-Key"), url: http.getUri(config), scheme, token: fingerprint(token), ...(config.headers.has("DPoP") ? { dpop_proof: true } : {}) },
       "charge.requested",
     );
     return config;
@@ -66,14 +80,16 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
   return {
     async charge(order, signal) {
       const body = { orderId: order.id, customerId: order.customerId, amount: order.amount, currency: order.currency };
+      // One signal for the whole charge, the retry after invalid_token included: the caller's, cut off at the deadline.
+      const limit = deadline(chargeTimeoutMs, signal);
       try {
-        const res = await http.post<{ id?: unknown }>("/charge", body, {
-          headers: { "Idempotency-Key": order.id },
-          ...(signal ? { signal } : {}),
-        });
+        const res = await http.post<{ id?: unknown }>("/charge", body, { headers: { "Idempotency-Key": order.id }, signal: limit.signal });
         return typeof res.data?.id === "string" ? { kind: "paid", chargeId: res.data.id } : { kind: "retry", reason: "payment_unexpected_answer" };
       } catch (error) {
-        return classify(error);
+        if (signal?.aborted) throw signal.reason;
+        return classify(error, limit.expired);
+      } finally {
+        limit.dispose();
       }
     },
     close() {
@@ -83,7 +99,7 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
   };
 }
 
-function classify(error: unknown): ChargeOutcome {
+function classify(error: unknown, timedOut: boolean): ChargeOutcome {
   // The authorization server refused order-service: no charge was sent, and none would be.
   if (error instanceof TokenRequestError) return { kind: "failed", reason: error.code };
   if (error instanceof AuthServerUnavailableError) {
@@ -92,9 +108,9 @@ function classify(error: unknown): ChargeOutcome {
   if (error instanceof InvalidResponseError) return { kind: "retry", reason: "auth_server_invalid_answer" };
   if (!isAxiosError(error)) throw error; // a bug, not an answer: the settler logs it and retries
   if (!error.response) {
-    // Unreachable, timed out, reset: the charge may or may not have happened;
+    // Unreachable, too slow, reset: the charge may or may not have happened;
     // the retry with the same Idempotency-Key finds out.
-    return { kind: "retry", reason: "payment_service_unreachable" };
+    return { kind: "retry", reason: timedOut ? "payment_service_timeout" : "payment_service_unreachable" };
   }
   const { status, data, headers } = error.response;
   const code = typeof (data as { error?: unknown } | undefined)?.error === "string" ? (data as { error: string }).error : undefined;

@@ -1,9 +1,9 @@
 import { Router, type Response } from "express";
-import { HttpError, jsonBody, type Logger } from "@m2m/service-kit";
+import { HttpError, jsonBody, parseIdempotencyKey, type Logger } from "@m2m/service-kit";
 import type { Order } from "./order.js";
 import type { Settler } from "./settler.js";
 import type { OrderStore } from "./store.js";
-import { parseIdempotencyKey, parseOrderRequest } from "./validate.js";
+import { parseOrderRequest } from "./validate.js";
 
 export interface OrderRoutesDeps {
   store: OrderStore;
@@ -14,7 +14,7 @@ export interface OrderRoutesDeps {
 }
 
 /**
- * `POST /orders` and `GET /orders/:id` (CONTRACT.md "order-service"). The
+ * `POST /orders` and `GET /orders/:id` (docs/wire-contract.md, "order-service"). The
  * order is committed as `pending` before any call leaves the service; the
  * request then waits a bounded time for its charge and answers what it knows.
  */

@@ -13,7 +13,7 @@ export interface Charge {
   createdAt: string;
 }
 
-/** What a client asks for in `POST /charge` (CONTRACT.md). */
+/** What a client asks for in `POST /charge` (docs/wire-contract.md). */
 export interface ChargeRequest {
   orderId: string;
   customerId: string;
@@ -21,7 +21,7 @@ export interface ChargeRequest {
   currency: string;
 }
 
-/** The `201` body of CONTRACT.md: exactly these fields. */
+/** The `201` body of docs/wire-contract.md: exactly these fields. */
 export function chargeCreatedBody(charge: Charge): Record<string, unknown> {
   return { id: charge.id, orderId: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status };
 }

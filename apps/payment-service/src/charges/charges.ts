@@ -3,7 +3,7 @@ import { HttpError, type JsonReply, type Logger } from "@m2m/service-kit";
 import { chargeCreatedBody, chargeView, type Charge } from "./charge.js";
 import type { CardProcessor } from "./processor.js";
 import type { ChargeStore, StoredResponse } from "./store.js";
-import { parseChargeRequest, parseIdempotencyKey, requestFingerprint } from "./validate.js";
+import { parseChargeRequest, requestFingerprint, requiredIdempotencyKey } from "./validate.js";
 
 export interface ChargesDeps {
   store: ChargeStore;
@@ -47,7 +47,7 @@ export class Charges {
   /** Charges once per (client, key); throws `HttpError`s for the client's mistakes. */
   async create(attempt: ChargeAttempt): Promise<JsonReply> {
     const { store, processor, logger } = this.deps;
-    const key = parseIdempotencyKey(attempt.idempotencyKey);
+    const key = requiredIdempotencyKey(attempt.idempotencyKey);
     const request = parseChargeRequest(attempt.body);
     const { clientId } = attempt;
     const fingerprint = requestFingerprint(request);

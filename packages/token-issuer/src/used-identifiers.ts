@@ -4,14 +4,31 @@ export class ReplayQuotaError extends RangeError {
 }
 
 /**
- * Remembers one-time identifiers (client assertion `jti`s, RFC 7523 §3
- * item 7) until they expire, bounded in size. Only identifiers from
- * assertions whose signature verified are added, so only registered clients
- * can fill it; and each owner (client) may hold at most `maxPerOwner` live
- * identifiers, so one client minting assertions in a loop is refused itself
- * instead of locking every other client out.
+ * One-time identifiers already used (client assertion `jti`s, RFC 7523 §3
+ * item 7), each remembered until it expires, so that a replay is refused by
+ * every process that shares the store and after a restart. Only identifiers
+ * from assertions whose signature verified are recorded, so only the holders
+ * of a registered key can add any.
  */
-export class ReplayCache {
+export interface UsedIdentifiers {
+  /**
+   * Records `id` of `owner` as used until `expiresAt` (ms), atomically.
+   * Resolves false when it was already used and has not expired: a replay.
+   * Rejects with {@link ReplayQuotaError} when the owner holds its whole
+   * share of live identifiers.
+   */
+  use(owner: string, id: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
+/**
+ * {@link UsedIdentifiers} in this process's memory, bounded in size:
+ * forgotten at restart, so only for tests and single-process deployments
+ * that accept that (the auth-server keeps them in its database). Each owner
+ * (client) may hold at most `maxPerOwner` live identifiers, so one client
+ * minting assertions in a loop is refused itself instead of locking every
+ * other client out.
+ */
+export class MemoryUsedIdentifiers implements UsedIdentifiers {
   private readonly entries = new Map<string, { owner: string; expiresAt: number }>();
   private readonly perOwner = new Map<string, number>();
   private insertsSinceSweep = 0;
@@ -21,13 +38,8 @@ export class ReplayCache {
     private readonly maxPerOwner = Math.max(1, Math.floor(maxEntries / 10)),
   ) {}
 
-  /**
-   * Records `id` of `owner` as used until `expiresAt` (ms). Returns false
-   * when it was already used and has not expired: a replay. Throws
-   * {@link ReplayQuotaError} when the owner holds its whole share, and a
-   * `RangeError` when the cache is full of live identifiers.
-   */
-  use(owner: string, id: string, expiresAt: number, now: number): boolean {
+  /** {@link UsedIdentifiers.use}; also rejects with a `RangeError` when the store is full of live identifiers. */
+  async use(owner: string, id: string, expiresAt: number, now: number): Promise<boolean> {
     const key = `${owner}\0${id}`;
     const seen = this.entries.get(key);
     if (seen !== undefined && seen.expiresAt > now) return false;
