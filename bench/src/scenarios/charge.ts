@@ -36,6 +36,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     return server;
   };
   const sink = await startTraceSink();
+  let measurements: Measurement[];
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
@@ -86,12 +87,13 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
         };
       },
     }));
-    const measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
-    // the traced app's spans must have left it, or its row measured no export at all
-    if (sink.exports === 0) throw new Error(`${PAYMENT_SERVICE_TRACED} exported no spans to ${sink.url}`);
-    return { measurements };
+    measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
   } finally {
+    // stopped before the sink: a stopping app sends the spans it still holds
     await ctx.stop(...started);
     await sink.close();
   }
+  // the traced app's spans must have reached the sink, or its row measured no export at all
+  if (sink.exports === 0) throw new Error(`${PAYMENT_SERVICE_TRACED} exported no spans to ${sink.url}`);
+  return { measurements };
 }

@@ -34,6 +34,7 @@ export interface TokenResults {
 export async function runToken(ctx: BenchContext): Promise<TokenResults> {
   const servers: [string, ChildServer][] = [];
   const sink = await startTraceSink();
+  let measurements: Measurement[];
   try {
     // started together (startup is most of a quick run), pushed as each comes up so `finally` stops them all
     const track = async (name: string, server: Promise<ChildServer>) => {
@@ -82,12 +83,13 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         expect: [200],
       }),
     }));
-    const measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
-    // the traced server's spans must have left it, or its row measured no export at all
-    if (sink.exports === 0) throw new Error(`${TRACED} ${TRACED_ALG} exported no spans to ${sink.url}`);
-    return { measurements };
+    measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
   } finally {
+    // stopped before the sink: a stopping app sends the spans it still holds
     await ctx.stop(...servers.map(([, s]) => s));
     await sink.close();
   }
+  // the traced server's spans must have reached the sink, or its row measured no export at all
+  if (sink.exports === 0) throw new Error(`${TRACED} ${TRACED_ALG} exported no spans to ${sink.url}`);
+  return { measurements };
 }
