@@ -94,7 +94,8 @@ describe("one order is one trace across the three apps", () => {
     childOf(chargeServed, chargeCall);
     childOf(guard, chargeServed);
     childOf(charge, chargeServed);
-    expect(tokenServed.endMs).toBeLessThanOrEqual(chargeCall.startMs);
+    // the charge leaves once the token is in hand (both spans of order-service: one clock; the apps' clocks differ by a little)
+    expect(tokenCall.endMs).toBeLessThanOrEqual(chargeCall.startMs);
     expect(guard.attributes).toMatchObject({ "oauth.client_id": "order-service", "oauth.token.cached": false, "jwt.claims.jti": issuing.attributes["jwt.claims.jti"] });
     expect(checks(guard)).toEqual(expect.arrayContaining(["typ at+jwt", "aud payment-service", "scope charge:customer"]));
     expect(charge.attributes).toMatchObject({ "charge.status": "succeeded", "charge.id": orders[0]!.body.chargeId });
