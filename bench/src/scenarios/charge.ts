@@ -2,22 +2,31 @@ import type { BenchContext } from "../context.js";
 import { chargeBody, expectStatus, fetchToken, waitForReady } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
+import { startTraceSink } from "../servers/trace-sink.js";
 
 export interface ChargeResults {
   measurements: Measurement[];
 }
 
-export const PROTECTED = "payment-service (protected)";
-export const UNPROTECTED = "same charges handler, no auth";
-export const JWT_BEARER = "express-oauth2-jwt-bearer + same router";
-/** Not a target: the Express router alone, so the two guards can be compared on one footing. */
-export const EXPRESS_UNPROTECTED = "same router on Express alone, no auth";
+/** The target's two sides: the bench's charge handler behind our guard, and the same handler bare. */
+export const GUARDED = "charge handler + our guard (requireAccessToken)";
+export const BARE = "same charge handler, no auth";
+/** Informational: the same handler behind express-oauth2-jwt-bearer. */
+export const JWT_BEARER = "same charge handler + express-oauth2-jwt-bearer";
+/** Informational: the real app, same token, same request. */
+export const PAYMENT_SERVICE = "payment-service (the app)";
+/** The signals on: the real app exporting its spans over OTLP (to a sink on loopback); PAYMENT_SERVICE is the same app with no exporter. */
+export const PAYMENT_SERVICE_TRACED = "payment-service, traces exported";
+/** Metrics on: the guarded handler with a /metrics registry counting every request, as the apps do; GUARDED is the same without. */
+export const GUARDED_METRICS = "charge handler + our guard + /metrics";
 
 /**
  * Scenarios 2 and 4b: `POST /charge` with one token reused and a fresh
  * `Idempotency-Key` per request (so every request is a real charge written
- * to SQLite), against the same handler without auth, the same router behind
- * express-oauth2-jwt-bearer, and that router on Express with no auth.
+ * to SQLite). The bench's own charge handler (src/servers/charge-servers.ts)
+ * on the service kit's base app runs bare, behind our guard and behind
+ * express-oauth2-jwt-bearer, so the ratios isolate the guards; the real
+ * payment-service gets the same token and requests beside them.
  */
 export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   const started: ChildServer[] = [];
@@ -26,20 +35,26 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     started.push(server);
     return server;
   };
+  const sink = await startTraceSink();
+  let measurements: Measurement[];
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [payment, bare, jwtBearer, expressBare] = await Promise.all([
-      start("payment-service", { kind: "payment-service", issuer }),
-      start("charge-unprotected", { kind: "charge-unprotected" }),
+    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced] = await Promise.all([
+      start("charge-guarded", { kind: "charge-guarded", issuer }),
+      start("charge-bare", { kind: "charge-bare" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
-      start("charge-express", { kind: "charge-express" }),
+      start("payment-service", { kind: "payment-service", issuer }),
+      start("charge-guarded-metrics", { kind: "charge-guarded", issuer, metrics: true }),
+      start("payment-service-traced", { kind: "payment-service", issuer, traces: sink.url }),
     ]);
     const servers: [string, ChildServer, boolean][] = [
-      [PROTECTED, payment, true],
-      [UNPROTECTED, bare, false],
+      [GUARDED, guarded, true],
+      [GUARDED_METRICS, guardedMetrics, true],
+      [BARE, bare, false],
       [JWT_BEARER, jwtBearer, true],
-      [EXPRESS_UNPROTECTED, expressBare, false],
+      [PAYMENT_SERVICE, payment, true],
+      [PAYMENT_SERVICE_TRACED, traced, true],
     ];
     let token = (await fetchToken(issuer)).access_token;
     for (const [i, [, server, needsToken]] of servers.entries()) {
@@ -72,8 +87,13 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
         };
       },
     }));
-    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
+    measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
   } finally {
+    // stopped before the sink: a stopping app sends the spans it still holds
     await ctx.stop(...started);
+    await sink.close();
   }
+  // the traced app's spans must have reached the sink, or its row measured no export at all
+  if (sink.exports === 0) throw new Error(`${PAYMENT_SERVICE_TRACED} exported no spans to ${sink.url}`);
+  return { measurements };
 }
