@@ -33,3 +33,57 @@ describe("ReplayCache (RFC 9449 §11.1, per process)", () => {
     expect(cache.use("key", "x".repeat(10_000), 1)).toBe(false);
   });
 });
+
+describe("ReplayCache at its lines", () => {
+  it("takes a maxEntries of one or more, whole; refuses anything else", () => {
+    for (const maxEntries of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new ReplayCache(maxEntries, 1_000), String(maxEntries)).toThrow(new TypeError("maxEntries must be a positive integer"));
+    }
+    const one = new ReplayCache(1, 1_000);
+    expect(one.use("key", "a", 0)).toBe(true);
+    expect(() => one.use("key", "b", 0)).toThrow(ReplayCacheFullError);
+  });
+
+  it("keeps key and jti apart: the same characters split another way are another proof", () => {
+    const cache = new ReplayCache(10, 1_000);
+    expect(cache.use("ab", "c", 0)).toBe(true);
+    expect(cache.use("a", "bc", 0)).toBe(true);
+    expect(cache.use("abc", "", 0)).toBe(true);
+    expect(cache.size).toBe(3);
+  });
+
+  it("says when room comes back, in whole seconds, at least one", () => {
+    const cache = new ReplayCache(1, 10_000);
+    cache.use("key", "a", 0);
+    const retryAfter = (now: number) => {
+      try {
+        cache.use("key", `at-${now}`, now);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ReplayCacheFullError);
+        expect((error as ReplayCacheFullError).name).toBe("ReplayCacheFullError");
+        expect((error as ReplayCacheFullError).message).toBe("the DPoP replay cache is full");
+        return (error as ReplayCacheFullError).retryAfterSeconds;
+      }
+      return "taken";
+    };
+    expect(retryAfter(0)).toBe(10);
+    expect(retryAfter(1)).toBe(10);
+    expect(retryAfter(1_000)).toBe(9);
+    expect(retryAfter(9_001)).toBe(1);
+    expect(retryAfter(9_999)).toBe(1);
+    expect(retryAfter(10_000)).toBe("taken");
+  });
+
+  it("drops the expired proofs at the front and keeps the live ones behind them", () => {
+    const cache = new ReplayCache(10, 1_000);
+    cache.use("key", "a", 0);
+    cache.use("key", "b", 500);
+    cache.use("key", "c", 900);
+    expect(cache.use("key", "d", 1_000)).toBe(true);
+    expect(cache.size).toBe(3); // a is gone, b, c and d are live
+    expect(cache.use("key", "b", 1_000)).toBe(false);
+    expect(cache.use("key", "c", 1_499)).toBe(false);
+    expect(cache.use("key", "d", 1_500)).toBe(false);
+    expect(cache.size).toBe(2); // b went at 1 500
+  });
+});
