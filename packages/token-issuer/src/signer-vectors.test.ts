@@ -5,6 +5,11 @@
 //   algorithms are deterministic, so `signCompactJws`, with the example's key
 //   loaded the way the auth server loads its keys (`SigningKeys` from a key
 //   file), must give the example's token byte for byte.
+// - RFC 7520 §4.2 (PS384) and §4.3 (ES512): algorithms the issuer does not
+//   sign with; their examples verify under the independent verifier, §4.2's
+//   RSA key signs PS256 below, and §4.3's P-521 key is refused at load.
+//   §4.4 (HS256): the issuer never signs with a shared secret; its key is
+//   refused at load. Every example of the cookbook runs; the counts print.
 // - ES256 and PS256 signatures are randomised: tokens minted with Wycheproof's
 //   P-256 key and the RFC 7520 RSA key must verify under a verifier that is
 //   not jose, node:crypto's `verify` (OpenSSL); and that verifier is first
@@ -30,6 +35,14 @@ interface CookbookExample {
 const rs256Example = vector("jose-cookbook", "4_1.rsa_v15_signature.json") as CookbookExample;
 const ed25519Example = vector("jose-cookbook", "jws.json") as CookbookExample;
 const pssExample = vector("jose-cookbook", "4_2.rsa-pss_signature.json") as CookbookExample;
+const es512Example = vector("jose-cookbook", "4_3.ecdsa_signature.json") as CookbookExample;
+const hs256Example = vector("jose-cookbook", "4_4.hmac-sha2_integrity_protection.json") as CookbookExample;
+
+/** What each JOSE cookbook example proved, printed once the file has run: every example runs, none is skipped. */
+const cookbook: string[] = [];
+afterAll(() => {
+  console.log(`JOSE cookbook (RFC 7520 §4.1–4.4, RFC 8037 A.4): ${cookbook.length} of 5 examples ran, ${5 - cookbook.length} skipped; ${cookbook.join("; ")}.`);
+});
 const es256Example = vector("rfc7515", "a3.es256.json") as { key: Record<string, unknown>; compact: string };
 const wycheproofEs256 = (vector("wycheproof", "json_web_signature_test.json") as { testGroups: Array<{ comment: string; private: Record<string, unknown> }> }).testGroups.find(
   (group) => group.comment === "es256",
@@ -77,6 +90,7 @@ describe("signCompactJws with the example's key, as SigningKeys loads it: byte f
     const header = rs256Example.signing.protected as { alg: string };
     expect(await signCompactJws(header, new TextEncoder().encode(rs256Example.input.payload), key.signingKey)).toBe(rs256Example.output.compact);
     expect(verifyCompact("RS256", publicKeyOf(rs256Example.input.key), rs256Example.output.compact)).toBe(true);
+    cookbook.push("§4.1 RS256 signed byte for byte");
   });
 
   it("RFC 8037 Appendix A.4/A.5 (EdDSA, Ed25519): the example's compact serialization", async () => {
@@ -84,6 +98,7 @@ describe("signCompactJws with the example's key, as SigningKeys loads it: byte f
     const header = ed25519Example.signing.protected as { alg: string };
     expect(await signCompactJws(header, new TextEncoder().encode(ed25519Example.input.payload), key.signingKey)).toBe(ed25519Example.output.compact);
     expect(verifyCompact("EdDSA", publicKeyOf(ed25519Example.input.key), ed25519Example.output.compact)).toBe(true);
+    cookbook.push("RFC 8037 A.4 EdDSA signed byte for byte");
   });
 
   it("the RSA key used for PS256 below is RFC 7520 §4.2's: the example verifies under it", () => {
@@ -92,6 +107,31 @@ describe("signCompactJws with the example's key, as SigningKeys loads it: byte f
     expect(
       verify("sha384", Buffer.from(`${pss[0]}.${pss[1]}`), { key: publicKeyOf(pssExample.input.key), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 }, Buffer.from(pss[2], "base64url")),
     ).toBe(true);
+    cookbook.push("§4.2 PS384 verified under node:crypto (randomised, and not an algorithm the issuer signs with; its key signs PS256 below)");
+  });
+
+  it("RFC 7520 §4.3 (ES512): the example verifies under its key, and the issuer refuses that P-521 key at load, naming its file", async () => {
+    const [header, payload, signature] = es512Example.output.compact.split(".") as [string, string, string];
+    expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual(es512Example.signing.protected);
+    const key = publicKeyOf(es512Example.input.key);
+    const input = Buffer.from(`${header}.${payload}`);
+    expect(verify("sha512", input, { key, dsaEncoding: "ieee-p1363" }, Buffer.from(signature, "base64url"))).toBe(true);
+    expect(verify("sha512", Buffer.from(`${header}.${payload}x`), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(signature, "base64url"))).toBe(false);
+    const loaded = await issuerKeys(es512Example.input.key, "ES256").catch((error: unknown) => error);
+    expect(loaded).toBeInstanceOf(KeyFileError);
+    expect((loaded as KeyFileError).message).toMatch(/example\.json: unsupported key type \(RSA, EC P-256 or Ed25519\)$/);
+    cookbook.push("§4.3 ES512 verified under node:crypto, its P-521 key refused as a signing key");
+  });
+
+  it("RFC 7520 §4.4 (HS256): the issuer refuses the shared key as a signing key: it signs with private keys only", async () => {
+    expect(hs256Example.input.key.kty).toBe("oct");
+    const dir = mkdtempSync(join(tmpdir(), "token-issuer-vectors-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "example.json"), JSON.stringify({ ...hs256Example.input.key, activates_at: 0 }), { mode: 0o600 });
+    const loaded = await SigningKeys.open({ path: dir, alg: "RS256", tokenTtlSeconds: 300, manage: false, clock: Date.now }).catch((error: unknown) => error);
+    expect(loaded).toBeInstanceOf(KeyFileError);
+    expect((loaded as KeyFileError).message).toMatch(/example\.json is not a private key \(PKCS#8 PEM or private JWK\)$/);
+    cookbook.push("§4.4 HS256's shared key refused as a signing key");
   });
 });
 
