@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidRequestError, UnauthorizedError } from "./errors.js";
-import { authorizationFields, extractBearerToken, type BearerRequest } from "./bearer.js";
+import { authorizationFields, extractBearerToken, headerFields, type BearerRequest } from "./bearer.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_~+/==";
 
@@ -46,5 +46,15 @@ describe("authorizationFields", () => {
   it("collects every Authorization field of rawHeaders, whatever the case of its name", () => {
     expect(authorizationFields(["Host", "x", "authorization", "Bearer a", "X-Other", "1", "AUTHORIZATION", "Bearer b"])).toEqual(["Bearer a", "Bearer b"]);
     expect(authorizationFields(["Host", "x", "Authorizations", "Bearer a"])).toEqual([]);
+  });
+});
+
+describe("headerFields: one header's fields from Node's rawHeaders", () => {
+  it("takes a name of the same length only when it is the name, in any case: not any other header of that length", () => {
+    // Cache-Control and Authorizatio_ are as long as Authorization; Host as long as DPoP
+    const raw = ["Cache-Control", "no-store", "Authorization", "Bearer a", "Authorizatio_", "x", "Host", "h", "dPoP", "proof", "authorization", "Bearer b"];
+    expect(headerFields(raw, "authorization")).toEqual(["Bearer a", "Bearer b"]);
+    expect(headerFields(raw, "dpop")).toEqual(["proof"]);
+    expect(headerFields([], "dpop")).toEqual([]);
   });
 });
