@@ -116,18 +116,18 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
     }
   });
 
-  it("refuses a token signed by another key that names the issuer's kid", async () => {
+  it("refuses a token signed by another key that names the issuer's kid (RFC 7515 §5.2, RFC 8725 §3.10)", async () => {
     expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer))));
   });
 
-  it("refuses the issuer's signature under another algorithm's name", async () => {
+  it("refuses the issuer's signature under another algorithm's name (algorithm substitution, RFC 8725 §3.1)", async () => {
     // An RS256 signature presented as PS256, ES256 or EdDSA: the key fixes the algorithm, the header does not.
     for (const alg of ["PS256", "ES256", "EdDSA", "RS384"].filter((a) => a !== key.alg)) {
       expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer), key.signer)), alg);
     }
   });
 
-  it("refuses a genuine signature by the issuer's key under an algorithm the key is not published for", async () => {
+  it("refuses a genuine signature by the issuer's key under an algorithm the key is not published for (RFC 8725 §3.1, RFC 7517 §4.4)", async () => {
     // RFC 8725 §3.1: one key, one algorithm. An RSA key published for RS256 must not verify PS256 (or the reverse).
     const others: Record<string, string> = { RS256: "PS256", PS256: "RS256" };
     const other = others[key.alg];
@@ -182,7 +182,7 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
     expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer), { crit: ["b64"], b64: false })), "b64 false");
   });
 
-  it("refuses malformed tokens: a JWE shape, bad base64url, a JSON header that is not an object", async () => {
+  it("refuses malformed tokens: a JWE shape, bad base64url, a JSON header that is not an object (RFC 7519 §7.2, RFC 9068 §4)", async () => {
     const good = issuerSigned(goodClaims(issuer));
     const [h, p, s] = good.split(".");
     const cases: Record<string, string> = {

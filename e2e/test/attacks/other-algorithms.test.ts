@@ -53,7 +53,7 @@ for (const alg of ["ES256", "EdDSA"] as const) {
       }
     });
 
-    it("refuses a DER-encoded or truncated signature where the raw form is required", async () => {
+    it("refuses a DER-encoded or truncated signature where the raw form is required (RFC 7518 §3.4, RFC 8037 §3.1)", async () => {
       if (alg === "ES256") {
         const der = forge(header(), goodClaims(pair.urls.auth), (input) => signerFor("RS256", key.privateKey)(input));
         expectInvalidToken(await charge(der), "DER ECDSA signature");
