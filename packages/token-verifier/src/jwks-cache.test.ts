@@ -117,3 +117,76 @@ describe("JwksCache at its lines", () => {
     expect(state.fetches).toBe(1);
   });
 });
+
+describe("JwksCache: where the keys are", () => {
+  const ISSUER = "https://as.example";
+  const METADATA = `${ISSUER}/.well-known/oauth-authorization-server`;
+  /** An issuer whose metadata names state.jwksUri, and whose JWK Set answers 500 while state.failing. */
+  function issuer() {
+    const state = { jwksUri: `${ISSUER}/jwks`, failing: false, asked: [] as string[] };
+    const fetch = (async (url: string) => {
+      state.asked.push(url);
+      if (url === METADATA) return Response.json({ issuer: ISSUER, jwks_uri: state.jwksUri });
+      if (url !== state.jwksUri || state.failing) return new Response("{}", { status: 500 });
+      return Response.json({ keys: [A] });
+    }) as unknown as typeof globalThis.fetch;
+    return { state, fetch };
+  }
+  const discovering = (fetch: typeof globalThis.fetch, extra: Partial<JwksCacheOptions> = {}) =>
+    cache(fetch, { now: 1_000_000 }, { jwksUri: undefined, onError: () => {}, ...extra });
+
+  it("discovers jwks_uri once and reuses it while the JWK Set answers (RFC 8414 §3)", async () => {
+    const { state, fetch } = issuer();
+    const keys = discovering(fetch);
+    await keys.load();
+    await keys.load();
+    expect(state.asked).toEqual([METADATA, `${ISSUER}/jwks`, `${ISSUER}/jwks`]);
+  });
+
+  it("after the JWK Set cannot be had, asks the metadata again: the issuer may have moved its keys", async () => {
+    const { state, fetch } = issuer();
+    const keys = discovering(fetch);
+    await keys.load();
+    state.failing = true;
+    await expect(keys.load()).rejects.toBeInstanceOf(KeySourceError);
+    state.failing = false;
+    state.jwksUri = `${ISSUER}/keys/2`;
+    state.asked = [];
+    await keys.load();
+    expect(state.asked).toEqual([METADATA, `${ISSUER}/keys/2`]);
+    expect(keys.kids).toEqual(["a"]);
+  });
+
+  it("never asks the metadata when jwks_uri is configured, even after a failure", async () => {
+    const { state, fetch } = issuer();
+    const keys = discovering(fetch, { jwksUri: `${ISSUER}/jwks` });
+    await keys.load();
+    state.failing = true;
+    await expect(keys.load()).rejects.toBeInstanceOf(KeySourceError);
+    state.failing = false;
+    await keys.load();
+    expect(state.asked).toEqual([`${ISSUER}/jwks`, `${ISSUER}/jwks`, `${ISSUER}/jwks`]);
+  });
+
+  it("tells onLoaded what it loaded and why, and onError each failure as an Error", async () => {
+    const { state, fetch } = issuer();
+    const loaded: unknown[] = [];
+    const errors: Error[] = [];
+    const clock = { now: 1_000_000 };
+    const keys = cache(fetch, clock, { jwksUri: undefined, onLoaded: (event) => loaded.push(event), onError: (error) => errors.push(error) });
+    await keys.resolve({ alg: "ES256", kid: "a" });
+    clock.now += 10_000; // past the cooldown of fetches made for tokens
+    await expect(keys.resolve({ alg: "ES256", kid: "b" })).rejects.toThrow("the key that signed the access token is unknown");
+    state.failing = true;
+    clock.now += 60_000;
+    keys.refreshIfOld();
+    await settled();
+    expect(loaded).toEqual([
+      { kids: ["a"], changed: true, jwksUri: `${ISSUER}/jwks`, reason: "load" },
+      { kids: ["a"], changed: false, jwksUri: `${ISSUER}/jwks`, reason: "unknown-kid" },
+    ]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(KeySourceError);
+    expect(errors[0]!.message).toBe(`GET ${ISSUER}/jwks: expected 200, got 500`);
+  });
+});
