@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BearerGuard } from "./guard.js";
 import type { TokenVerifier, VerifiedAccessToken } from "./verifier.js";
 import { InvalidTokenError } from "./errors.js";
+import { inSpan, tracedListeners } from "./tracing.js";
 
 // What the SDK would install: spans kept in memory, the context carried across awaits.
 const exported = new InMemorySpanExporter();
@@ -69,5 +70,68 @@ describe("the BearerGuard.check span", () => {
   it("says invalid_token for a token that fails verification", async () => {
     await expect(new BearerGuard(verifier, { realm: "payments" }).check(request(`${TOKEN}x`))).rejects.toBeInstanceOf(InvalidTokenError);
     expect(exported.getFinishedSpans()[0]?.attributes).toMatchObject({ "oauth.error": "invalid_token" });
+  });
+});
+
+describe("the span's attributes, whole", () => {
+  it("are exactly who called, for what, which key signed, and the claims any holder can read", async () => {
+    await new BearerGuard(verifier, { realm: "payments" }).check(request(TOKEN));
+    expect(exported.getFinishedSpans()[0]?.attributes).toEqual({
+      "oauth.client_id": "order-service",
+      "oauth.scope": "charge:read",
+      "oauth.audience": "payment-service",
+      "oauth.token.cached": false,
+      "jwt.header.alg": "ES256",
+      "jwt.header.typ": "at+jwt",
+      "jwt.header.kid": "k-1",
+      "jwt.claims.iss": "https://as.example",
+      "jwt.claims.sub": "order-service",
+      "jwt.claims.jti": "j-1",
+      "jwt.claims.iat": now,
+      "jwt.claims.exp": now + 300,
+    });
+    expect(exported.getFinishedSpans()[0]?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it("leave kid out when the token has none, and carry a DPoP proof's key and algorithm when there is one", async () => {
+    const kidless = { ...verified, header: { ...verified.header, kid: undefined } };
+    const told: string[] = [];
+    await inSpan("BearerGuard.check", async () =>
+      tracedListeners({ onVerified: () => told.push("listener") }).onVerified({ token: kidless, dpop: { jkt: "thumbprint", alg: "EdDSA", nonceChecked: false }, checks: ["a", "b"] }),
+    );
+    const [span] = exported.getFinishedSpans();
+    expect(span?.attributes).not.toHaveProperty("jwt.header.kid");
+    expect(span?.attributes).toMatchObject({ "oauth.dpop.jkt": "thumbprint", "oauth.dpop.alg": "EdDSA" });
+    expect(span?.events.map((event) => event.attributes?.check)).toEqual(["a", "b"]);
+    expect(told).toEqual(["listener"]);
+  });
+
+  it("name a server fault by its class alone, and mark the span an error; the fault goes on as it was", async () => {
+    const fault = new RangeError("secret detail");
+    const faulty = { verify: async () => Promise.reject(fault) } as unknown as TokenVerifier;
+    await expect(new BearerGuard(faulty, { realm: "payments" }).check(request(TOKEN))).rejects.toBe(fault);
+    const [span] = exported.getFinishedSpans();
+    expect(span?.attributes).toEqual({ "error.type": "RangeError" });
+    expect(span?.status).toEqual({ code: SpanStatusCode.ERROR });
+    expect(JSON.stringify([span?.attributes, span?.events, span?.status])).not.toContain("secret detail");
+    exported.reset();
+    await expect(inSpan("job", () => Promise.reject("not an Error"))).rejects.toBe("not an Error");
+    expect(exported.getFinishedSpans()[0]?.attributes).toEqual({ "error.type": "unknown" });
+  });
+
+  it("ends the span of a job that resolves, in the context of that span", async () => {
+    const seen = await inSpan("job", async () => trace.getActiveSpan()?.spanContext().spanId);
+    const [span] = exported.getFinishedSpans();
+    expect(span?.name).toBe("job");
+    expect(seen).toBe(span?.spanContext().spanId);
+  });
+
+  it("tell the listeners the options gave, and none when there are none", () => {
+    const told: string[] = [];
+    const error = new InvalidTokenError("bad");
+    tracedListeners({ onRejected: (event) => told.push(event.error.code) }).onRejected({ error });
+    tracedListeners({}).onRejected({ error });
+    tracedListeners({}).onVerified({ token: verified, checks: [] });
+    expect(told).toEqual(["invalid_token"]);
   });
 });
