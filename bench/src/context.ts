@@ -24,14 +24,16 @@ export class BenchContext {
 
   /**
    * Starts a server in its own pinned process with a fresh temp data folder
-   * (SQLite, keys). Our apps get a free port chosen here unless the spec
-   * names one: their URLs are configuration (auth-server's is its issuer).
+   * (SQLite, keys). Our apps, and servers taking DPoP, get a free port
+   * chosen here unless the spec names one: their URLs are configuration
+   * (auth-server's is its issuer, a DPoP resource's the `htu` origin).
    * With `keepLog`, its stdout (the JSON log lines) goes to a file for
    * {@link ChildServer.logCounts}; else to /dev/null.
    */
   async start(label: string, spec: Omit<ServerSpec, "dataDir" | "logFile">, keepLog = false): Promise<ChildServer> {
     const dataDir = mkdtempSync(join(this.root, `${label}-`));
-    const port = spec.port ?? (isApp(spec.kind) ? await freePort() : undefined);
+    // with DPoP, a server's own origin is configuration too: the public URL its proofs must name
+    const port = spec.port ?? (isApp(spec.kind) || spec.dpopMode !== undefined ? await freePort() : undefined);
     const logFile = keepLog ? `${dataDir}.log` : undefined;
     const server = await ChildServer.start(label, { ...spec, port, dataDir, logFile }, { cores: this.cores, profileDir: this.options.profileDir });
     this.running.add(server);
