@@ -58,9 +58,9 @@ export interface DPoPFloodResults {
  * resource server's replay cache for 36 s, up to its bound; once full it
  * answers `503` with `Retry-After` rather than forget a live proof.
  *
- * Part A floods the real payment-service for longer than 36 s: its heap
- * after GC must level off (at the proofs of the last 36 s, or at the bound
- * if this machine can reach it) and its RSS stay under 200 MB. Part B does
+ * Part A floods the real payment-service for twice 36 s: its heap after GC
+ * must level off in the second 36 s (at the proofs of the last 36 s, or at
+ * the bound if this machine can reach it) and its RSS stay under 200 MB. Part B does
  * the same to the bench's own guard with a small bound (the
  * `replayCacheMaxEntries` of `createDPoPVerifier`; payment-service has no
  * setting for it) so that the full cache is reached: `503` with
@@ -82,8 +82,8 @@ export async function runDPoPFlood(ctx: BenchContext): Promise<DPoPFloodResults>
     const key = generateProofKey();
     const payment = await start("payment-service-dpop-flood", { kind: "payment-service", issuer: auth.url, dpopMode: "allowed" });
     const app = await floodPart(ctx, auth.url, key, payment, "payment-service (the app), DPOP_MODE=allowed, PUBLIC_URL its origin", undefined, {
-      // past the replay cache's 36 s and two segments more: long enough to see it level off
-      segments: ctx.options.quick ? 2 : Math.ceil(REPLAY_TTL_SECONDS / ctx.options.roundSeconds) + 2,
+      // twice the replay cache's 36 s: it fills during the first, and must stay level during the second
+      segments: ctx.options.quick ? 2 : Math.ceil((2 * REPLAY_TTL_SECONDS) / ctx.options.roundSeconds),
     });
     await ctx.stop(payment);
     const max = ctx.options.quick ? SMALL_REPLAY_CACHE.quick : SMALL_REPLAY_CACHE.full;
