@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import {
   ClientRegistry,
   developmentRegistry,
@@ -14,6 +14,7 @@ import {
 } from "@m2m/token-issuer";
 import { createApp } from "./app.js";
 import { logIssuerEvents } from "./events.js";
+import { countIssuerEvents } from "./metrics.js";
 import { openAuthServerStore, STATE_FILE } from "./store.js";
 import type { AuthServerConfig } from "./config.js";
 
@@ -64,6 +65,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   });
   mkdirSync(config.dataDir, { recursive: true });
   const store = openAuthServerStore(join(config.dataDir, STATE_FILE));
+  const metrics = createMetricsRegistry();
   const issuer = new TokenIssuer({
     issuer: config.issuer,
     registry,
@@ -72,7 +74,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     clock,
     stores: { trustedCallers: store.trustedCallers, usedIdentifiers: store.usedIdentifiers },
     dpop: { requireNonce: config.dpop.requireNonce, ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}) },
-    ...logIssuerEvents(logger),
+    ...countIssuerEvents(metrics, logIssuerEvents(logger)),
   });
   const current = keys.current();
   logger.info({ kids: keys.published().map((k) => k.kid), alg: current.alg, current: current.kid }, "keys.ready");
@@ -81,7 +83,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   }
 
   let ready = true;
-  const app = createApp({ issuer, logger, ready: () => ready });
+  const app = createApp({ issuer, logger, metrics, ready: () => ready });
   let server: Server;
   try {
     server = await listen(app, config.port, config.host, config.http);

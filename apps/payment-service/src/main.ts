@@ -1,3 +1,4 @@
+import { telemetry } from "./telemetry.js";
 import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { loadConfig } from "./config.js";
 import { startPaymentService } from "./server.js";
@@ -9,5 +10,8 @@ handleShutdown({
   logger,
   server: running.server,
   beforeClose: running.stopAccepting,
-  afterClose: running.closeResources,
+  afterClose: async () => {
+    running.closeResources();
+    await telemetry.shutdown();
+  },
 });

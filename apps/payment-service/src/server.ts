@@ -1,13 +1,14 @@
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
-import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import { createDPoPVerifier, createVerifier, type TokenVerifier } from "@m2m/token-verifier";
 import { createApp } from "./app.js";
 import { limitProcessor, type CardProcessor } from "./charges/processor.js";
 import { openChargeStore } from "./charges/store.js";
 import type { PaymentConfig } from "./config.js";
 import { keepKeysFresh } from "./key-loader.js";
+import { PaymentMetrics } from "./metrics.js";
 
 /** The ledger's file name under `DATA_DIR`. */
 export const LEDGER_FILE = "payments.db";
@@ -43,6 +44,7 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
   const logger = options.logger ?? createLogger({ service: "payment-service" });
   mkdirSync(config.dataDir, { recursive: true });
   const store = openChargeStore(join(config.dataDir, LEDGER_FILE));
+  const metrics = new PaymentMetrics(createMetricsRegistry());
   const verifier = createVerifier({
     issuer: config.issuer,
     audience: config.audience,
@@ -50,9 +52,11 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     maxAgeMs: config.jwksMaxAgeMs,
     maxStaleMs: config.jwksMaxStaleMs,
     clock: options.clock,
-    // a refresh every JWKS_MAX_AGE that finds the same keys is no news
-    onJwksLoaded: ({ kids, changed, reason }) => logger[changed ? "info" : "debug"]({ kids, changed, reason }, "jwks.loaded"),
-    onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
+    ...metrics.jwksEvents({
+      // a refresh every JWKS_MAX_AGE that finds the same keys is no news
+      onJwksLoaded: ({ kids, changed, reason }) => logger[changed ? "info" : "debug"]({ kids, changed, reason }, "jwks.loaded"),
+      onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
+    }),
   });
   const dpop = createDPoPVerifier({
     mode: config.dpop.mode,
@@ -70,6 +74,7 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     store,
     processor: options.processor ?? limitProcessor(config.chargeLimit),
     clock: options.clock,
+    metrics,
     accepting: () => accepting,
   });
   let server: Server;

@@ -1,11 +1,21 @@
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { median } from "../stats.js";
-import { BARE, DPOP_GUARDED, GUARDED, JWT_BEARER, PAYMENT_SERVICE, PAYMENT_SERVICE_DPOP, type ChargeResults } from "../scenarios/charge.js";
+import {
+  BARE,
+  DPOP_GUARDED,
+  GUARDED,
+  GUARDED_METRICS,
+  JWT_BEARER,
+  PAYMENT_SERVICE,
+  PAYMENT_SERVICE_DPOP,
+  PAYMENT_SERVICE_TRACED,
+  type ChargeResults,
+} from "../scenarios/charge.js";
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
 import { REPLAY_TTL_SECONDS, type DPoPFloodPart, type DPoPFloodResults } from "../scenarios/dpop-flood.js";
 import type { FloodResults } from "../scenarios/flood.js";
-import { DPOP_NONCE_TOKEN, DPOP_TOKEN, TOKEN_ALGS, type TokenResults } from "../scenarios/token.js";
+import { DPOP_NONCE_TOKEN, DPOP_TOKEN, TOKEN_ALGS, TRACED, TRACED_ALG, type TokenResults } from "../scenarios/token.js";
 import type { ChildServer } from "../servers/child-server.js";
 
 export interface BenchResults {
@@ -190,6 +200,23 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     const alg = m.name.split(" ").at(-1)!;
     const bearer = find(token, `ours ${alg}`);
     if (bearer) info(`(informational) \`POST /token\` ${alg} with a DPoP proof and nonces required (the app's default) vs without a proof`, x(pairedRatio(m, bearer)), `${x(cpuRatio(m, bearer))} (proof and nonce: ${added(m, bearer)})`);
+  }
+
+  // the signals, on and off, in this run: metrics counting every request, and traces exported over OTLP
+  ratioCheck(
+    "`POST /charge`: our guarded handler counting into /metrics ≥ 0.97× the same without (no exporter in either: the spans are the API's no-ops)",
+    find(charge, GUARDED_METRICS),
+    guarded,
+    0.97,
+  );
+  const paymentTraced = find(charge, PAYMENT_SERVICE_TRACED);
+  if (payment && paymentTraced) {
+    info("(informational) `POST /charge`: payment-service exporting its traces vs the same with no exporter", x(pairedRatio(paymentTraced, payment)), `${x(cpuRatio(paymentTraced, payment))} (${added(paymentTraced, payment)})`);
+  }
+  const tokenTraced = find(token, `${TRACED} ${TRACED_ALG}`);
+  const tokenPlain = find(token, `ours ${TRACED_ALG}`);
+  if (tokenTraced && tokenPlain) {
+    info(`(informational) \`POST /token\` ${TRACED_ALG}: auth-server exporting its traces vs the same with no exporter`, x(pairedRatio(tokenTraced, tokenPlain)), `${x(cpuRatio(tokenTraced, tokenPlain))} (${added(tokenTraced, tokenPlain)})`);
   }
 
   const e2eTarget = "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)";

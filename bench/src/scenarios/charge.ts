@@ -3,6 +3,7 @@ import { chargeBody, expectStatus, fetchDPoPToken, fetchToken, waitForReady } fr
 import { generateProofKey, proofMaker } from "../load/dpop-proofs.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
+import { startTraceSink } from "../servers/trace-sink.js";
 
 export interface ChargeResults {
   measurements: Measurement[];
@@ -24,6 +25,10 @@ export const PAYMENT_SERVICE = "payment-service (the app)";
 export const DPOP_GUARDED = "same charge handler + our guard, DPoP-bound token and a new proof";
 /** Informational: the real app with `DPOP_MODE=allowed` and `PUBLIC_URL`, the same DPoP requests. */
 export const PAYMENT_SERVICE_DPOP = "payment-service (the app), DPOP_MODE=allowed, DPoP-bound token and a new proof";
+/** The signals on: the real app exporting its spans over OTLP (to a sink on loopback); PAYMENT_SERVICE is the same app with no exporter. */
+export const PAYMENT_SERVICE_TRACED = "payment-service, traces exported";
+/** Metrics on: the guarded handler with a /metrics registry counting every request, as the apps do; GUARDED is the same without. */
+export const GUARDED_METRICS = "charge handler + our guard + /metrics";
 
 /**
  * Scenarios 2 and 4b: `POST /charge` with one token reused and a fresh
@@ -43,24 +48,30 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     started.push(server);
     return server;
   };
+  const sink = await startTraceSink();
+  let measurements: Measurement[];
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [guarded, bare, jwtBearer, payment, guardedDPoP, paymentDPoP] = await Promise.all([
+    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced, guardedDPoP, paymentDPoP] = await Promise.all([
       start("charge-guarded", { kind: "charge-guarded", issuer }),
       start("charge-bare", { kind: "charge-bare" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
       start("payment-service", { kind: "payment-service", issuer }),
+      start("charge-guarded-metrics", { kind: "charge-guarded", issuer, metrics: true }),
+      start("payment-service-traced", { kind: "payment-service", issuer, traces: sink.url }),
       start("charge-guarded-dpop", { kind: "charge-guarded", issuer, dpopMode: "allowed" }),
       start("payment-service-dpop", { kind: "payment-service", issuer, dpopMode: "allowed" }),
     ]);
     type Auth = "none" | "bearer" | "dpop";
     const servers: [string, ChildServer, Auth][] = [
       [GUARDED, guarded, "bearer"],
+      [GUARDED_METRICS, guardedMetrics, "bearer"],
       [DPOP_GUARDED, guardedDPoP, "dpop"],
       [BARE, bare, "none"],
       [JWT_BEARER, jwtBearer, "bearer"],
       [PAYMENT_SERVICE, payment, "bearer"],
+      [PAYMENT_SERVICE_TRACED, traced, "bearer"],
       [PAYMENT_SERVICE_DPOP, paymentDPoP, "dpop"],
     ];
     // one DPoP key for the run, as one order-service process has; the load generator signs its proofs with it
@@ -107,8 +118,13 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
         };
       },
     }));
-    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
+    measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
   } finally {
+    // stopped before the sink: a stopping app sends the spans it still holds
     await ctx.stop(...started);
+    await sink.close();
   }
+  // the traced app's spans must have reached the sink, or its row measured no export at all
+  if (sink.exports === 0) throw new Error(`${PAYMENT_SERVICE_TRACED} exported no spans to ${sink.url}`);
+  return { measurements };
 }

@@ -47,6 +47,14 @@ export interface ServerSpec {
   replayCacheMaxEntries?: number;
   /** auth-server: `DPOP_NONCE_REQUIRED` (unset: the app's default, true). */
   dpopNonceRequired?: boolean;
+  /**
+   * Our apps: where to export traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, the SDK's
+   * default protocol); unset, no OpenTelemetry SDK is loaded, as deployed
+   * without the variables.
+   */
+  traces?: string;
+  /** The bench's charge servers: serve `/metrics` and count every request into it, as the apps do. */
+  metrics?: boolean;
   /** Our apps: `LOG_LEVEL` (default `info`, as deployed); `silent` for what-if runs. */
   logLevel?: string;
   /**
