@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../scripts/free-port.mjs";
 import type { CorePlan } from "./cores.js";
 import type { LoadGenerator } from "./load/load-generator.js";
 import type { BenchOptions } from "./options.js";
@@ -55,16 +55,4 @@ export class BenchContext {
     await this.stop(...this.running);
     rmSync(this.root, { recursive: true, force: true });
   }
-}
-
-/** A port that was free a moment ago, for servers whose URL must be known before they start (the issuer). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
