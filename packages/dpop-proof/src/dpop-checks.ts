@@ -2,7 +2,7 @@
  * The DPoP proof checks that the authorization server and a resource server
  * make alike (RFC 9449 §4.3): one module, so the two sides cannot drift.
  */
-import { calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import type { DPoPNonces } from "./dpop-nonce.js";
 import { normalizeHtu } from "./htu.js";
 
@@ -12,6 +12,18 @@ const MAX_PROOF_LENGTH = 4096;
 const MAX_JTI_LENGTH = 256;
 /** RFC 7515 §7.1: three base64url parts, no padding, no whitespace (the last empty for `alg: none`, refused by name). */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/**
+ * How many imported proof keys are kept. A client signs every proof with the
+ * same key for as long as it runs, so importing its JWK once, rather than for
+ * every request, takes the largest cost of a proof after the signature
+ * itself off the hot path (the bench's profile of `/token` with DPoP: 16 % of
+ * the request in `importJWK`). Past the bound, the key imported longest ago
+ * is dropped.
+ */
+const MAX_IMPORTED_KEYS = 1024;
+/** Imported public keys by the `alg` and the exact JSON of the header's `jwk`: the same text always imports to the same key. */
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
 /** JWK members that only private or symmetric keys have (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
@@ -121,8 +133,7 @@ function publicJwk(value: unknown, alg: string): JWK {
 /** Check 6, by jose: the key must fit `alg` (an RSA key of 2048 bits at least), and the signature verify. */
 async function verifySignature(proof: string, jwk: JWK, alg: string, now: number): Promise<JWTPayload> {
   try {
-    const key = await importJWK(jwk, alg);
-    if (key instanceof Uint8Array) throw new ProofCheckFailed("the jwk is a symmetric key");
+    const key = await importPublicKey(jwk, alg);
     const { payload } = await jwtVerify(proof, key, { algorithms: [alg], typ: "dpop+jwt", currentDate: new Date(now) });
     return payload;
   } catch (error) {
@@ -135,4 +146,25 @@ async function verifySignature(proof: string, jwk: JWK, alg: string, now: number
           : "the jwk cannot verify this proof",
     );
   }
+}
+
+/**
+ * jose's `importJWK`, once per distinct key: the promise is kept, so proofs
+ * that arrive together share one import, and dropped if the import fails,
+ * so a key that cannot be imported is tried again, never remembered as good.
+ * Only the import is shared: every proof's signature is still verified.
+ */
+function importPublicKey(jwk: JWK, alg: string): Promise<CryptoKey> {
+  const id = `${alg} ${JSON.stringify(jwk)}`;
+  let key = importedKeys.get(id);
+  if (key === undefined) {
+    key = importJWK(jwk, alg).then((imported) => {
+      if (imported instanceof Uint8Array) throw new ProofCheckFailed("the jwk is a symmetric key");
+      return imported;
+    });
+    key.catch(() => importedKeys.delete(id));
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value!);
+    importedKeys.set(id, key);
+  }
+  return key;
 }
