@@ -9,6 +9,9 @@
 //   npm run test:mutation                      both targets
 //   npm run test:mutation -- token-issuer      one
 //   npm run test:mutation -- --force           every mutant again
+//   npm run test:mutation -- token-verifier --force --mutate=src/guard.ts,src/express.ts
+//                                              those files only; the summary then counts
+//                                              only them, not results kept from earlier runs
 //
 // Runs are incremental (each package's stryker.config.mjs): a mutant whose
 // code and covering tests did not change since the last run keeps its
@@ -27,6 +30,8 @@ const TARGETS = [
 ];
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const strykerFlags = process.argv.slice(2).filter((arg) => arg.startsWith("--"));
+// --mutate=a.ts,b.ts: Stryker's report still holds every file (kept from earlier runs); the score is of these alone
+const mutated = strykerFlags.find((arg) => arg.startsWith("--mutate="))?.slice("--mutate=".length).split(",");
 const targets = wanted.length === 0 ? TARGETS : TARGETS.filter((target) => wanted.includes(target.name));
 if (targets.length === 0) {
   console.error(`unknown target: ${wanted.join(" ")} (known: ${TARGETS.map((t) => t.name).join(", ")})`);
@@ -47,11 +52,11 @@ for (const target of targets) {
     console.error(`stryker failed for ${target.name} (exit ${run.status})`);
     process.exit(run.status ?? 1);
   }
-  results.push({ ...target, seconds, ...summarize(JSON.parse(readFileSync(join(ROOT, "reports", "mutation", target.name, "mutation.json"), "utf8"))) });
+  results.push({ ...target, seconds, ...summarize(JSON.parse(readFileSync(join(ROOT, "reports", "mutation", target.name, "mutation.json"), "utf8")), mutated) });
 }
 
 const date = new Date().toISOString().slice(0, 10);
-const lines = [`# Mutation testing, ${date}`, "", "| target | score | killed | timed out | survived | no coverage | ignored | time |", "| --- | --- | --- | --- | --- | --- | --- | --- |"];
+const lines = [`# Mutation testing, ${date}${mutated ? `: ${mutated.join(", ")} only` : ""}`, "", "| target | score | killed | timed out | survived | no coverage | ignored | time |", "| --- | --- | --- | --- | --- | --- | --- | --- |"];
 for (const r of results) {
   lines.push(`| ${r.name} | ${r.score.toFixed(2)} % (threshold ${r.threshold} %) | ${r.counts.Killed} | ${r.counts.Timeout} | ${r.counts.Survived} | ${r.counts.NoCoverage} | ${r.counts.Ignored} | ${formatTime(r.seconds)} |`);
 }
@@ -74,11 +79,12 @@ if (under.length > 0) {
 }
 
 /** Counts, score and survivors from a Stryker JSON report (mutation-testing-report-schema). */
-function summarize(report) {
+function summarize(report, only) {
   const counts = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, Ignored: 0, CompileError: 0, RuntimeError: 0 };
   const survivors = [];
   const ignored = [];
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
+    if (only && !only.includes(file)) continue;
     const sourceLines = source.split("\n");
     for (const m of mutants) {
       counts[m.status] = (counts[m.status] ?? 0) + 1;
