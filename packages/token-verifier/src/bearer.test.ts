@@ -37,6 +37,8 @@ describe("extractBearerToken (RFC 6750 §2.1 only)", () => {
     ["a tab instead of a space", { authorization: `Bearer\t${TOKEN}` }, "400 invalid_request"],
     ["characters outside b64token", { authorization: 'Bearer abc"def' }, "400 invalid_request"],
     ["padding in the middle", { authorization: "Bearer abc=def" }, "400 invalid_request"],
+    ["a second Bearer and token after a first word", { authorization: `Bearer junk Bearer ${TOKEN}` }, "400 invalid_request"],
+    ["a second Bearer and token after a first token", { authorization: `Bearer ${TOKEN} bearer ${TOKEN}` }, "400 invalid_request"],
   ])("%s → %s", (_name, request, expected) => {
     expect(outcome(request)).toBe(expected);
   });

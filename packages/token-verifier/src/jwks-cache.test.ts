@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import type { JWK } from "jose";
 import { describe, expect, it } from "vitest";
+import { TemporarilyUnavailableError } from "./errors.js";
 import { KeySourceError } from "./fetch-json.js";
 import { JwksCache, type JwksCacheOptions } from "./jwks-cache.js";
 
@@ -188,5 +189,32 @@ describe("JwksCache: where the keys are", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(KeySourceError);
     expect(errors[0]!.message).toBe(`GET ${ISSUER}/jwks: expected 200, got 500`);
+  });
+});
+
+describe("JwksCache before and after its keys go stale", () => {
+  it("holds no kids before the first fetch", () => {
+    expect(cache(source().fetch, { now: 1 }).kids).toEqual([]);
+  });
+
+  it("fetches again for a token once its keys are maxStaleMs old, and says why: max-age", async () => {
+    const { fetch } = source();
+    const clock = { now: 1_000_000 };
+    const loaded: string[] = [];
+    const keys = cache(fetch, clock, { onLoaded: (event) => loaded.push(event.reason) });
+    await keys.resolve({ alg: "ES256", kid: "a" });
+    clock.now += 600_000;
+    await keys.resolve({ alg: "ES256", kid: "a" });
+    expect(loaded).toEqual(["load", "max-age"]);
+  });
+
+  it("answers a token with 503 when the fetch made for it fails, keeping the fetch's error as the cause", async () => {
+    const { state, fetch } = source();
+    state.failing = true;
+    const keys = cache(fetch, { now: 1_000_000 }, { onError: () => {} });
+    const error = await keys.resolve({ alg: "ES256", kid: "a" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TemporarilyUnavailableError);
+    expect((error as TemporarilyUnavailableError).retryAfterSeconds).toBe(10);
+    expect((error as TemporarilyUnavailableError).cause).toBeInstanceOf(KeySourceError);
   });
 });

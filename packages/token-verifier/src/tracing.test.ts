@@ -49,6 +49,8 @@ describe("the BearerGuard.check span", () => {
       "jwt.header.kid": "k-1",
       "jwt.claims.jti": "j-1",
     });
+    expect(span?.instrumentationScope.name).toBe("@m2m/token-verifier");
+    expect(new Set(span?.events.map((event) => event.name))).toEqual(new Set(["check"]));
     const checks = span?.events.map((event) => event.attributes?.check);
     expect(checks?.[0]).toBe("signature (ES256, kid k-1)");
     expect(checks?.at(-1)).toBe("scope charge:read");
