@@ -3,6 +3,7 @@ import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
 import { systemClock, type Clock } from "./clock.js";
 import { InvalidClientError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
+import type { FailureCounts } from "./failure-counts.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { inspectToken, type IntrospectionResponse } from "./introspection.js";
 import { authorizationServerMetadata, type AuthorizationServerMetadata } from "./metadata.js";
@@ -78,14 +79,17 @@ export interface TokenIssuerOptions {
   /** The realm of the Basic challenge (default: the issuer). */
   realm?: string;
   /** The brute-force limits (default: 20 failures per client, 100 per address, per minute). */
-  limits?: Omit<FailureLimiterOptions, "clock" | "trusted">;
+  limits?: Omit<FailureLimiterOptions, "clock" | "trusted" | "counts">;
   /**
-   * Where what must outlive a request is kept: the callers that have
-   * authenticated, and the client assertions already used. Default: this
-   * process's memory, forgotten at restart; a server keeps both in its
-   * database (apps/auth-server does).
+   * Where what must outlive a request, or be seen by every instance, is
+   * kept: the callers that have authenticated, the client assertions already
+   * used, and the failure counts. Default: this process's memory, forgotten
+   * at restart; apps/auth-server keeps the first two in its database, and
+   * all three where every instance shares them when it runs as several.
+   * A store that cannot answer throws `StoreUnavailableError`: the request
+   * is refused with 503, never let through unchecked.
    */
-  stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers };
+  stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers; failureCounts?: FailureCounts };
   /** Called for every token issued, before the response leaves (log `token.issued` here). */
   onIssued?: (event: TokenIssuedEvent) => void;
   /** Called for every refusal at either endpoint (log `token.refused` here). */
@@ -126,7 +130,7 @@ export class TokenIssuer {
     this.registryNow = options.registry;
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
-    this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers });
+    this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers, counts: options.stores?.failureCounts });
     this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers: options.stores?.usedIdentifiers });
   }
 
