@@ -42,7 +42,7 @@ const PUBLIC_API: Record<string, string[]> = {
     "systemClock",
   ],
   "@m2m/token-issuer/express": ["oauthRouter"],
-  "@m2m/store-kit": ["MigrationError", "inTransaction", "migrate", "openPostgres", "openRedis", "redactUrl", "whenConnected"],
+  "@m2m/store-kit": ["MigrationError", "databaseUrlFrom", "inTransaction", "migrate", "openPostgres", "openRedis", "redactUrl", "redisUrlFrom", "whenConnected"],
   "@m2m/store-kit/testing": ["freePort", "startPostgres", "startRedis"],
   "@m2m/token-verifier": [
     "BearerError",

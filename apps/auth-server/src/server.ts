@@ -1,7 +1,5 @@
-import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import {
   ClientRegistry,
@@ -14,8 +12,8 @@ import {
 } from "@m2m/token-issuer";
 import { createApp } from "./app.js";
 import { logIssuerEvents } from "./events.js";
-import { openAuthServerStore, STATE_FILE } from "./store.js";
 import type { AuthServerConfig } from "./config.js";
+import { openStores } from "./stores/index.js";
 
 export interface StartOptions {
   logger?: Logger;
@@ -32,17 +30,18 @@ export interface RunningAuthServer {
   reload(): Promise<void>;
   /** Stops being ready and stops the reload timer (the first step of a shutdown). */
   stop(): Promise<void>;
-  /** Closes the database (the last step, once the server has closed). */
-  release(): void;
+  /** Closes the stores (the last step, once the server has closed). */
+  release(): Promise<void>;
   /** {@link RunningAuthServer.stop}, then closes the server, then {@link RunningAuthServer.release}. */
   close(): Promise<void>;
 }
 
 /**
- * Everything `main` does but signal handling: loads the registry and the
- * signing keys (generating the first one under `DATA_DIR` outside
- * production), listens, and re-reads keys and registry every
- * `KEY_RELOAD_INTERVAL` so rotations and disabled clients take effect.
+ * Everything `main` does but signal handling: opens the stores (under
+ * `DATA_DIR`, or shared: PostgreSQL and Redis), loads the registry and the
+ * signing keys (generating the first one outside production), listens, and
+ * re-reads keys and registry every `KEY_RELOAD_INTERVAL` so rotations,
+ * another instance's included, and disabled clients take effect.
  */
 export async function startAuthServer(config: AuthServerConfig, options: StartOptions = {}): Promise<RunningAuthServer> {
   const logger = options.logger ?? createLogger({ service: "auth-server" });
@@ -52,25 +51,35 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     logger.warn({ clients: registry.data.clients.map((c) => c.clientId) }, "registry.development");
   }
 
-  const keys = await SigningKeys.open({
-    path: config.keys.path,
-    alg: config.keys.alg,
-    tokenTtlSeconds: config.accessTokenTtl,
-    manage: config.keys.managed,
-    generateIfMissing: !config.production,
-    publishLeadSeconds: config.keys.publishLeadSeconds,
-    ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
-    clock,
-  });
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = openAuthServerStore(join(config.dataDir, STATE_FILE));
+  const stores = await openStores(config, logger);
+  let keys: SigningKeys;
+  try {
+    keys = await SigningKeys.open({
+      // in PostgreSQL every instance manages the one ring, taking turns; files only where they are the server's own
+      ...(stores.keyRing ? { ring: stores.keyRing } : { path: config.keys.path }),
+      alg: config.keys.alg,
+      tokenTtlSeconds: config.accessTokenTtl,
+      manage: stores.keyRing !== undefined || config.keys.managed,
+      generateIfMissing: !config.production,
+      publishLeadSeconds: config.keys.publishLeadSeconds,
+      ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
+      clock,
+    });
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
   const issuer = new TokenIssuer({
     issuer: config.issuer,
     registry,
     keys,
     accessTokenTtl: config.accessTokenTtl,
     clock,
-    stores: { trustedCallers: store.trustedCallers, usedIdentifiers: store.usedIdentifiers },
+    stores: {
+      trustedCallers: stores.trustedCallers,
+      usedIdentifiers: stores.usedIdentifiers,
+      ...(stores.failureCounts ? { failureCounts: stores.failureCounts } : {}),
+    },
     ...logIssuerEvents(logger),
   });
   const current = keys.current();
@@ -85,7 +94,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   try {
     server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
-    store.close();
+    await stores.close();
     throw error;
   }
   const url = serverUrl(server);
@@ -136,11 +145,11 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     keys,
     reload,
     stop,
-    release: () => store.close(),
+    release: () => stores.close(),
     async close() {
       await stop();
       await closeServer(server);
-      store.close();
+      await stores.close();
     },
   };
 }

@@ -8,6 +8,8 @@
  * @packageDocumentation
  */
 
+/** `DATABASE_URL` and `REDIS_URL` from the environment, checked, never echoed. */
+export { databaseUrlFrom, redisUrlFrom } from "./config.js";
 /** PostgreSQL: a pool with bounded waits, a password-free URL for logs, and one-transaction work. */
 export { inTransaction, openPostgres, redactUrl } from "./postgres.js";
 export type { Pool, PoolClient, PostgresOptions } from "./postgres.js";
