@@ -45,12 +45,11 @@ export class PostgresKeyRing implements KeyRing {
     const client = await this.pool.connect().catch(unavailable);
     try {
       await client.query("BEGIN");
-      const { rows } = await client.query<{ locked: boolean }>(
-        options.wait ? "SELECT pg_advisory_xact_lock($1) IS NULL AS locked" : "SELECT pg_try_advisory_xact_lock($1) AS locked",
-        [KEY_RING_LOCK],
-      );
-      // pg_advisory_xact_lock returns void (NULL): it only returns once held
-      if (!rows[0]!.locked) {
+      // waiting, pg_advisory_xact_lock returns once the lock is held; trying, pg_try_… says whether it is
+      const locked = options.wait
+        ? (await client.query("SELECT pg_advisory_xact_lock($1)", [KEY_RING_LOCK]), true)
+        : (await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [KEY_RING_LOCK])).rows[0]!.locked;
+      if (!locked) {
         await client.query("ROLLBACK");
         return undefined;
       }
