@@ -4,12 +4,13 @@ import type { Express } from "express";
 import { Charges } from "./charges/charges.js";
 import type { CardProcessor } from "./charges/processor.js";
 import { chargeRoutes } from "./charges/routes.js";
-import type { ChargeStore } from "./charges/store.js";
+import type { Ledger } from "./charges/ledger.js";
 
 export interface AppDeps {
   logger: Logger;
   verifier: TokenVerifier;
-  store: ChargeStore;
+  /** Charges and idempotency keys: SQLite under `DATA_DIR`, or PostgreSQL. */
+  ledger: Ledger;
   processor: CardProcessor;
   /** Milliseconds since the epoch. Default `Date.now`. */
   clock?: () => number;
@@ -25,7 +26,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Express {
   const { logger, verifier } = deps;
-  const charges = new Charges({ store: deps.store, processor: deps.processor, logger, clock: deps.clock });
+  const charges = new Charges({ ledger: deps.ledger, processor: deps.processor, logger, clock: deps.clock });
   const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
   app.use(chargeRoutes({ charges, verifier, logger }));
   return finishApp(app, logger);

@@ -34,7 +34,10 @@ export class MigrationError extends Error {
  */
 export async function migrate(pool: Pool, options: { app: string; dir: string }): Promise<string[]> {
   const files = await migrationFiles(options.dir);
-  const client = await pool.connect();
+  const client = await pool.connect().catch((error: Error) => {
+    // the message names host and port at most, never the password
+    throw new MigrationError(`${options.app}: cannot connect to the database (${error.message})`);
+  });
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {

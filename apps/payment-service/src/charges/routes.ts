@@ -25,8 +25,8 @@ export function chargeRoutes(deps: { charges: Charges; verifier: TokenVerifier; 
     });
     sendReply(res, reply);
   });
-  router.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", ...events }), (req, res) => {
-    sendReply(res, charges.view(String(req.params.id)));
+  router.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", ...events }), async (req, res) => {
+    sendReply(res, await charges.view(String(req.params.id)));
   });
   return router;
 }
