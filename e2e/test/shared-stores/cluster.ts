@@ -16,7 +16,8 @@ export type Instance = ReturnType<typeof spawnApp> & { label: string };
  * so nothing is shared but what the stores share.
  */
 export class Cluster {
-  readonly logs: (LogLine & { instance: string })[] = [];
+  /** Every JSON log line of every instance, with `from`: the label of the instance that wrote it. */
+  readonly logs: (LogLine & { from: string })[] = [];
   readonly instances: Instance[] = [];
   /** The key-encryption key every auth-server instance seals its keys with, as a file. */
   readonly keyEncryptionKeyFile: string;
@@ -41,13 +42,14 @@ export class Cluster {
   }
 
   /**
-   * Starts one instance of `name` on a free port with `env`, its own
-   * DATA_DIR, and waits for its `/readyz`. `label` names it in the logs.
+   * Starts one instance of `name` with `env`, on a free port unless `env`
+   * names one (`PORT`), with its own DATA_DIR, and waits for its `/readyz`.
+   * `label` names it in the logs.
    */
   async start(name: AppName, label: string, env: Record<string, string>): Promise<Instance> {
-    const port = await freePort();
+    const port = env.PORT ?? String(await freePort());
     const dataDir = join(this.root, label);
-    const app = spawnApp(name, { PORT: String(port), DATA_DIR: dataDir, ...env }, (line) => this.logs.push({ ...line, instance: label }));
+    const app = spawnApp(name, { DATA_DIR: dataDir, ...env, PORT: port }, (line) => this.logs.push({ ...line, from: label }));
     const instance = Object.assign(app, { label });
     this.instances.push(instance);
     await waitUntilReady(`${app.url}/readyz`, app, 30_000);
@@ -62,7 +64,7 @@ export class Cluster {
 
   /** Log lines with one event name, of one instance or all. */
   events(msg: string, label?: string) {
-    return this.logs.filter((line) => line.msg === msg && (label === undefined || line.instance === label));
+    return this.logs.filter((line) => line.msg === msg && (label === undefined || line.from === label));
   }
 
   async dispose(): Promise<void> {
