@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { startPostgres, type TestPostgres } from "@m2m/store-kit/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PostgresLedger } from "../src/charges/postgres-ledger.js";
 import type { Authorization, CardProcessor } from "../src/charges/processor.js";
 import { AuthStub, newCharge, postCharge, startService, type TestService } from "./support.js";
 
@@ -82,6 +83,30 @@ describe("the ledger in PostgreSQL, shared by two instances", () => {
     expect(settled.status).toBe(201);
     expect((await postCharge(a, body, { token, key })).body.id).toBe(settled.body.id);
     expect(await chargesFor(body.orderId)).toHaveLength(1);
+  });
+});
+
+describe("PostgresLedger.record", () => {
+  it("lets the unique constraint decide, not the lock: a key row written meanwhile by anyone wins, and its answer comes back", async () => {
+    const url = await postgres.database("unique_key");
+    await instance(url); // migrates the schema
+    const pool = new pg.Pool({ connectionString: url });
+    const ledger = new PostgresLedger(pool);
+    try {
+      const hold = (await ledger.hold("order-service", "k-1"))!;
+      expect(hold.existing).toBeUndefined();
+      // a writer that ignores the lock records the key first
+      await pool.query("INSERT INTO charges VALUES ('ch_first', 'ord_1', 'cus_1', 100, 'EUR', 'succeeded', 'order-service', now())");
+      await pool.query(
+        `INSERT INTO idempotency_keys VALUES ('order-service', 'k-1', 'fp', 'ch_first', 201, '{"id":"ch_first"}', now())`,
+      );
+      const charge = { id: "ch_second", orderId: "ord_1", customerId: "cus_1", amount: 100, currency: "EUR", status: "succeeded" as const, clientId: "order-service", createdAt: new Date().toISOString() };
+      const result = await hold.record({ charge, idempotencyKey: "k-1", fingerprint: "fp", response: { status: 201, body: { id: "ch_second" } } });
+      expect(result).toEqual({ created: false, existing: expect.objectContaining({ chargeId: "ch_first", status: 201 }) });
+      expect((await pool.query("SELECT id FROM charges ORDER BY id")).rows).toEqual([{ id: "ch_first" }]);
+    } finally {
+      await ledger.close();
+    }
   });
 });
 

@@ -54,8 +54,7 @@ export class Charges {
     const { clientId } = attempt;
     const fingerprint = requestFingerprint(request);
 
-    const stored = await ledger.findResponse(clientId, key);
-    if (stored) return this.replay(stored, fingerprint);
+    // held here first, with the first request's fingerprint: a second one here gets 409 or 422 at once
     const lock = `${clientId}\n${key}`;
     const running = this.inProgress.get(lock);
     if (running !== undefined) throw running === fingerprint ? keyInUse() : keyReused();
@@ -63,7 +62,7 @@ export class Charges {
     this.inProgress.set(lock, fingerprint);
     let hold: KeyHold | undefined;
     try {
-      // then against every other instance sharing the ledger
+      // then against every other instance sharing the ledger, which also says whether the key was recorded
       hold = await ledger.hold(clientId, key);
       if (hold === undefined) throw keyInUse();
       if (hold.existing) return this.replay(hold.existing, fingerprint);

@@ -44,9 +44,11 @@ export interface KeyHold {
  * however often.
  */
 export interface Ledger {
-  /** The response already given for this client's key, if any. */
-  findResponse(clientId: string, idempotencyKey: string): Promise<StoredResponse | undefined>;
-  /** Holds the key against every other process sharing the ledger; `undefined` when one of them holds it now. */
+  /**
+   * Holds the key against every other process sharing the ledger, and says
+   * what is recorded for it (`existing`: a replay); `undefined` when another
+   * process holds it now.
+   */
   hold(clientId: string, idempotencyKey: string): Promise<KeyHold | undefined>;
   getCharge(id: string): Promise<Charge | undefined>;
   /** Forgets keys recorded before `before` (ms since the epoch); their charges stay. Returns how many went. */

@@ -48,23 +48,25 @@ const PRUNE_BATCH = 1_000;
 export class PostgresLedger implements Ledger {
   constructor(private readonly pool: Pool) {}
 
-  async findResponse(clientId: string, key: string): Promise<StoredResponse | undefined> {
-    const { rows } = await this.pool.query<KeyRow>(FIND_KEY, [clientId, key]);
-    return rows[0] && toResponse(rows[0]);
-  }
-
   async hold(clientId: string, key: string): Promise<KeyHold | undefined> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
-      // 64 bits of hash name the key: a collision only ever makes a request wait its turn (409, then retried)
-      const { rows } = await client.query<{ held: boolean }>("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS held", [`${clientId}\n${key}`]);
-      if (!rows[0]!.held) {
+      // One round trip: the lock, and what is recorded for the key. 64 bits of
+      // hash name the key: a collision only ever makes a request wait its turn (409, retried).
+      const { rows } = await client.query<{ held: boolean } & Partial<KeyRow>>(
+        `SELECT held, k.charge_id, c.order_id, k.fingerprint, k.response_status, k.response_body
+         FROM (SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\n' || $2, 0)) AS held) lock
+         LEFT JOIN idempotency_keys k ON lock.held AND k.client_id = $1 AND k.key = $2
+         LEFT JOIN charges c ON c.id = k.charge_id`,
+        [clientId, key],
+      );
+      const row = rows[0]!;
+      if (!row.held) {
         await finish(client, "ROLLBACK");
         return undefined;
       }
-      const existing = (await client.query<KeyRow>(FIND_KEY, [clientId, key])).rows[0];
-      return new PostgresKeyHold(client, existing && toResponse(existing));
+      return new PostgresKeyHold(client, row.charge_id ? toResponse(row as KeyRow) : undefined);
     } catch (error) {
       await finish(client, "ROLLBACK");
       throw error;
@@ -114,22 +116,41 @@ class PostgresKeyHold implements KeyHold {
   ) {}
 
   async record({ charge, idempotencyKey, fingerprint, response }: NewCharge): Promise<RecordResult> {
-    // the key first: ON CONFLICT DO NOTHING is the unique constraint answering, not a check before an insert
-    const claimed = await this.client.query(
-      `INSERT INTO idempotency_keys (client_id, key, fingerprint, charge_id, response_status, response_body, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id, key) DO NOTHING`,
-      [charge.clientId, idempotencyKey, fingerprint, charge.id, response.status, response.body, charge.createdAt],
+    // One statement: the key row first, ON CONFLICT DO NOTHING (the unique
+    // constraint answering, not a check before an insert), and the charge only
+    // if the key row went in; the foreign key is checked at commit.
+    const { rows } = await this.client.query<{ claimed: boolean }>(
+      `WITH key AS (
+         INSERT INTO idempotency_keys (client_id, key, fingerprint, charge_id, response_status, response_body, created_at)
+         VALUES ($7, $9, $10, $1, $11, $12, $8)
+         ON CONFLICT (client_id, key) DO NOTHING
+         RETURNING charge_id
+       ), charge AS (
+         INSERT INTO charges (id, order_id, customer_id, amount, currency, status, client_id, created_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM key)
+         RETURNING id
+       )
+       SELECT EXISTS (SELECT 1 FROM charge) AS claimed`,
+      [
+        charge.id,
+        charge.orderId,
+        charge.customerId,
+        charge.amount,
+        charge.currency,
+        charge.status,
+        charge.clientId,
+        charge.createdAt,
+        idempotencyKey,
+        fingerprint,
+        response.status,
+        response.body,
+      ],
     );
-    if (claimed.rowCount === 0) {
-      const { rows } = await this.client.query<KeyRow>(FIND_KEY, [charge.clientId, idempotencyKey]);
+    if (!rows[0]!.claimed) {
+      const { rows: existing } = await this.client.query<KeyRow>(FIND_KEY, [charge.clientId, idempotencyKey]);
       await this.release();
-      return { created: false, existing: toResponse(rows[0]!) };
+      return { created: false, existing: toResponse(existing[0]!) };
     }
-    await this.client.query(
-      `INSERT INTO charges (id, order_id, customer_id, amount, currency, status, client_id, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [charge.id, charge.orderId, charge.customerId, charge.amount, charge.currency, charge.status, charge.clientId, charge.createdAt],
-    );
     // the commit also lets go of the key: the next request for it finds this answer
     this.#done = true;
     try {

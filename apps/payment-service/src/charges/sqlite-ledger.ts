@@ -106,7 +106,6 @@ export function openSqliteLedger(file: string): Ledger {
   });
 
   return {
-    findResponse: async (clientId, key) => findResponse(clientId, key),
     async hold(clientId, key) {
       return {
         existing: findResponse(clientId, key),
