@@ -1,12 +1,16 @@
 // `npm run demo`: starts the three apps as separate processes, places orders,
 // and narrates the five steps of the client credentials flow from what the
 // apps really logged. Exits non-zero if any step did not happen as it should.
+// `npm run demo -- --dpop`: the same with DPoP-bound tokens (RFC 9449), and a
+// stolen token that is worth nothing without its key.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateDPoPKey } from "@m2m/token-client";
 import { startStack } from "./stack.mjs";
 
 const verbose = process.argv.includes("--verbose");
+const dpop = process.argv.includes("--dpop");
 const tty = process.stdout.isTTY;
 /** @param {number} code @returns {(text: string) => string} */
 const style = (code) => (text) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -36,13 +40,13 @@ const ticks = (checks) => checks.forEach((check) => detail(`${green("✓")} ${ch
 const json = (value) => JSON.stringify(value);
 
 const dataRoot = mkdtempSync(join(tmpdir(), "m2m-demo-"));
-say(bold("Client credentials, end to end: order-service → auth-server → payment-service"));
+say(bold(`Client credentials, end to end${dpop ? ", with DPoP-bound tokens" : ""}: order-service → auth-server → payment-service`));
 say(dim(`starting the three apps as separate processes (data in ${dataRoot})…`));
 
 const stack = await startStack({
   dataDirs: { auth: join(dataRoot, "auth"), order: join(dataRoot, "order"), payment: join(dataRoot, "payment") },
   // at debug, payment-service also logs the checks of a token served from its cache (order 2)
-  env: { "payment-service": { LOG_LEVEL: "debug" } },
+  env: { "payment-service": { LOG_LEVEL: "debug" }, ...(dpop ? { "order-service": { CLIENT_DPOP: "true" } } : {}) },
   onLog: verbose ? (line) => say(dim(JSON.stringify(line))) : undefined,
 });
 const { logs, urls } = stack;
@@ -89,7 +93,7 @@ function narrateIssuance(issued) {
   const i = /** @type {any} */ (issued);
   step("(2)", "auth-server checks the client and what it asks for:");
   ticks(Array.isArray(i.checks) ? i.checks : []);
-  step("(3)", `auth-server issues a signed JWT access token, valid ${i.expires_in} s:`);
+  step("(3)", `auth-server issues a signed JWT access token, valid ${i.expires_in} s${i.dpop ? `, bound to the key ${i.dpop.jkt} (cnf.jkt)` : ""}:`);
   detail(`header ${json(i.header)}`);
   detail(`claims ${json(i.claims)}`);
 }
@@ -103,7 +107,8 @@ async function narrateCharge(from, orderId) {
   const requested = /** @type {any} */ (await logged(from, "order-service", "charge.requested", (l) => l.order_id === orderId));
   if (expectThat(requested !== undefined, "order-service logged charge.requested")) {
     step("(4)", `order-service → payment-service: POST /charge`);
-    detail(`Authorization: Bearer <token ${requested.token}>   Idempotency-Key: ${orderId}`);
+    detail(`Authorization: ${requested.scheme} <token ${requested.token}>   Idempotency-Key: ${orderId}`);
+    if (requested.dpop_proof) detail("DPoP: <a new proof for this request and this token: htm POST, htu …/charge, ath, signed by order-service's key>");
   }
   const verified = /** @type {any} */ (await logged(from, "payment-service", "token.verified"));
   if (expectThat(verified !== undefined, "payment-service logged token.verified")) {
@@ -146,6 +151,13 @@ async function placeOrder(title, order, expectFetch) {
       detail(
         `grant_type=${issued.grant_type}  scope=${requested.scope ?? fetched.scope}  ${target}  (client authentication: ${issued.auth_method}, client_id=${issued.client_id})`,
       );
+      if (dpop && expectThat(fetched.dpop !== undefined, "order-service asked for a DPoP-bound token")) {
+        detail(`DPoP: <a proof signed by order-service's key ${fetched.dpop.jkt}: made at start, only its public half ever leaves>`);
+        if (fetched.dpop.nonce_retried) {
+          const nonced = logs.slice(from).find((l) => l.service === "auth-server" && l.msg === "token.refused" && l.error === "use_dpop_nonce");
+          detail(`auth-server: ${nonced ? "400 use_dpop_nonce" : "asked for its nonce"}, with a DPoP-Nonce; order-service sent the request once more, its new proof carrying it`);
+        }
+      }
     }
     narrateIssuance(issued);
   } else {
@@ -163,6 +175,72 @@ async function placeOrder(title, order, expectFetch) {
     const readBack = await call(`${urls.order}/orders/${orderId}`, {});
     expectThat(readBack.status === 200 && readBack.body?.status === "paid", "GET /orders/:id shows the order paid");
   }
+  return res.body;
+}
+
+/**
+ * `POST /token` as reporting-service, with a DPoP proof of `key`; once more
+ * with the nonce if auth-server asks for it (RFC 9449 §8).
+ * @param {import("@m2m/token-client").DPoPKey} key
+ */
+async function dpopToken(key) {
+  const tokenUrl = `${urls.auth}/token`;
+  const request = async () =>
+    call(tokenUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from("reporting-service:reporting-secret").toString("base64")}`,
+        dpop: await key.proof({ htm: "POST", htu: tokenUrl }),
+      },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: "charge:read" }).toString(),
+    });
+  let res = await request();
+  if (res.status === 400 && res.body?.error === "use_dpop_nonce") {
+    detail(`auth-server: 400 use_dpop_nonce, DPoP-Nonce ${res.headers.get("dpop-nonce")}; once more with it`);
+    key.rememberNonce(tokenUrl, res.headers.get("dpop-nonce") ?? "");
+    res = await request();
+  }
+  return res;
+}
+
+/**
+ * A DPoP-bound token in the wrong hands: reporting-service reads a charge
+ * with its token and its key; a thief who copied the token (and even the
+ * proof that went with it) gets nothing from it.
+ * @param {string} chargeId
+ */
+async function stolenToken(chargeId) {
+  heading("A DPoP-bound token, stolen");
+  const key = await generateDPoPKey();
+  step("(1)", `reporting-service → auth-server: POST /token (scope=charge:read) with a DPoP proof of its key ${key.jkt}`);
+  const tokenRes = await dpopToken(key);
+  if (!expectThat(tokenRes.status === 200 && tokenRes.body?.token_type === "DPoP", `reporting-service got a DPoP-bound token (got ${tokenRes.status} ${json(tokenRes.body)})`)) return;
+  const token = tokenRes.body.access_token;
+  const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
+  step("(3)", `token_type DPoP; the token's cnf is ${json(claims.cnf)}: it is good only with that key`);
+  const chargeUrl = `${urls.payment}/charges/${encodeURIComponent(chargeId)}`;
+  const read = (/** @type {Record<string, string>} */ headers) => call(chargeUrl, { headers });
+  const proof = await key.proof({ htm: "GET", htu: chargeUrl, accessToken: token });
+  const owner = await read({ authorization: `DPoP ${token}`, dpop: proof });
+  step("(4)", `reporting-service → payment-service: GET /charges/${chargeId}, Authorization: DPoP <token>, DPoP: <proof with ath>`);
+  step("(5)", `payment-service checks the token, then the proof against it: ${owner.status}`);
+  expectThat(owner.status === 200, `the owner of the token reads the charge (got ${owner.status})`);
+
+  /** @param {string} what @param {{ status: number, headers: Headers, body: any }} res @param {string} error */
+  const refused = (what, res, error) => {
+    detail(`${red("✗")} ${what} → ${res.status} ${res.body?.error}`);
+    detail(`  WWW-Authenticate: ${res.headers.get("www-authenticate")}`);
+    expectThat(res.status === 401 && res.body?.error === error, `${what}: 401 ${error} (got ${res.status} ${json(res.body)})`);
+  };
+  say(`    ${bold("A thief who copied the token tries it:")}`);
+  refused("as a Bearer token, without the key", await read({ authorization: `Bearer ${token}` }), "invalid_token");
+  const thief = await generateDPoPKey();
+  refused(`with a proof of the thief's own key ${thief.jkt}`, await read({ authorization: `DPoP ${token}`, dpop: await thief.proof({ htm: "GET", htu: chargeUrl, accessToken: token }) }), "invalid_token");
+  refused("with the proof it copied along with the token (seen before)", await read({ authorization: `DPoP ${token}`, dpop: proof }), "invalid_dpop_proof");
+  const reasons = logs.filter((l) => l.service === "payment-service" && l.msg === "token.rejected").slice(-3).map((l) => l.reason ?? l.error_description);
+  detail(dim(`payment-service's log says why: ${reasons.map((r) => json(r)).join(", ")}`));
+  say(`${green("Result")}: the token is worth nothing without its key`);
 }
 
 /** Step 5 saying no: a real token of reporting-service, which may only read charges. */
@@ -204,9 +282,10 @@ async function refusedCharge() {
 }
 
 try {
-  await placeOrder("Order 1: the first order needs a token", { customerId: "cus_1001", amount: 1299, currency: "EUR" }, true);
+  const first = await placeOrder("Order 1: the first order needs a token", { customerId: "cus_1001", amount: 1299, currency: "EUR" }, true);
   await placeOrder("Order 2: the cached token is reused", { customerId: "cus_1002", amount: 2599, currency: "EUR" }, false);
   await refusedCharge();
+  if (dpop && typeof first?.chargeId === "string") await stolenToken(first.chargeId);
 } catch (error) {
   failures.push(error instanceof Error ? error.message : String(error));
 } finally {

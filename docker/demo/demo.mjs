@@ -5,7 +5,7 @@
 //
 // Inside the container it cannot read the other services' logs; those hold
 // the details of order-service's own steps (see the hint at the end).
-import { createHash } from "node:crypto";
+import { createHash, randomUUID, webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 const ORDER = process.env.ORDER_SERVICE_URL ?? "http://order-service:4001";
@@ -13,6 +13,7 @@ const AUTH = process.env.AUTH_SERVER_URL ?? "http://auth-server:4000";
 const PAYMENT = process.env.PAYMENT_SERVICE_URL ?? "http://payment-service:4002";
 const REPORTING_ID = "reporting-service";
 const REPORTING_SECRET_FILE = process.env.REPORTING_CLIENT_SECRET_FILE ?? "/run/secrets/reporting-service-client-secret";
+const DPOP = process.env.DPOP === "true";
 
 const tty = process.stdout.isTTY;
 const style = (code) => (text) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -141,12 +142,73 @@ async function refusals(reportingToken) {
   }
 }
 
-say(bold("Client credentials, end to end, in Docker: order-service → auth-server → payment-service"));
+/** A DPoP key pair (RFC 9449) made here with WebCrypto, whose ECDSA signatures are already in the JWS form (r || s). */
+async function dpopKey() {
+  const { publicKey, privateKey } = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+  const { kty, crv, x, y } = await webcrypto.subtle.exportKey("jwk", publicKey);
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const hash = (text) => createHash("sha256").update(text).digest("base64url");
+  return {
+    jkt: hash(JSON.stringify({ crv, kty, x, y })),
+    async proof(htm, htu, { accessToken, nonce } = {}) {
+      const claims = { jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...(accessToken ? { ath: hash(accessToken) } : {}), ...(nonce ? { nonce } : {}) };
+      const input = `${part({ typ: "dpop+jwt", alg: "ES256", jwk: { kty, crv, x, y } })}.${part(claims)}`;
+      const signature = await webcrypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, Buffer.from(input));
+      return `${input}.${Buffer.from(signature).toString("base64url")}`;
+    },
+  };
+}
+
+/** With DPOP=true: a DPoP-bound token of reporting-service, used with its key, then by a thief without it. */
+async function stolenToken(chargeId) {
+  heading("A DPoP-bound token, stolen (DPOP=true)");
+  const secret = readFileSync(REPORTING_SECRET_FILE, "utf8").trim();
+  const key = await dpopKey();
+  const tokenUrl = `${AUTH}/token`;
+  const ask = async (nonce) =>
+    call(tokenUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${REPORTING_ID}:${encodeURIComponent(secret)}`).toString("base64")}`,
+        dpop: await key.proof("POST", tokenUrl, { nonce }),
+      },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: "charge:read" }),
+    });
+  step("(1)", `reporting-service → auth-server: POST /token with a DPoP proof of its key ${key.jkt}`);
+  let tokenRes = await ask();
+  if (tokenRes.body?.error === "use_dpop_nonce") {
+    detail("auth-server: 400 use_dpop_nonce with a DPoP-Nonce; once more with it");
+    tokenRes = await ask(tokenRes.headers.get("dpop-nonce"));
+  }
+  if (!expectThat(tokenRes.body?.token_type === "DPoP", `a DPoP-bound token (got ${tokenRes.status} ${json(tokenRes.body)})`)) return;
+  const token = tokenRes.body.access_token;
+  step("(3)", `token_type DPoP, cnf ${json(decodeJwt(token).payload.cnf)}`);
+  const url = `${PAYMENT}/charges/${encodeURIComponent(chargeId)}`;
+  const proof = await key.proof("GET", url, { accessToken: token });
+  const owner = await call(url, { headers: { authorization: `DPoP ${token}`, dpop: proof } });
+  step("(5)", `with its key, reporting-service reads the charge: ${owner.status}`);
+  expectThat(owner.status === 200, `the owner reads the charge (got ${owner.status})`);
+  const thief = await dpopKey();
+  const attempts = [
+    ["as a Bearer token", { authorization: `Bearer ${token}` }, "invalid_token"],
+    ["with a proof of the thief's own key", { authorization: `DPoP ${token}`, dpop: await thief.proof("GET", url, { accessToken: token }) }, "invalid_token"],
+    ["with the copied proof", { authorization: `DPoP ${token}`, dpop: proof }, "invalid_dpop_proof"],
+  ];
+  for (const [what, headers, error] of attempts) {
+    const res = await call(url, { headers });
+    step("", `a thief, ${what} → ${res.status}  WWW-Authenticate: ${res.headers.get("www-authenticate")}`);
+    expectThat(res.status === 401 && res.body?.error === error, `${what}: 401 ${error} (got ${res.status})`);
+  }
+}
+
+say(bold(`Client credentials, end to end, in Docker${DPOP ? ", with DPoP" : ""}: order-service → auth-server → payment-service`));
 try {
   await discovery();
   const chargeId = await placeOrder();
   const reportingToken = await reportingClient(chargeId);
   await refusals(reportingToken);
+  if (DPOP && chargeId) await stolenToken(chargeId);
 } catch (error) {
   failures.push(error instanceof Error ? error.message : String(error));
 }

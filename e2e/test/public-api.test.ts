@@ -9,10 +9,12 @@ import { ROOT } from "../../scripts/stack.mjs";
  * so here: this is the list a user of the package reads.
  */
 const PUBLIC_API: Record<string, string[]> = {
+  "@m2m/dpop-proof": ["DPoPNonces", "NonceNeeded", "ProofCheckFailed", "checkProof", "normalizeHtu"],
   "@m2m/token-issuer": [
     "ClientRegistry",
     "DEVELOPMENT_REGISTRY",
     "InvalidClientError",
+    "InvalidDPoPProofError",
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTargetError",
@@ -30,6 +32,7 @@ const PUBLIC_API: Record<string, string[]> = {
     "TokenIssuer",
     "TooManyRequestsError",
     "UnsupportedGrantTypeError",
+    "UseDPoPNonceError",
     "developmentRegistry",
     "generateSecret",
     "hashSecret",
@@ -47,11 +50,15 @@ const PUBLIC_API: Record<string, string[]> = {
   "@m2m/token-verifier": [
     "BearerError",
     "BearerGuard",
+    "DPOP_MODES",
     "InsufficientScopeError",
+    "InvalidDPoPProofError",
     "InvalidRequestError",
     "InvalidTokenError",
     "TemporarilyUnavailableError",
     "UnauthorizedError",
+    "UseDPoPNonceError",
+    "createDPoPVerifier",
     "createVerifier",
   ],
   "@m2m/token-verifier/express": ["accessTokenClaims", "requireAccessToken", "requireScope"],
@@ -63,6 +70,8 @@ const PUBLIC_API: Record<string, string[]> = {
     "TokenRequestError",
     "clientSecretBasic",
     "clientSecretPost",
+    "generateDPoPKey",
+    "importDPoPKey",
     "privateKeyJwt",
     "withBearerToken",
   ],

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,6 +66,19 @@ export interface AuthServerConfig {
   clients: { source: "development" } | { source: "file"; path: string; data: RegistryData } | { source: "inline"; data: RegistryData };
   keys: KeyConfig;
   stores: SharedStoresConfig;
+  dpop: DPoPConfig;
+}
+
+/** How DPoP proofs at `/token` are checked beyond RFC 9449 §4.3 itself. */
+export interface DPoPConfig {
+  /** Every proof must carry a current server nonce (`DPOP_NONCE_REQUIRED`, default true; RFC 9449 §8). */
+  requireNonce: boolean;
+  /**
+   * What nonces are derived from (`DPOP_NONCE_SECRET` or `_FILE`), as a
+   * `KeyObject` so no dump shows it. Unset: a random secret per process, so a
+   * nonce is good at the instance that handed it out only.
+   */
+  nonceSecret?: KeyObject;
 }
 
 /** `./data` under the app folder (`dist/..` or `src/..`). */
@@ -103,6 +117,7 @@ export function loadConfig(env: Env): AuthServerConfig {
     clients,
     keys,
     stores,
+    dpop: loadDPoPConfig(read),
   };
 }
 
@@ -126,6 +141,16 @@ export function loadSharedStores(env: Env, production = env.NODE_ENV === "produc
     ...(redisUrl !== undefined ? { redisUrl } : {}),
     ...(keyEncryptionKey !== undefined ? { keyEncryptionKey } : {}),
   };
+}
+
+/** `DPOP_NONCE_REQUIRED` and `DPOP_NONCE_SECRET` (or `DPOP_NONCE_SECRET_FILE`): at least 32 characters, for HMAC-SHA256. */
+function loadDPoPConfig(read: EnvReader): DPoPConfig {
+  const requireNonce = read.boolean("DPOP_NONCE_REQUIRED", true);
+  const secret = read.secret("DPOP_NONCE_SECRET");
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError("invalid DPOP_NONCE_SECRET: expected at least 32 characters (e.g. openssl rand -base64 32)");
+  }
+  return { requireNonce, ...(secret === undefined ? {} : { nonceSecret: createSecretKey(Buffer.from(secret, "utf8")) }) };
 }
 
 /** The key part of the configuration alone, for the `rotate-keys` command. */

@@ -1,5 +1,5 @@
 import { fingerprint, type Logger } from "@m2m/service-kit";
-import { InvalidClientError } from "@m2m/token-issuer";
+import { InvalidClientError, InvalidDPoPProofError } from "@m2m/token-issuer";
 import type { TokenIssuerOptions } from "@m2m/token-issuer";
 
 /**
@@ -25,6 +25,7 @@ export function logIssuerEvents(logger: Logger): Pick<TokenIssuerOptions, "onIss
           claims: event.claims,
           expires_in: event.expiresIn,
           checks: event.checks,
+          ...(event.dpop ? { dpop: event.dpop } : {}),
         },
         "token.issued",
       );
@@ -34,7 +35,8 @@ export function logIssuerEvents(logger: Logger): Pick<TokenIssuerOptions, "onIss
         {
           error: error.code,
           error_description: error.description,
-          ...(error instanceof InvalidClientError ? { reason: error.reason } : {}),
+          // what went wrong, which the client is not told
+          ...(error instanceof InvalidClientError || error instanceof InvalidDPoPProofError ? { reason: error.reason } : {}),
           client_fingerprint: presentedClientId === undefined ? undefined : fingerprint(presentedClientId),
         },
         endpoint === "token" ? "token.refused" : "introspection.refused",

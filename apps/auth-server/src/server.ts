@@ -80,6 +80,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
       usedIdentifiers: stores.usedIdentifiers,
       ...(stores.failureCounts ? { failureCounts: stores.failureCounts } : {}),
     },
+    dpop: { requireNonce: config.dpop.requireNonce, ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}) },
     ...logIssuerEvents(logger),
   });
   const current = keys.current();
@@ -98,7 +99,15 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     throw error;
   }
   const url = serverUrl(server);
-  logger.info({ url, issuer: config.issuer }, "service.started");
+  logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      // a generated secret makes this instance's nonces good here only: worth a word when nonces are required
+      dpop_nonce: config.dpop.requireNonce ? (config.dpop.nonceSecret ? "required" : "required, secret of this instance only") : "not required",
+    },
+    "service.started",
+  );
 
   let registryStamp = config.clients.source === "file" ? await mtime(config.clients.path) : undefined;
   let reloading: Promise<void> | undefined;

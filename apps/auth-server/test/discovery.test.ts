@@ -25,6 +25,7 @@ describe("discovery", () => {
       introspection_endpoint: `${ISSUER}/introspect`,
       introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
       introspection_endpoint_auth_signing_alg_values_supported: expect.arrayContaining(["ES256"]),
+      dpop_signing_alg_values_supported: expect.arrayContaining(["ES256", "PS256", "RS256", "EdDSA"]),
     });
     // RFC 8414 §2: "none" MUST NOT be used; HMAC would need a shared secret.
     expect(res.body.token_endpoint_auth_signing_alg_values_supported.some((alg: string) => alg === "none" || alg.startsWith("HS"))).toBe(false);

@@ -98,7 +98,8 @@ export function postFormFrom(
   from: string,
   url: string,
   form: Record<string, string>,
-  headers: Record<string, string> = {},
+  // an array is sent as that many fields of the header
+  headers: Record<string, string | string[]> = {},
 ): Promise<Reply> {
   const body = new URLSearchParams(form).toString();
   return new Promise((resolve, reject) => {

@@ -50,6 +50,27 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ CLIENT_SECRET_FILE: file, CLIENT_SECRET: "x" })).toThrow(/CLIENT_SECRET or CLIENT_SECRET_FILE/);
   });
 
+  it("asks for DPoP-bound tokens with CLIENT_DPOP=true, with a key generated at start or from CLIENT_DPOP_KEY_FILE, never shown", () => {
+    expect(loadConfig({}).dpop).toBeUndefined();
+    expect(loadConfig({ CLIENT_DPOP: "true" }).dpop).toEqual({});
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const pem = join(dir(), "dpop.pem");
+    writeFileSync(pem, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const config = loadConfig({ CLIENT_DPOP: "true", CLIENT_DPOP_KEY_FILE: pem });
+    expect(config.dpop?.key?.asymmetricKeyType).toBe("ec");
+    const material = privateKey.export({ format: "jwk" }).d!;
+    expect(inspect(config, { depth: Infinity })).not.toContain(material);
+    expect(JSON.stringify(config)).not.toContain(material);
+  });
+
+  it.each([
+    [{ CLIENT_DPOP: "yes" }, /invalid CLIENT_DPOP: expected true or false/],
+    [{ CLIENT_DPOP_KEY: "x" }, /invalid CLIENT_DPOP_KEY_FILE: set CLIENT_DPOP=true to use it/],
+    [{ CLIENT_DPOP: "true", CLIENT_DPOP_KEY: "not a key" }, /invalid CLIENT_DPOP_KEY_FILE: expected a private key/],
+  ])("refuses %j with one line naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
   it("switches to private_key_jwt with a key file, PEM or JWK", () => {
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const pem = join(dir(), "key.pem");

@@ -34,6 +34,12 @@ export interface OrderServiceConfig {
   settleWaitMs: number;
   /** Ceiling of the backoff between attempts to settle one order, ms. */
   retryMaxDelayMs: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), when `CLIENT_DPOP=true`: the key from
+   * `CLIENT_DPOP_KEY_FILE` (a `KeyObject`, which no dump shows), or a key
+   * pair generated at start when none is named.
+   */
+  dpop?: { key?: KeyObject };
 }
 
 /** `./data` under the app folder (`dist/..` or `src/..`). */
@@ -68,7 +74,31 @@ export function loadConfig(env: Env): OrderServiceConfig {
     settleLeaseMs: read.int("SETTLE_LEASE_MS", 30_000, { min: 11_000, max: 3_600_000 }),
     settleWaitMs,
     retryMaxDelayMs: read.int("RETRY_MAX_DELAY_MS", 30_000, { min: 100, max: 3_600_000 }),
+    ...loadDPoP(read),
   };
+}
+
+/**
+ * `CLIENT_DPOP=true` asks for DPoP-bound tokens; `CLIENT_DPOP_KEY_FILE` (or
+ * `CLIENT_DPOP_KEY`) names the private key to prove, PKCS#8 PEM or a
+ * private JWK, and is refused without `CLIENT_DPOP=true`, where it would
+ * silently do nothing.
+ */
+function loadDPoP(read: EnvReader): Pick<OrderServiceConfig, "dpop"> {
+  const enabled = read.boolean("CLIENT_DPOP", false);
+  const text = read.secret("CLIENT_DPOP_KEY");
+  if (!enabled) {
+    if (text !== undefined) throw new ConfigError("invalid CLIENT_DPOP_KEY_FILE: set CLIENT_DPOP=true to use it");
+    return {};
+  }
+  if (text === undefined) return { dpop: {} };
+  let key: KeyObject;
+  try {
+    key = parsePrivateKey(text);
+  } catch {
+    throw new ConfigError("invalid CLIENT_DPOP_KEY_FILE: expected a private key as PKCS#8 PEM or JWK");
+  }
+  return { dpop: { key } };
 }
 
 /**

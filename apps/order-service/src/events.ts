@@ -10,7 +10,14 @@ export function logTokenEvents(logger: Logger): Pick<TokenClientOptions, "onFetc
   return {
     onFetched(event) {
       logger.info(
-        { ...describe(event), auth_method: event.authMethod, expires_in: event.expiresIn, lifetime_seconds: event.lifetimeSeconds, token: event.tokenFingerprint },
+        {
+          ...describe(event),
+          auth_method: event.authMethod,
+          expires_in: event.expiresIn,
+          lifetime_seconds: event.lifetimeSeconds,
+          token: event.tokenFingerprint,
+          ...(event.dpop ? { dpop: { jkt: event.dpop.jkt, nonce_retried: event.dpop.nonceRetried } } : {}),
+        },
         "token.fetched",
       );
     },

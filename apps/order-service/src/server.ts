@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import { migrate, openPostgres, redactUrl } from "@m2m/store-kit";
-import { TokenClient } from "@m2m/token-client";
+import { generateDPoPKey, importDPoPKey, TokenClient } from "@m2m/token-client";
 import { createApp } from "./app.js";
 import { logTokenEvents } from "./events.js";
 import type { OrderServiceConfig } from "./config.js";
@@ -47,11 +47,14 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
 
+  // one key pair for the life of the process: every token it gets is bound to it
+  const dpop = config.dpop === undefined ? undefined : config.dpop.key ? await importDPoPKey(config.dpop.key) : await generateDPoPKey();
   const tokens = new TokenClient({
     issuer: config.issuer,
     authServerUrl: config.authServerUrl,
     clientId: config.clientId,
     clientAuth: config.clientAuth,
+    ...(dpop ? { dpop } : {}),
     ...logTokenEvents(logger),
     requestTimeoutMs: 3_000,
     // Short: the worker retries an order later anyway, with its own backoff.
@@ -76,7 +79,16 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   }
   const url = serverUrl(server);
   worker.start();
-  logger.info({ url, client_id: config.clientId, auth_method: config.clientAuth.method, pending_resumed: resumed }, "service.started");
+  logger.info(
+    {
+      url,
+      client_id: config.clientId,
+      auth_method: config.clientAuth.method,
+      ...(dpop ? { dpop: { alg: dpop.alg, jkt: dpop.jkt, key: config.dpop?.key ? "configured" : "generated at start" } } : {}),
+      pending_resumed: resumed,
+    },
+    "service.started",
+  );
 
   const stopBackground = async () => {
     closing = true;

@@ -1,5 +1,5 @@
 import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
-import type { TokenVerifier } from "@m2m/token-verifier";
+import type { DPoPVerifier, TokenVerifier } from "@m2m/token-verifier";
 import type { Express } from "express";
 import { Charges } from "./charges/charges.js";
 import type { CardProcessor } from "./charges/processor.js";
@@ -9,6 +9,10 @@ import type { Ledger } from "./charges/ledger.js";
 export interface AppDeps {
   logger: Logger;
   verifier: TokenVerifier;
+  /** DPoP-bound tokens (RFC 9449 §7), with this service's mode, replay cache and nonces. Default: `off`. */
+  dpop?: DPoPVerifier;
+  /** Express's `trust proxy`: whose `X-Forwarded-*` headers say this service's public origin. Default `false`. */
+  trustProxy?: boolean | number | string[];
   /** Charges and idempotency keys: SQLite under `DATA_DIR`, or PostgreSQL. */
   ledger: Ledger;
   processor: CardProcessor;
@@ -28,6 +32,7 @@ export function createApp(deps: AppDeps): Express {
   const { logger, verifier } = deps;
   const charges = new Charges({ ledger: deps.ledger, processor: deps.processor, logger, clock: deps.clock });
   const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
-  app.use(chargeRoutes({ charges, verifier, logger }));
+  app.set("trust proxy", deps.trustProxy ?? false);
+  app.use(chargeRoutes({ charges, verifier, dpop: deps.dpop, logger }));
   return finishApp(app, logger);
 }

@@ -1,7 +1,10 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
+import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
 import { databaseUrlFrom } from "@m2m/store-kit";
+import { DPOP_MODES, type DPoPMode } from "@m2m/token-verifier";
 
 /** payment-service's configuration, read once from the environment (docs/wire-contract.md, "Starting an app, and its configuration"). */
 export interface PaymentConfig {
@@ -27,6 +30,25 @@ export interface PaymentConfig {
   jwksMaxAgeMs: number;
   /** Keys not confirmed by a fetch for this long (`JWKS_MAX_STALE`, seconds) are not used: 503 and not ready. */
   jwksMaxStaleMs: number;
+  dpop: DPoPConfig;
+  /**
+   * Express's `trust proxy` (`TRUST_PROXY`): which peers' `X-Forwarded-Proto`
+   * and `X-Forwarded-Host` are believed when the DPoP `htu` origin comes
+   * from the request. Default `false`: never.
+   */
+  trustProxy: boolean | number | string[];
+}
+
+/** How payment-service takes DPoP-bound tokens (RFC 9449 §7). */
+export interface DPoPConfig {
+  /** `DPOP_MODE`: `off`, `allowed` (default) or `required`. */
+  mode: DPoPMode;
+  /** `PUBLIC_URL`: the origin clients address this service at, which `htu` must name; unset, taken from the request. */
+  publicUrl?: string;
+  /** `DPOP_NONCE_REQUIRED` (default false): every proof must carry a current nonce of this service (RFC 9449 §9). */
+  requireNonce: boolean;
+  /** `DPOP_NONCE_SECRET` or `_FILE`, as a `KeyObject` no dump shows; unset, one per process. */
+  nonceSecret?: KeyObject;
 }
 
 // dist/config.js and src/config.ts are both one level below the app folder
@@ -50,8 +72,56 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): P
     // a week: far longer than any outage a client keeps retrying through (Stripe keeps keys a day)
     idempotencyKeyRetentionMs: read.int("IDEMPOTENCY_KEY_RETENTION", 7 * 86_400, { min: 3_600, max: 366 * 86_400 }) * 1000,
     ...readJwksTimes(read),
+    dpop: readDPoP(read),
+    trustProxy: readTrustProxy(read),
   };
 }
+
+function readDPoP(read: EnvReader): DPoPConfig {
+  const mode = read.oneOf("DPOP_MODE", DPOP_MODES, "allowed");
+  const given = read.raw("PUBLIC_URL") === undefined ? undefined : new URL(read.url("PUBLIC_URL", ""));
+  if (given !== undefined && (given.pathname !== "/" || given.search !== "" || given.hash !== "" || given.username !== "")) {
+    throw new ConfigError(`invalid PUBLIC_URL: expected an origin (scheme, host and port only), got ${JSON.stringify(read.raw("PUBLIC_URL"))}`);
+  }
+  const publicUrl = given?.origin;
+  const secret = read.secret("DPOP_NONCE_SECRET");
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError("invalid DPOP_NONCE_SECRET: expected at least 32 characters (e.g. openssl rand -base64 32)");
+  }
+  return {
+    mode,
+    ...(publicUrl === undefined ? {} : { publicUrl }),
+    requireNonce: read.boolean("DPOP_NONCE_REQUIRED", false),
+    ...(secret === undefined ? {} : { nonceSecret: createSecretKey(Buffer.from(secret, "utf8")) }),
+  };
+}
+
+/**
+ * `TRUST_PROXY`: `false` (default), `true` (any peer: only behind a proxy
+ * that overwrites the headers), a number of hops, or a comma-separated list
+ * of addresses, CIDR subnets and the names `loopback`, `linklocal` and
+ * `uniquelocal`, as Express's `trust proxy` takes them.
+ */
+function readTrustProxy(read: EnvReader): PaymentConfig["trustProxy"] {
+  const value = read.raw("TRUST_PROXY");
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(",").map((entry) => entry.trim());
+  const valid = (entry: string) => {
+    if (NAMED_SUBNETS.includes(entry)) return true;
+    const [address, bits, ...rest] = entry.split("/");
+    const version = isIP(address ?? "");
+    return version !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128)));
+  };
+  if (!entries.every(valid)) {
+    throw new ConfigError(`invalid TRUST_PROXY: expected false, true, a hop count, or addresses and CIDR subnets separated by commas, got ${JSON.stringify(value)}`);
+  }
+  return entries;
+}
+
+/** The subnets Express's `trust proxy` knows by name. */
+const NAMED_SUBNETS = ["loopback", "linklocal", "uniquelocal"];
 
 /**
  * `JWKS_MAX_AGE` (default 60 s: auth-server's `max-age` for its JWK Set) and

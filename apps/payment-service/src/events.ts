@@ -1,5 +1,5 @@
 import type { Logger } from "@m2m/service-kit";
-import type { GuardOptions } from "@m2m/token-verifier";
+import { InvalidDPoPProofError, type GuardOptions } from "@m2m/token-verifier";
 
 /**
  * The guard's events as log lines (docs/log-events.md). `token.verified` is
@@ -26,12 +26,19 @@ export function logGuardEvents(logger: Logger): Pick<GuardOptions, "onVerified" 
           checks: event.checks,
           cached,
           expires_in: claims.exp - checkedAt,
+          ...(event.dpop ? { dpop: { jkt: event.dpop.jkt, alg: event.dpop.alg } } : {}),
         },
         "token.verified",
       );
     },
     onRejected({ error }) {
-      const line = { status: error.status, error: error.code, error_description: error.description };
+      const line = {
+        status: error.status,
+        error: error.code,
+        error_description: error.description,
+        // which proof check failed: the client is only told that the proof is not valid
+        ...(error instanceof InvalidDPoPProofError ? { reason: error.reason } : {}),
+      };
       // an outage of the issuer's keys is ours, not the caller's
       if (error.status >= 500) logger.warn(line, "token.rejected");
       else logger.info(line, "token.rejected");

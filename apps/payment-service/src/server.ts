@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import { migrate, openPostgres, redactUrl } from "@m2m/store-kit";
-import { createVerifier, type TokenVerifier } from "@m2m/token-verifier";
+import { createDPoPVerifier, createVerifier, type TokenVerifier } from "@m2m/token-verifier";
 import { createApp } from "./app.js";
 import type { Ledger } from "./charges/ledger.js";
 import { PostgresLedger } from "./charges/postgres-ledger.js";
@@ -66,10 +66,19 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     onJwksLoaded: ({ kids, changed, reason }) => logger[changed ? "info" : "debug"]({ kids, changed, reason }, "jwks.loaded"),
     onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
   });
+  const dpop = createDPoPVerifier({
+    mode: config.dpop.mode,
+    requireNonce: config.dpop.requireNonce,
+    ...(config.dpop.publicUrl ? { publicUrl: config.dpop.publicUrl } : {}),
+    ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   let accepting = true;
   const app = createApp({
     logger,
     verifier,
+    dpop,
+    trustProxy: config.trustProxy,
     ledger,
     processor: options.processor ?? limitProcessor(config.chargeLimit),
     clock: options.clock,
@@ -94,7 +103,18 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
   const pruneTimer = setInterval(() => void pruneSafely(), PRUNE_INTERVAL_MS);
   pruneTimer.unref();
   const url = serverUrl(server);
-  logger.info({ url, issuer: config.issuer, audience: config.audience, charge_limit: config.chargeLimit }, "service.started");
+  logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      audience: config.audience,
+      charge_limit: config.chargeLimit,
+      dpop_mode: dpop.mode,
+      // without PUBLIC_URL a client's own Host header picks the origin its proofs are checked against
+      dpop_htu_origin: dpop.publicUrl ?? "from the request",
+    },
+    "service.started",
+  );
 
   const stopAccepting = () => {
     accepting = false;

@@ -17,7 +17,26 @@ describe("loadConfig", () => {
       idempotencyKeyRetentionMs: 7 * 86_400_000,
       jwksMaxAgeMs: 60_000,
       jwksMaxStaleMs: 600_000,
+      dpop: { mode: "allowed", requireNonce: false },
+      trustProxy: false,
     });
+  });
+
+  it("takes DPOP_MODE, PUBLIC_URL as an origin, DPOP_NONCE_REQUIRED and its secret, never showing the secret", () => {
+    const config = loadConfig({
+      DPOP_MODE: "required",
+      PUBLIC_URL: "https://payments.example:443/",
+      DPOP_NONCE_REQUIRED: "true",
+      DPOP_NONCE_SECRET: "s".repeat(32),
+    });
+    expect(config.dpop).toMatchObject({ mode: "required", publicUrl: "https://payments.example", requireNonce: true });
+    expect(JSON.stringify(config)).not.toContain("s".repeat(32));
+  });
+
+  it("takes TRUST_PROXY as Express does: never by default, or true, a hop count, addresses and subnets", () => {
+    expect(loadConfig({ TRUST_PROXY: "true" }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: "1" }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, ::1" }).trustProxy).toEqual(["10.0.0.0/8", "::1"]);
   });
 
   it("hardening #7: takes JWKS_MAX_AGE and JWKS_MAX_STALE in seconds", () => {
@@ -57,6 +76,13 @@ describe("loadConfig", () => {
     ["JWKS_MAX_AGE", "0", /invalid JWKS_MAX_AGE/],
     ["JWKS_MAX_STALE", "10m", /invalid JWKS_MAX_STALE: expected an integer from 1 to 604800/],
     ["JWKS_MAX_STALE", "30", /invalid JWKS_MAX_STALE: must be at least JWKS_MAX_AGE \(60 s\), got "30"/],
+    ["DPOP_MODE", "on", /invalid DPOP_MODE: expected one of off, allowed, required, got "on"/],
+    ["PUBLIC_URL", "https://payments.example/api", /invalid PUBLIC_URL: expected an origin/],
+    ["PUBLIC_URL", "payments.example", /invalid PUBLIC_URL/],
+    ["DPOP_NONCE_REQUIRED", "yes", /invalid DPOP_NONCE_REQUIRED: expected true or false/],
+    ["DPOP_NONCE_SECRET", "short", /invalid DPOP_NONCE_SECRET: expected at least 32 characters/],
+    ["TRUST_PROXY", "proxy.internal", /invalid TRUST_PROXY/],
+    ["TRUST_PROXY", "10.0.0.0/99", /invalid TRUST_PROXY/],
     ["HTTP_REQUEST_TIMEOUT_MS", "15s", /^invalid HTTP_REQUEST_TIMEOUT_MS: expected an integer/],
     ["HTTP_MAX_CONNECTIONS", "-1", /^invalid HTTP_MAX_CONNECTIONS: /],
   ])("refuses %s=%s with one line naming it", (name, value, message) => {

@@ -54,6 +54,13 @@ describe("EnvReader", () => {
       'invalid A: expected one of RS256, ES256, got "HS256"',
     );
   });
+
+  it("reads a boolean as true or false only", () => {
+    expect(new EnvReader({ A: "true" }).boolean("A", false)).toBe(true);
+    expect(new EnvReader({ A: "false" }).boolean("A", true)).toBe(false);
+    expect(new EnvReader({}).boolean("A", true)).toBe(true);
+    expect(() => new EnvReader({ A: "yes" }).boolean("A", false)).toThrow('invalid A: expected true or false, got "yes"');
+  });
 });
 
 describe("logLevelFrom", () => {

@@ -74,6 +74,14 @@ export class EnvReader {
     return value.replace(/\/+$/, "");
   }
 
+  /** `true` or `false`, exactly: a typo must not silently mean either. */
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (value !== "true" && value !== "false") throw invalid(name, "true or false", value);
+    return value === "true";
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.raw(name);
     if (value === undefined) return fallback;

@@ -2,7 +2,8 @@
  * Acquisition of access tokens with the OAuth 2.0 client credentials grant
  * (RFC 6749 §4.4): discovery (RFC 8414), client authentication, a cache with
  * refresh ahead, one request in flight however many callers wait, bounded
- * retries, and an axios integration that sends the token and retries once on
+ * retries, DPoP-bound tokens (RFC 9449) on request, and an axios integration
+ * that sends the token (with a proof when it is bound) and retries once on
  * `invalid_token`.
  *
  * Start with {@link TokenClient} and one of {@link clientSecretBasic},
@@ -32,7 +33,14 @@ export type { RetryPolicy } from "./retry.js";
 export { clientSecretBasic, clientSecretPost, privateKeyJwt } from "./client-auth.js";
 export type { ClientAuth, ClientAuthContext, ClientAuthMethod, PrivateKeyJwtOptions } from "./client-auth.js";
 
-/** Axios: `Authorization: Bearer` on every request, one retry with a new token on `invalid_token` (RFC 6750 §3.1). */
+/** DPoP (RFC 9449): the client's key pair as a value, generated or imported; it makes the proofs and keeps the nonces. */
+export { generateDPoPKey, importDPoPKey } from "./dpop.js";
+export type { DPoPKey, DPoPKeyOptions, DPoPProofRequest } from "./dpop.js";
+
+/**
+ * Axios: `Authorization: Bearer` (or `DPoP` and a proof) on every request, one retry with a new token on
+ * `invalid_token` (RFC 6750 §3.1), one with the server's nonce on `use_dpop_nonce` (RFC 9449 §9).
+ */
 export { withBearerToken } from "./axios.js";
 export type { BearerTokenOptions, TokenSource } from "./axios.js";
 

@@ -1,10 +1,11 @@
 import { inspect } from "node:util";
 import axios, { type AxiosInstance } from "axios";
 import type { ClientAuth, ClientAuthMethod } from "./client-auth.js";
+import type { DPoPKey } from "./dpop.js";
 import { fetchMetadata } from "./discovery.js";
 import { AuthServerUnavailableError } from "./errors.js";
 import { fingerprint } from "./fingerprint.js";
-import { exchange, type ExchangeLimits } from "./http.js";
+import { exchange, isObject, type Answer, type ExchangeLimits } from "./http.js";
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { readTokenResponse } from "./token-response.js";
 
@@ -30,6 +31,11 @@ export interface TokenFetchedEvent extends TokenRequestDescription {
   lifetimeSeconds: number;
   /** `sha256:` and 12 hex digits of the token: enough to correlate, never the token. */
   tokenFingerprint: string;
+  /**
+   * For a DPoP-bound token (RFC 9449 §5): the thumbprint of the key it is
+   * bound to, and whether the server asked for its nonce first (one retry).
+   */
+  dpop?: { jkt: string; nonceRetried: boolean };
 }
 
 /** `onReused`: a cached token was handed out without asking the server. */
@@ -62,6 +68,13 @@ export interface TokenClientOptions {
   clientId: string;
   /** How the client authenticates: {@link clientSecretBasic}, {@link clientSecretPost} or {@link privateKeyJwt}. */
   clientAuth: ClientAuth;
+  /**
+   * Ask for DPoP-bound tokens (RFC 9449), proving this key
+   * ({@link generateDPoPKey}, {@link importDPoPKey}) in every token request;
+   * `withBearerToken` then sends them with the `DPoP` scheme and a proof.
+   * A server that answers with a Bearer token anyway is refused.
+   */
+  dpop?: DPoPKey;
   /** The axios instance used to reach the authorization server (default: a fresh one). */
   http?: AxiosInstance;
   /**
@@ -142,7 +155,8 @@ export interface TokenParams {
 /** An access token as the client holds it. */
 export interface AccessToken {
   readonly accessToken: string;
-  readonly tokenType: "Bearer";
+  /** `DPoP` for a token bound to the client's DPoP key: it is sent with a proof of that key (RFC 9449 §7). */
+  readonly tokenType: "Bearer" | "DPoP";
   /** When the token stops being handed out, milliseconds on the client's clock. */
   readonly expiresAt: number;
   /** The scope granted (RFC 6749 §5.1), `undefined` when the server did not say. */
@@ -206,6 +220,7 @@ export class TokenClient {
   readonly #authServerUrl: string;
   readonly #clientId: string;
   readonly #auth: ClientAuth;
+  readonly #dpop: DPoPKey | undefined;
   readonly #http: AxiosInstance;
   readonly #requestTimeoutMs: number;
   readonly #refreshAfter: number;
@@ -234,6 +249,7 @@ export class TokenClient {
     this.#authServerUrl = options.authServerUrl ?? options.issuer;
     this.#clientId = options.clientId;
     this.#auth = options.clientAuth;
+    this.#dpop = options.dpop;
     this.#http = options.http ?? axios.create();
     this.#requestTimeoutMs = requestTimeoutMs;
     this.#refreshAfter = refreshAfter;
@@ -252,6 +268,11 @@ export class TokenClient {
   /** The client id this client authenticates as. */
   get clientId(): string {
     return this.#clientId;
+  }
+
+  /** The key its tokens are bound to, when it asks for DPoP-bound tokens. */
+  get dpop(): DPoPKey | undefined {
+    return this.#dpop;
   }
 
   /**
@@ -353,23 +374,17 @@ export class TokenClient {
   async #requestOnce(request: Request): Promise<Cached> {
     const tokenEndpoint = await this.#discover();
     const sentAt = this.#clock();
-    const body = new URLSearchParams({ grant_type: "client_credentials" });
-    if (request.scopes?.length) body.set("scope", request.scopes.join(" "));
-    if (request.target) body.set(request.target.name, request.target.value);
-    const headers: Record<string, string> = {
-      "content-type": "application/x-www-form-urlencoded",
-      accept: "application/json",
-    };
-    await this.#auth.apply({ clientId: this.#clientId, issuer: this.#issuer, tokenEndpoint, now: sentAt }, body, headers);
-    const post = { method: "POST", url: tokenEndpoint, data: body.toString(), headers };
-    const answer = await exchange(this.#http, post, "token request", this.#limits());
-    const response = readTokenResponse(answer, this.#clock());
+    let answer = await this.#post(request, tokenEndpoint, sentAt);
+    // RFC 9449 §8: the server wants its nonce in the proof; the one retry carries it (remembered by #post), never more
+    const nonceRetried = this.#dpop !== undefined && isNonceChallenge(answer);
+    if (nonceRetried) answer = await this.#post(request, tokenEndpoint, this.#clock());
+    const response = readTokenResponse(answer, this.#clock(), this.#dpop ? "DPoP" : "Bearer");
     const lifetimeSeconds = this.#lifetimeSeconds(response.expiresIn);
     const lifetimeMs = lifetimeSeconds * 1000;
     const margin = Math.min(this.#marginMs, lifetimeMs / 10);
     const token: AccessToken = {
       accessToken: response.accessToken,
-      tokenType: "Bearer",
+      tokenType: this.#dpop ? "DPoP" : "Bearer",
       expiresAt: sentAt + lifetimeMs - margin,
       scope: response.scope ?? request.scopes?.join(" "),
     };
@@ -379,10 +394,33 @@ export class TokenClient {
       expiresIn: response.expiresIn,
       lifetimeSeconds,
       tokenFingerprint: fingerprint(token.accessToken),
+      ...(this.#dpop ? { dpop: { jkt: this.#dpop.jkt, nonceRetried } } : {}),
     });
     // Jittered per token, so that clients which fetched together drift apart at the next refresh.
     const refreshShare = this.#refreshAfter * (1 - this.#random() * this.#refreshJitter);
     return { token, refreshAt: sentAt + lifetimeMs * refreshShare };
+  }
+
+  /**
+   * One token request: the form, the client's authentication (applied anew
+   * each time, so a `private_key_jwt` assertion is rebuilt with a new `jti`
+   * for a retry) and, with DPoP, a fresh proof of the client's key. A
+   * `DPoP-Nonce` in any answer is remembered for the next proof.
+   */
+  async #post(request: Request, tokenEndpoint: string, now: number): Promise<Answer> {
+    const body = new URLSearchParams({ grant_type: "client_credentials" });
+    if (request.scopes?.length) body.set("scope", request.scopes.join(" "));
+    if (request.target) body.set(request.target.name, request.target.value);
+    const headers: Record<string, string> = {
+      "content-type": "application/x-www-form-urlencoded",
+      accept: "application/json",
+    };
+    await this.#auth.apply({ clientId: this.#clientId, issuer: this.#issuer, tokenEndpoint, now }, body, headers);
+    if (this.#dpop) headers.dpop = await this.#dpop.proof({ htm: "POST", htu: tokenEndpoint });
+    const answer = await exchange(this.#http, { method: "POST", url: tokenEndpoint, data: body.toString(), headers }, "token request", this.#limits());
+    const nonce = answer.headers["dpop-nonce"];
+    if (this.#dpop && typeof nonce === "string" && nonce !== "") this.#dpop.rememberNonce(tokenEndpoint, nonce);
+    return answer;
   }
 
   /**
@@ -427,8 +465,9 @@ export class TokenClient {
     const list = typeof params.scope === "string" ? params.scope.split(" ") : (params.scope ?? []);
     const unique = [...new Set(list.filter((s) => s !== ""))].sort();
     const scopes = params.scope === undefined ? undefined : unique;
-    // The endpoint is fixed per client (given, or discovered from one server), so it is named by where it comes from.
-    const key = JSON.stringify([this.#authServerUrl, this.#clientId, target?.name, target?.value, scopes]);
+    // The endpoint is fixed per client (given, or discovered from one server), so it is named by where it comes from;
+    // a DPoP-bound token is good only with its key, so the key is part of what a token is cached for.
+    const key = JSON.stringify([this.#authServerUrl, this.#clientId, target?.name, target?.value, scopes, this.#dpop?.jkt]);
     return { key, scopes, target };
   }
 
@@ -471,4 +510,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** RFC 9449 §8: `400 use_dpop_nonce`, and the nonce to use in `DPoP-Nonce`. */
+function isNonceChallenge(answer: Answer): boolean {
+  return answer.status === 400 && isObject(answer.json) && answer.json.error === "use_dpop_nonce" && typeof answer.headers["dpop-nonce"] === "string";
 }

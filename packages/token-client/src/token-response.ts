@@ -18,12 +18,13 @@ export interface TokenResponse {
 const TRANSIENT_ERRORS = new Set(["server_error", "temporarily_unavailable"]);
 
 /**
- * Reads a token endpoint answer: a token (RFC 6749 §5.1), a permanent OAuth
+ * Reads a token endpoint answer: a token (RFC 6749 §5.1) of the type
+ * expected (`Bearer`, or `DPoP` when a proof was sent), a permanent OAuth
  * error (§5.2) as {@link TokenRequestError}, a transient failure as
  * {@link AuthServerUnavailableError}, or a protocol violation as
  * {@link InvalidResponseError}.
  */
-export function readTokenResponse(answer: Answer, now: number): TokenResponse {
+export function readTokenResponse(answer: Answer, now: number, expectedType: "Bearer" | "DPoP" = "Bearer"): TokenResponse {
   const { status, json } = answer;
   if (status === 200) {
     if (!isObject(json)) throw new InvalidResponseError("token response is not a JSON object", status);
@@ -31,9 +32,10 @@ export function readTokenResponse(answer: Answer, now: number): TokenResponse {
     if (typeof accessToken !== "string" || accessToken === "") {
       throw new InvalidResponseError("token response has no access_token", status);
     }
-    // RFC 6749 §7.1: the type is case-insensitive; only Bearer (RFC 6750) is understood here.
-    if (typeof tokenType !== "string" || tokenType.toLowerCase() !== "bearer") {
-      throw new InvalidResponseError("token response token_type is not Bearer", status);
+    // RFC 6749 §7.1: the type is case-insensitive. A client that proved a DPoP key takes only a token bound to it
+    // (RFC 9449 §5), never a bearer token it did not ask for; one that did not takes only a Bearer token.
+    if (typeof tokenType !== "string" || tokenType.toLowerCase() !== expectedType.toLowerCase()) {
+      throw new InvalidResponseError(`token response token_type is not ${expectedType}`, status);
     }
     const seconds = typeof expiresIn === "string" && /^\d+$/.test(expiresIn) ? Number(expiresIn) : expiresIn;
     if (seconds !== undefined && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0)) {

@@ -62,7 +62,12 @@ export function parseChallenges(header: string | readonly string[] | undefined):
   return challenges;
 }
 
-/** True when a `Bearer` challenge says `error="invalid_token"` (RFC 6750 §3.1). */
+/** True when a `Bearer` or `DPoP` challenge says `error="invalid_token"` (RFC 6750 §3.1, RFC 9449 §7.1). */
 export function isInvalidTokenChallenge(header: string | readonly string[] | undefined): boolean {
-  return parseChallenges(header).some((c) => c.scheme === "bearer" && c.params.error === "invalid_token");
+  return parseChallenges(header).some((c) => (c.scheme === "bearer" || c.scheme === "dpop") && c.params.error === "invalid_token");
+}
+
+/** True when a `DPoP` challenge says `error="use_dpop_nonce"` (RFC 9449 §9): send again with the server's nonce. */
+export function isNonceChallenge(header: string | readonly string[] | undefined): boolean {
+  return parseChallenges(header).some((c) => c.scheme === "dpop" && c.params.error === "use_dpop_nonce");
 }

@@ -25,6 +25,8 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   jti: string;
+  /** RFC 9449 §6.1: a DPoP-bound token names the key it is bound to by its RFC 7638 thumbprint. */
+  cnf?: { jkt: string };
 }
 
 /** A signed access token, with what went into it (for the `issued` event). */
@@ -42,7 +44,7 @@ export interface MintedToken {
  * read back out of the process's key objects.
  */
 export async function mintAccessToken(
-  grant: { clientId: string; audience: string; scope: string },
+  grant: { clientId: string; audience: string; scope: string; jkt?: string },
   context: { issuer: string; ttlSeconds: number; keys: SigningKeys; clock: Clock },
 ): Promise<MintedToken> {
   const key = context.keys.current();
@@ -56,6 +58,7 @@ export async function mintAccessToken(
     iat,
     exp: iat + context.ttlSeconds,
     jti: randomUUID(),
+    ...(grant.jkt === undefined ? {} : { cnf: { jkt: grant.jkt } }),
   };
   // RFC 9068 §2.1: typ "at+jwt" tells an access token apart from an ID token or any other JWT (RFC 8725 §3.11).
   const header: AccessTokenHeader = { alg: key.alg, typ: "at+jwt", kid: key.kid };

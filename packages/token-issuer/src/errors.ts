@@ -99,6 +99,43 @@ export class InvalidTargetError extends OAuthError {
 }
 
 /**
+ * RFC 9449 §5: "If the DPoP proof is invalid, the authorization server
+ * issues an error response per Section 5.2 of [RFC6749] with
+ * invalid_dpop_proof as the value of the error parameter." Also the answer
+ * when a client registered with `dpop_bound_access_tokens` sends no proof
+ * (RFC 9449 §5.2: the server "MUST reject token requests from this client
+ * that do not contain the DPoP header").
+ *
+ * Every refusal gets the same description: which check failed would tell
+ * whoever holds a stolen proof or key what to change. What went wrong is
+ * `reason`, for the log.
+ */
+export class InvalidDPoPProofError extends OAuthError {
+  constructor(
+    /** Which RFC 9449 §4.3 check failed, for the log only: never sent to the client. */
+    readonly reason: string,
+  ) {
+    super("invalid_dpop_proof", 400, "the DPoP proof is not valid for this request");
+  }
+}
+
+/**
+ * RFC 9449 §8: the server requires a nonce in DPoP proofs and the proof had
+ * none, or one that is no longer current: "the authorization server responds
+ * with an HTTP 400 (Bad Request) ... the error code use_dpop_nonce ... [and]
+ * a DPoP-Nonce HTTP header with the nonce value". The client makes a new
+ * proof with that nonce and sends the request once more.
+ */
+export class UseDPoPNonceError extends OAuthError {
+  constructor(
+    /** The nonce to put in the next proof. */
+    readonly nonce: string,
+  ) {
+    super("use_dpop_nonce", 400, "the authorization server requires a nonce in the DPoP proof", { "DPoP-Nonce": nonce });
+  }
+}
+
+/**
  * Too many failed authentications (RFC 6585 §4, RFC 6819 §5.1.4.2.3 advice on
  * brute force). RFC 6749 has no code for it; `temporarily_unavailable`
  * (RFC 6749 §4.1.2.1) is the closest registered one and tells a client to

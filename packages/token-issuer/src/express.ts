@@ -35,7 +35,7 @@ export function oauthRouter(issuer: TokenIssuer, options: OAuthRouterOptions = {
     res.set("Cache-Control", `public, max-age=${jwksMaxAge}`).type("application/jwk-set+json").send(JSON.stringify(issuer.jwks()));
   });
 
-  router.post("/token", noStore, form, endpoint((request) => issuer.token(request)));
+  router.post("/token", noStore, form, endpoint((request) => issuer.token(request), issuer));
   router.post("/introspect", noStore, form, endpoint((request) => issuer.introspect(request)));
   router.all(["/token", "/introspect"], noStore, (_req, res, next) => {
     res.set("Allow", "POST");
@@ -54,15 +54,40 @@ const noStore: RequestHandler = (_req, res, next) => {
 
 const DEFAULT_BODY_LIMIT = 8192;
 
-function endpoint(handle: (request: EndpointRequest) => Promise<object>): RequestHandler {
+/**
+ * Runs one endpoint of `issuer`. A request that sent a DPoP proof gets the
+ * current server nonce with its answer, when nonces are required (RFC 9449
+ * §8.2), so the client's next proof is made with a fresh one without a
+ * `use_dpop_nonce` round trip.
+ */
+function endpoint(handle: (request: EndpointRequest) => Promise<object>, dpopNonces?: Pick<TokenIssuer, "dpopNonce">): RequestHandler {
   return (req, res, next) => {
+    const dpop = headerFields(req.rawHeaders, "dpop");
     const request: EndpointRequest = {
       params: res.locals.form as Map<string, string>,
       remoteAddress: req.ip ?? req.socket.remoteAddress ?? "unknown",
       ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}),
+      ...(dpop.length > 0 ? { dpop } : {}),
     };
-    handle(request).then((body) => res.json(body), next);
+    handle(request).then((body) => {
+      const nonce = dpop.length > 0 ? dpopNonces?.dpopNonce() : undefined;
+      if (nonce !== undefined) res.set("DPoP-Nonce", nonce);
+      res.json(body);
+    }, next);
   };
+}
+
+/**
+ * Every field of one header, from Node's `rawHeaders`: `req.headers` joins
+ * repeated fields of an unknown header with `, `, which would hide a second
+ * `DPoP` header (RFC 9449 §4.3 check 1) inside one odd-looking value.
+ */
+function headerFields(rawHeaders: readonly string[], lowerCaseName: string): string[] {
+  const fields: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === lowerCaseName) fields.push(rawHeaders[i + 1]!);
+  }
+  return fields;
 }
 
 const CREDENTIAL_PARAMETERS = ["client_secret", "client_assertion", "token"];

@@ -15,6 +15,7 @@
 /** The authorization server's core: `token()`, `introspect()`, `metadata()`, `jwks()`, and its events. */
 export { TokenIssuer } from "./token-issuer.js";
 export type {
+  DPoPOptions,
   EndpointRequest,
   RequestRefusedEvent,
   TokenIntrospectedEvent,
@@ -66,9 +67,13 @@ export type { TrustedCallers } from "./trusted-callers.js";
 export { MemoryUsedIdentifiers, ReplayQuotaError } from "./used-identifiers.js";
 export type { UsedIdentifiers } from "./used-identifiers.js";
 
-/** One error class per OAuth error code: `status`, `headers`, `expose`, `toJSON()` for the app's error handler. */
+/**
+ * One error class per OAuth error code: `status`, `headers`, `expose`, `toJSON()` for the app's error handler;
+ * `invalid_dpop_proof` and `use_dpop_nonce` are RFC 9449's (§5, §8).
+ */
 export {
   InvalidClientError,
+  InvalidDPoPProofError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidTargetError,
@@ -77,6 +82,7 @@ export {
   StoreUnavailableError,
   TooManyRequestsError,
   UnsupportedGrantTypeError,
+  UseDPoPNonceError,
 } from "./errors.js";
 
 /** Time, injectable so tests can move it. */

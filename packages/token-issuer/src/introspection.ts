@@ -16,7 +16,9 @@ export type IntrospectionResponse =
       exp: number;
       iat: number;
       jti: string;
-      token_type: "Bearer";
+      token_type: "Bearer" | "DPoP";
+      /** RFC 9449 §6.2: the key a DPoP-bound token is bound to. */
+      cnf?: { jkt: string };
     };
 
 /**
@@ -44,6 +46,7 @@ export async function inspectToken(
     const client = typeof clientId === "string" ? context.registry.client(clientId) : undefined;
     if (client === undefined || client.disabled) return { active: false };
     if (typeof payload.aud !== "string" || typeof payload.scope !== "string") return { active: false };
+    const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
     return {
       active: true,
       iss: context.issuer,
@@ -54,7 +57,7 @@ export async function inspectToken(
       exp: payload.exp!,
       iat: payload.iat!,
       jti: payload.jti!,
-      token_type: "Bearer",
+      ...(typeof jkt === "string" ? { token_type: "DPoP", cnf: { jkt } } : { token_type: "Bearer" }),
     };
   } catch {
     // Foreign, tampered, expired or malformed.

@@ -14,6 +14,8 @@ export interface AuthorizationServerMetadata {
   introspection_endpoint: string;
   introspection_endpoint_auth_methods_supported: string[];
   introspection_endpoint_auth_signing_alg_values_supported: string[];
+  /** RFC 9449 §5.1: the algorithms DPoP proofs may be signed with. */
+  dpop_signing_alg_values_supported: string[];
 }
 
 /**
@@ -28,6 +30,7 @@ export function authorizationServerMetadata(server: {
   introspectionEndpoint: string;
   jwksUri: string;
   registry: ClientRegistry;
+  dpopAlgorithms: string[];
 }): AuthorizationServerMetadata {
   const authMethods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
   const signingAlgs = [...ASSERTION_ALGORITHMS];
@@ -43,5 +46,6 @@ export function authorizationServerMetadata(server: {
     introspection_endpoint: server.introspectionEndpoint,
     introspection_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_signing_alg_values_supported: signingAlgs,
+    dpop_signing_alg_values_supported: server.dpopAlgorithms,
   };
 }

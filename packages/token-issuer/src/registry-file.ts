@@ -57,7 +57,8 @@ function parseRegistryText(text: string, source: string): RegistryData {
  * ```json
  * { "resource_servers": [ { "id", "resources": [uri], "scopes": [scope] } ],
  *   "clients": [ { "client_id", "client_secret_hash"?, "jwks"?: { "keys": [jwk] },
- *                  "scopes": [scope], "audiences": [resource server id], "disabled"?: bool } ] }
+ *                  "scopes": [scope], "audiences": [resource server id], "disabled"?: bool,
+ *                  "dpop_bound_access_tokens"?: bool } ] }
  * ```
  */
 export function parseRegistry(json: unknown, source: string): RegistryData {
@@ -95,7 +96,7 @@ export function parseRegistry(json: unknown, source: string): RegistryData {
     const where = `clients[${i}]`;
     const entry = object(raw, where, fail);
     if ("client_secret" in entry) fail(where, "holds a plain secret; store client_secret_hash instead (npm run hash-secret)");
-    onlyKeys(entry, ["client_id", "client_secret_hash", "jwks", "scopes", "audiences", "disabled"], where, fail);
+    onlyKeys(entry, ["client_id", "client_secret_hash", "jwks", "scopes", "audiences", "disabled", "dpop_bound_access_tokens"], where, fail);
     const clientId = identifier(entry.client_id, `${where}.client_id`, fail);
     if (clientIds.has(clientId)) fail(`${where}.client_id`, `duplicate client ${JSON.stringify(clientId)}`);
     clientIds.add(clientId);
@@ -125,6 +126,8 @@ export function parseRegistry(json: unknown, source: string): RegistryData {
       if (!owned) fail(`${where}.scopes[${j}]`, `${JSON.stringify(scope)} is not a scope of the client's audiences`);
     });
     if (entry.disabled !== undefined && typeof entry.disabled !== "boolean") fail(`${where}.disabled`, "must be true or false");
+    const dpopBound = entry.dpop_bound_access_tokens;
+    if (dpopBound !== undefined && typeof dpopBound !== "boolean") fail(`${where}.dpop_bound_access_tokens`, "must be true or false");
 
     clients.push(
       Object.freeze({
@@ -134,6 +137,7 @@ export function parseRegistry(json: unknown, source: string): RegistryData {
         ...(keys ? { keys } : {}),
         scopes,
         audiences,
+        dpopBoundAccessTokens: dpopBound === true,
       }),
     );
   });

@@ -32,6 +32,8 @@ export interface ClientRegistration {
   readonly scopes: readonly string[];
   /** Resource server ids the client may get tokens for. */
   readonly audiences: readonly string[];
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must carry a DPoP proof. */
+  readonly dpopBoundAccessTokens: boolean;
 }
 
 /** Everything the registry holds, validated. */

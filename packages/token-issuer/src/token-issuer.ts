@@ -1,9 +1,12 @@
+import type { KeyObject } from "node:crypto";
 import { mintAccessToken, type AccessTokenClaims, type AccessTokenHeader } from "./access-token.js";
 import { ClientAssertionVerifier } from "./client-assertion.js";
 import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials } from "./client-auth.js";
 import { systemClock, type Clock } from "./clock.js";
-import { InvalidClientError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
+import { DPoPNonces } from "@m2m/dpop-proof";
+import { DPoPProofVerifier, type VerifiedDPoPProof } from "./dpop-proof.js";
 import type { FailureCounts } from "./failure-counts.js";
+import { InvalidClientError, InvalidDPoPProofError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { inspectToken, type IntrospectionResponse } from "./introspection.js";
 import { authorizationServerMetadata, type AuthorizationServerMetadata } from "./metadata.js";
@@ -12,7 +15,7 @@ import type { ClientRegistration, ClientRegistry } from "./registry.js";
 import { SecretVerifier, UNMATCHABLE_HASH } from "./secret-hash.js";
 import type { SigningKeys } from "./signing-keys.js";
 import type { TrustedCallers } from "./trusted-callers.js";
-import type { UsedIdentifiers } from "./used-identifiers.js";
+import { MemoryUsedIdentifiers, type UsedIdentifiers } from "./used-identifiers.js";
 
 /** A request to the token or introspection endpoint, framework-free. */
 export interface EndpointRequest {
@@ -22,12 +25,14 @@ export interface EndpointRequest {
   params: ReadonlyMap<string, string>;
   /** The caller's address, for rate limiting failed authentication. */
   remoteAddress: string;
+  /** Every `DPoP` header field of the request (RFC 9449 §4.1), in order; none when absent. */
+  dpop?: readonly string[];
 }
 
-/** RFC 6749 §5.1 successful token response. */
+/** RFC 6749 §5.1 successful token response; `DPoP` for a token bound to the proof's key (RFC 9449 §5). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   scope: string;
 }
@@ -44,6 +49,8 @@ export interface TokenIssuedEvent {
   expiresIn: number;
   /** The step-2 checks that passed, in words, e.g. `"secret matches"`, `"scope allowed: charge:customer"`. */
   checks: readonly string[];
+  /** For a DPoP-bound token (RFC 9449 §5): the proof's key thumbprint (the token's `cnf.jkt`) and algorithm. */
+  dpop?: { jkt: string; alg: string };
 }
 
 /** What {@link TokenIssuerOptions.onRefused} is told: the token or introspection endpoint said no. */
@@ -90,12 +97,33 @@ export interface TokenIssuerOptions {
    * is refused with 503, never let through unchecked.
    */
   stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers; failureCounts?: FailureCounts };
+  /** Sender-constrained tokens (RFC 9449): how proofs are checked, and whether nonces are required. */
+  dpop?: DPoPOptions;
   /** Called for every token issued, before the response leaves (log `token.issued` here). */
   onIssued?: (event: TokenIssuedEvent) => void;
   /** Called for every refusal at either endpoint (log `token.refused` here). */
   onRefused?: (event: RequestRefusedEvent) => void;
   /** Called for every answered introspection request. */
   onIntrospected?: (event: TokenIntrospectedEvent) => void;
+}
+
+/** How {@link TokenIssuer} checks DPoP proofs at the token endpoint (RFC 9449 §4.3, §8). */
+export interface DPoPOptions {
+  /** Proof `alg`s accepted, asymmetric only (default: RS, PS, ES, EdDSA). Announced as `dpop_signing_alg_values_supported`. */
+  algorithms?: readonly string[];
+  /** How old a proof's `iat` may be, seconds (default 60). */
+  maxAgeSeconds?: number;
+  /** How far ahead of this server's clock a proof's `iat` may be, seconds (default 5). */
+  leewaySeconds?: number;
+  /** Every proof must carry a current server nonce (RFC 9449 §8); default false. */
+  requireNonce?: boolean;
+  /**
+   * The secret nonces are derived from: instances that share it accept each
+   * other's nonces. Default: a random one, good for this process only.
+   */
+  nonceSecret?: string | Uint8Array | KeyObject;
+  /** How long one nonce is handed out, seconds (default 60); each is accepted a step either side. */
+  nonceStepSeconds?: number;
 }
 
 interface Authenticated {
@@ -121,6 +149,8 @@ export class TokenIssuer {
   private readonly limiter: FailureLimiter;
   private readonly secrets = new SecretVerifier();
   private readonly assertions: ClientAssertionVerifier;
+  private readonly proofs: DPoPProofVerifier;
+  private readonly nonces: DPoPNonces | undefined;
 
   constructor(private readonly options: TokenIssuerOptions) {
     this.issuer = options.issuer;
@@ -131,7 +161,34 @@ export class TokenIssuer {
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
     this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers, counts: options.stores?.failureCounts });
-    this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers: options.stores?.usedIdentifiers });
+    const usedIdentifiers = options.stores?.usedIdentifiers ?? new MemoryUsedIdentifiers();
+    this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers });
+    const dpop = options.dpop ?? {};
+    this.nonces = dpop.requireNonce
+      ? new DPoPNonces({ secret: dpop.nonceSecret, stepSeconds: dpop.nonceStepSeconds, clock: this.clock })
+      : undefined;
+    this.proofs = new DPoPProofVerifier({
+      algorithms: dpop.algorithms,
+      maxAgeSeconds: dpop.maxAgeSeconds,
+      leewaySeconds: dpop.leewaySeconds,
+      nonces: this.nonces,
+      usedIdentifiers,
+      clock: this.clock,
+    });
+  }
+
+  /** The DPoP proof `alg`s accepted (RFC 9449 §5.1 `dpop_signing_alg_values_supported`). */
+  get dpopAlgorithms(): string[] {
+    return this.proofs.supportedAlgorithms;
+  }
+
+  /**
+   * The server nonce to send now in `DPoP-Nonce` (RFC 9449 §8.2: a server
+   * may hand out a fresh one on any answer), or `undefined` when nonces are
+   * not required.
+   */
+  dpopNonce(): string | undefined {
+    return this.nonces?.current();
   }
 
   /** The registry in use. */
@@ -157,10 +214,11 @@ export class TokenIssuer {
       if (grantType === undefined) throw new InvalidRequestError("grant_type is required");
       if (grantType !== "client_credentials") throw new UnsupportedGrantTypeError("only grant_type=client_credentials is supported");
 
+      const proof = await this.dpopProof(request.dpop ?? [], client);
       const requested = optional(params, "scope", "resource", "audience");
       const decision = decideGrant(client, this.registryNow, requested);
       const minted = await mintAccessToken(
-        { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope },
+        { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope, ...(proof ? { jkt: proof.jkt } : {}) },
         { issuer: this.issuer, ttlSeconds: this.options.accessTokenTtl, keys: this.options.keys, clock: this.clock },
       );
       this.options.onIssued?.({
@@ -171,9 +229,10 @@ export class TokenIssuer {
         header: minted.header,
         claims: minted.claims,
         expiresIn: minted.expiresIn,
-        checks: [...checks, ...decision.checks],
+        checks: [...checks, ...(proof ? dpopChecks(proof) : []), ...decision.checks],
+        ...(proof ? { dpop: { jkt: proof.jkt, alg: proof.alg } } : {}),
       });
-      return { access_token: minted.token, token_type: "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
+      return { access_token: minted.token, token_type: proof ? "DPoP" : "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
       this.refused("token", error, clientId);
       throw error;
@@ -210,6 +269,21 @@ export class TokenIssuer {
   /** RFC 7517 §5 JWK Set of the published public keys. */
   jwks(): ReturnType<SigningKeys["jwks"]> {
     return this.options.keys.jwks();
+  }
+
+  /**
+   * RFC 9449 §5: a request with a `DPoP` header gets a token bound to the
+   * proof's key, once the proof passes every check; a client registered
+   * with `dpop_bound_access_tokens` (§5.2) must send one. Looked at only
+   * after client authentication, so only registered clients can have a
+   * proof's `jti` remembered.
+   */
+  private async dpopProof(fields: readonly string[], client: ClientRegistration): Promise<VerifiedDPoPProof | undefined> {
+    if (fields.length === 0) {
+      if (client.dpopBoundAccessTokens) throw new InvalidDPoPProofError("the client is registered with dpop_bound_access_tokens and sent no proof");
+      return undefined;
+    }
+    return this.proofs.verify(fields, { method: "POST", uri: this.tokenEndpoint });
   }
 
   private claimedClientId(presented: PresentedCredentials): string | undefined {
@@ -277,4 +351,14 @@ function optional(params: ReadonlyMap<string, string>, ...names: ("scope" | "res
     if (value !== undefined) picked[name] = value;
   }
   return picked;
+}
+
+/** The DPoP checks that passed, in words, for `TokenIssuedEvent.checks`. */
+function dpopChecks(proof: VerifiedDPoPProof): string[] {
+  return [
+    `DPoP proof verified (${proof.alg}, jkt ${proof.jkt})`,
+    "DPoP proof htm and htu match this request, iat within the window",
+    ...(proof.nonceChecked ? ["DPoP nonce current"] : []),
+    "DPoP proof jti not seen before",
+  ];
 }

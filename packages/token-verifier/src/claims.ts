@@ -18,6 +18,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly exp: number;
   readonly nbf?: number;
+  /** RFC 9449 §6.1: a DPoP-bound token's key, by its RFC 7638 thumbprint. */
+  readonly cnf?: { readonly jkt: string };
   readonly [claim: string]: unknown;
 }
 
@@ -49,6 +51,22 @@ export function checkRequiredClaims(payload: Record<string, unknown>): asserts p
     checkNumericDate(payload, claim);
   }
   if ("nbf" in payload) checkNumericDate(payload, "nbf");
+  if ("cnf" in payload) checkConfirmation(payload.cnf);
+}
+
+/**
+ * RFC 7800 §3.1 / RFC 9449 §6.1: `cnf` names the key a token is bound to.
+ * The one confirmation method this resource server can check is `jkt`; a
+ * token confirmed by anything else (an mTLS certificate's `x5t#S256`, a
+ * `jwk`...) would be usable without its key here, so it is refused.
+ */
+function checkConfirmation(cnf: unknown): void {
+  const members = typeof cnf === "object" && cnf !== null && !Array.isArray(cnf) ? Object.keys(cnf) : [];
+  const jkt = members.length === 1 && members[0] === "jkt" ? (cnf as { jkt: unknown }).jkt : undefined;
+  // a SHA-256 thumbprint: 43 base64url characters (RFC 7638 §3)
+  if (typeof jkt !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) {
+    throw new InvalidTokenError("the access token's cnf claim is not a jkt this resource server can check");
+  }
 }
 
 function checkNumericDate(payload: Record<string, unknown>, claim: "iat" | "exp" | "nbf"): void {

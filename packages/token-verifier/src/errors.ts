@@ -1,5 +1,6 @@
 /**
- * The errors a resource server answers with, as RFC 6750 §3 defines them.
+ * The errors a resource server answers with, as RFC 6750 §3 defines them,
+ * and RFC 9449 §7.1 for the DPoP scheme.
  *
  * Each error knows its HTTP status, its `WWW-Authenticate` challenge and its
  * JSON body, and carries `expose: true`, so one error renderer (service-kit's,
@@ -21,15 +22,23 @@ export abstract class BearerError extends Error {
    * middleware sets it; an error thrown outside HTTP has none.
    */
   realm: string | undefined;
+  /**
+   * Set when the answer is a `DPoP` challenge (RFC 9449 §7.1): the proof
+   * algorithms the resource server accepts, sent as `algs`. Unset, the
+   * challenge is `Bearer` (RFC 6750 §3). The guard sets it for requests
+   * that used DPoP, and for every request where DPoP is required.
+   */
+  dpopAlgs: readonly string[] | undefined;
 
   constructor(
     /** Human-readable, safe to show (RFC 6750 §3: `error_description`). */
     readonly description: string,
-    options: { realm?: string; cause?: unknown } = {},
+    options: { realm?: string; cause?: unknown; dpopAlgs?: readonly string[] } = {},
   ) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.realm = options.realm;
+    this.dpopAlgs = options.dpopAlgs;
   }
 
   /** The auth-params of the challenge after `realm`, in the order they are sent. */
@@ -40,9 +49,10 @@ export abstract class BearerError extends Error {
     ];
   }
 
-  /** `WWW-Authenticate`, exactly as RFC 6750 §3 and docs/wire-contract.md write it. */
+  /** `WWW-Authenticate`, exactly as RFC 6750 §3 (or RFC 9449 §7.1) and docs/wire-contract.md write it. */
   get headers(): Readonly<Record<string, string>> {
-    return { "WWW-Authenticate": bearerChallenge(this.realm, this.challengeParams()) };
+    if (this.dpopAlgs === undefined) return { "WWW-Authenticate": bearerChallenge(this.realm, this.challengeParams()) };
+    return { "WWW-Authenticate": challenge("DPoP", this.realm, [...this.challengeParams(), ["algs", this.dpopAlgs.join(" ")]]) };
   }
 
   toJSON(): Record<string, unknown> {
@@ -66,7 +76,7 @@ export class UnauthorizedError extends BearerError {
   /** Not an RFC 6750 code: it is in the body only, never in the challenge. */
   readonly code = "unauthorized";
 
-  constructor(description = "this resource needs a Bearer access token", options?: { realm?: string }) {
+  constructor(description = "this resource needs a Bearer access token", options?: { realm?: string; dpopAlgs?: readonly string[] }) {
     super(description, options);
   }
 
@@ -150,9 +160,9 @@ export class TemporarilyUnavailableError extends BearerError {
   constructor(
     /** Seconds the client should wait before retrying (at least 1). */
     readonly retryAfterSeconds: number,
-    options?: { realm?: string; cause?: unknown },
+    options?: { realm?: string; cause?: unknown; description?: string },
   ) {
-    super("the issuer's signing keys cannot be fetched right now", options);
+    super(options?.description ?? "the issuer's signing keys cannot be fetched right now", options);
   }
 
   override get headers(): Readonly<Record<string, string>> {
@@ -165,13 +175,64 @@ export class TemporarilyUnavailableError extends BearerError {
 }
 
 /**
+ * `invalid_dpop_proof`, RFC 9449 §7.1: "The DPoP proof is invalid": missing,
+ * repeated, malformed, signed badly, for another request (`htm`, `htu`),
+ * another token (`ath`) or another time (`iat`), or seen before (`jti`).
+ * Answered `401` with a `DPoP` challenge.
+ *
+ * Every refusal gets the same description: which check failed would tell
+ * the holder of a stolen token what to try next. What went wrong is
+ * `reason`, for the log.
+ */
+export class InvalidDPoPProofError extends BearerError {
+  readonly status = 401;
+  readonly code = "invalid_dpop_proof";
+
+  constructor(
+    /** Which RFC 9449 §4.3 or §7 check failed, for the log only: never sent to the client. */
+    readonly reason: string,
+    options?: { realm?: string; dpopAlgs?: readonly string[] },
+  ) {
+    super("the DPoP proof is not valid for this request", options);
+  }
+}
+
+/**
+ * `use_dpop_nonce`, RFC 9449 §9: the resource server requires a nonce in
+ * DPoP proofs and the proof had none, or a stale one. Answered `401` with a
+ * `DPoP` challenge and the nonce to use in `DPoP-Nonce`; the client sends
+ * the request again with a new proof.
+ */
+export class UseDPoPNonceError extends BearerError {
+  readonly status = 401;
+  readonly code = "use_dpop_nonce";
+
+  constructor(
+    /** The nonce the next proof must carry. */
+    readonly nonce: string,
+    options?: { realm?: string; dpopAlgs?: readonly string[] },
+  ) {
+    super("the resource server requires a nonce in the DPoP proof", options);
+  }
+
+  override get headers(): Readonly<Record<string, string>> {
+    return { ...super.headers, "DPoP-Nonce": this.nonce };
+  }
+}
+
+/**
  * Formats a Bearer challenge (RFC 6750 §3, RFC 7235 §2.1): `Bearer` then
  * comma-separated `name="value"` auth-params. Values are quoted-strings;
  * characters RFC 6750 forbids in them (`"`, `\`, controls) are dropped, so a
  * value can never break out of its quotes.
  */
 export function bearerChallenge(realm: string | undefined, params: ReadonlyArray<[string, string]>): string {
+  return challenge("Bearer", realm, params);
+}
+
+/** A challenge of `scheme` (RFC 7235 §2.1), as {@link bearerChallenge} writes a Bearer one. */
+function challenge(scheme: "Bearer" | "DPoP", realm: string | undefined, params: ReadonlyArray<[string, string]>): string {
   const all: Array<[string, string]> = realm === undefined ? [...params] : [["realm", realm], ...params];
-  if (all.length === 0) return "Bearer";
-  return `Bearer ${all.map(([name, value]) => `${name}="${value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "")}"`).join(", ")}`;
+  if (all.length === 0) return scheme;
+  return `${scheme} ${all.map(([name, value]) => `${name}="${value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "")}"`).join(", ")}`;
 }

@@ -66,11 +66,11 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
     headers: { accept: "application/json" },
   });
   // Request interceptors run last-added first: this one, added before the
-  // Bearer interceptor, sees the request with its token.
+  // token interceptor, sees the request with its token (and proof).
   http.interceptors.request.use((config) => {
-    const authorization = String(config.headers.get("Authorization") ?? "");
+    const [scheme = "", token = ""] = String(config.headers.get("Authorization") ?? "").split(" ", 2);
     options.logger.info(
-      { order_id: config.headers.get("Idempotency-Key"), url: http.getUri(config), token: fingerprint(authorization.replace(/^Bearer /, "")) },
+      { order_id: config.headers.get("Idempotency-Key"), url: http.getUri(config), scheme, token: fingerprint(token), ...(config.headers.has("DPoP") ? { dpop_proof: true } : {}) },
       "charge.requested",
     );
     return config;

@@ -1,5 +1,5 @@
 import { jsonBody, sendReply, type Logger } from "@m2m/service-kit";
-import type { TokenVerifier } from "@m2m/token-verifier";
+import type { DPoPVerifier, TokenVerifier } from "@m2m/token-verifier";
 import { accessTokenClaims, requireAccessToken } from "@m2m/token-verifier/express";
 import { Router } from "express";
 import { logGuardEvents } from "../events.js";
@@ -13,9 +13,10 @@ export const REALM = "payment-service";
  * checks the access token and its scope first (step 5), before its body is
  * even read, then hands over to {@link Charges}.
  */
-export function chargeRoutes(deps: { charges: Charges; verifier: TokenVerifier; logger: Logger }): Router {
+export function chargeRoutes(deps: { charges: Charges; verifier: TokenVerifier; dpop?: DPoPVerifier | undefined; logger: Logger }): Router {
   const { charges, verifier } = deps;
-  const events = logGuardEvents(deps.logger);
+  // one DPoP verifier for both routes: one replay cache, one nonce
+  const events = { ...logGuardEvents(deps.logger), ...(deps.dpop ? { dpop: deps.dpop } : {}) };
   const router = Router();
   router.post("/charge", requireAccessToken(verifier, { realm: REALM, scope: "charge:customer", ...events }), jsonBody(), async (req, res) => {
     const reply = await charges.create({

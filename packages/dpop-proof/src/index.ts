@@ -1,0 +1,20 @@
+/**
+ * The DPoP proof checks (RFC 9449 §4.3) that an authorization server and a
+ * resource server make alike, in one place so the two sides cannot drift:
+ * the proof's syntax, header and signature, `htm` and `htu` (compared after
+ * RFC 3986 §6.2.2 normalisation), the `iat` window, and stateless server
+ * nonces (§8) that every instance sharing a secret accepts. What only one
+ * side does (remembering `jti`s, `ath`, the key binding of a token) is left
+ * to it: token-issuer and token-verifier build on this.
+ *
+ * @packageDocumentation
+ */
+
+/** Checks one request's `DPoP` header fields against what the request was; throws on the first check that fails. */
+export { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
+export type { CheckedProof, ProofExpectations } from "./dpop-checks.js";
+/** Stateless server nonces: derived from a secret and a time step. */
+export { DPoPNonces } from "./dpop-nonce.js";
+export type { DPoPNonceOptions } from "./dpop-nonce.js";
+/** The form in which `htu` is compared with the request URI. */
+export { normalizeHtu } from "./htu.js";
