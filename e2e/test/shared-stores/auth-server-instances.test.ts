@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateDPoPKey } from "@m2m/token-client";
 import { basic, eventually, send, tokenRequest } from "../support.js";
 import { Cluster, type Instance } from "./cluster.js";
 
@@ -46,6 +47,8 @@ beforeAll(async () => {
     REDIS_URL: cluster.redis.url,
     KEY_ENCRYPTION_KEY_FILE: cluster.keyEncryptionKeyFile,
     KEY_RELOAD_INTERVAL: "1",
+    // DPoP nonces of one instance are good at the other
+    DPOP_NONCE_SECRET: "a nonce secret the instances share, 32+ characters",
   };
   [a, b] = await Promise.all([cluster.start("auth-server", "auth-a", env), cluster.start("auth-server", "auth-b", env)]);
 }, 90_000);
@@ -88,6 +91,21 @@ describe("two auth-server instances on shared stores", () => {
     expect(cluster.events("token.refused", "auth-b").at(-1)?.reason).toMatch(/already used/);
     // and at A itself, for good measure
     expect((await withAssertion(a, signed)).status).toBe(401);
+  });
+
+  it("refuses at instance B a DPoP proof used at instance A: proofs' jtis are in the same Redis", async () => {
+    const key = await generateDPoPKey();
+    const htu = `${ISSUER}/token`;
+    const ask = (instance: Instance, proof: string) =>
+      tokenRequest(instance.url, { grant_type: "client_credentials" }, { authorization: basic("order-service", "super-secret"), dpop: proof });
+    const nonce = await ask(a, await key.proof({ htm: "POST", htu }));
+    expect(nonce.body.error).toBe("use_dpop_nonce");
+    key.rememberNonce(htu, nonce.headers.get("dpop-nonce")!);
+    const proof = await key.proof({ htm: "POST", htu });
+    expect((await ask(a, proof)).status).toBe(200);
+    const replayed = await ask(b, proof);
+    expect(replayed.status).toBe(400);
+    expect(replayed.body.error).toBe("invalid_dpop_proof");
   });
 
   it("counts wrong secrets over both instances: 21 wrong ones spread over A and B are all checked (401), the 22nd is 429 with Retry-After", async () => {
