@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { migrate, openPostgres, openRedis, whenConnected, type Pool, type Redis } from "@m2m/store-kit";
 import { startPostgres, startRedis, type TestPostgres, type TestServer } from "@m2m/store-kit/testing";
 import { MemoryTrustedCallers, SigningKeys, StoreUnavailableError, TokenIssuer, developmentRegistry, type EndpointRequest } from "@m2m/token-issuer";
@@ -8,6 +10,7 @@ import { PostgresKeyRing } from "../src/stores/postgres-key-ring.js";
 import { PostgresTrustedCallers } from "../src/stores/postgres-trusted-callers.js";
 import { RedisFailureCounts } from "../src/stores/redis-failure-counts.js";
 import { RedisUsedIdentifiers } from "../src/stores/redis-used-identifiers.js";
+import { run } from "./processes.js";
 import { tempDir } from "./support.js";
 
 // The shared stores against real servers: PostgreSQL and Redis from Debian's
@@ -88,6 +91,25 @@ describe("PostgresKeyRing", () => {
     await Promise.all([a.refresh(), b.refresh()]);
     expect(a.jwks()).toEqual(b.jwks());
     expect(a.jwks().keys).toHaveLength(2);
+  });
+});
+
+describe("npm run rotate-keys with DATABASE_URL", () => {
+  it("provisions keys in PostgreSQL (migrating it first), sealed with the servers' key-encryption key, and refuses without that key", async () => {
+    const url = await postgres.database("provisioned");
+    const kekFile = join(tempDir(), "kek");
+    writeFileSync(kekFile, `${kek.export()}\n`);
+    const env = { DATABASE_URL: url, KEY_ENCRYPTION_KEY_FILE: kekFile, SIGNING_ALG: "ES256" };
+    // without the key-encryption key it refuses, rather than seal with a key no server has
+    const refused = await run("dist/commands/rotate-keys.js", { DATABASE_URL: url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^invalid KEY_ENCRYPTION_KEY_FILE: required with DATABASE_URL/);
+    const rotated = await run("dist/commands/rotate-keys.js", env);
+    expect(rotated.code).toBe(0);
+    const line = JSON.parse(rotated.stdout) as { created: string };
+    const pool = openPostgres(url, { applicationName: "test" });
+    pools.push(pool);
+    expect((await new PostgresKeyRing(pool, kek).read()).map((key) => key.kid)).toEqual([line.created]);
   });
 });
 
