@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**", "**/test/**", "**/*.test.ts", "bench/**"],
+    files: ["scripts/**", "**/test/**", "**/*.test.ts", "**/src/testing/**", "bench/**"],
     rules: { "no-console": "off", "@typescript-eslint/no-explicit-any": "off" },
   },
 );

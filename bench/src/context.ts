@@ -6,7 +6,7 @@ import type { CorePlan } from "./cores.js";
 import type { LoadGenerator } from "./load/load-generator.js";
 import type { BenchOptions } from "./options.js";
 import { ChildServer } from "./servers/child-server.js";
-import type { ServerSpec } from "./servers/protocol.js";
+import { isApp, type ServerSpec } from "./servers/protocol.js";
 
 /** What every scenario gets: options, cores, the load generator, and servers it can start. */
 export class BenchContext {
@@ -24,13 +24,16 @@ export class BenchContext {
 
   /**
    * Starts a server in its own pinned process with a fresh temp data folder
-   * (SQLite, keys). auth-server gets a free port chosen here unless the spec
-   * names one: its issuer URL must be known before it starts.
+   * (SQLite, keys). Our apps get a free port chosen here unless the spec
+   * names one: their URLs are configuration (auth-server's is its issuer).
+   * With `keepLog`, its stdout (the JSON log lines) goes to a file for
+   * {@link ChildServer.logCounts}; else to /dev/null.
    */
-  async start(label: string, spec: Omit<ServerSpec, "dataDir">): Promise<ChildServer> {
+  async start(label: string, spec: Omit<ServerSpec, "dataDir" | "logFile">, keepLog = false): Promise<ChildServer> {
     const dataDir = mkdtempSync(join(this.root, `${label}-`));
-    const port = spec.port ?? (spec.kind === "auth-server" ? await freePort() : undefined);
-    const server = await ChildServer.start(label, { ...spec, port, dataDir }, { cores: this.cores, profileDir: this.options.profileDir });
+    const port = spec.port ?? (isApp(spec.kind) ? await freePort() : undefined);
+    const logFile = keepLog ? `${dataDir}.log` : undefined;
+    const server = await ChildServer.start(label, { ...spec, port, dataDir, logFile }, { cores: this.cores, profileDir: this.options.profileDir });
     this.running.add(server);
     this.started.push(server);
     return server;

@@ -37,12 +37,6 @@ export async function measure(
   targets: Target[],
   options: BenchOptions,
   log: (line: string) => void,
-  /**
-   * Runs in the middle of each round, between its two halves (e.g. a
-   * reference sampled on the server core): there it is centred on the
-   * round as every target's measurement is.
-   */
-  midRound?: (round: number) => Promise<void>,
 ): Promise<Measurement[]> {
   const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
   const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -77,7 +71,6 @@ export async function measure(
       halves.set(target.name, half);
     };
     for (const target of order) await runHalf(target);
-    await midRound?.(round);
     for (const target of [...order].reverse()) await runHalf(target);
     for (const target of order) {
       const half = halves.get(target.name)!;

@@ -176,7 +176,9 @@ function linkProblems(file: string): string[] {
     }
   }
   for (const block of parsed.code) {
-    for (const [url] of block.matchAll(URL_PATTERN)) {
+    for (const [match] of block.matchAll(URL_PATTERN)) {
+      // in a template literal, the URL ends where a substitution starts: `http://127.0.0.1:${port}`
+      const url = match.split("${", 1)[0]!;
       const host = hostOf(url);
       if (host === undefined || !(isLoopback(host) || isReservedName(host))) problems.push(`${file}: a URL in code that leaves the repository: ${url}`);
     }
@@ -210,6 +212,71 @@ describe("the documentation", () => {
       .map((file) => relative(ROOT, file))
       .filter((file) => file !== THIS_FILE);
     expect(sources.flatMap(outsideMentions)).toEqual([]);
+  });
+});
+
+/**
+ * Fenced blocks that say, on the line just before, which file they show:
+ * `<!-- quoted from docs/examples/client.mjs -->` for the whole file,
+ * `<!-- excerpt from … -->` for lines of it, in a row. The path is from the
+ * repository's root.
+ */
+function quotations(file: string): { kind: "quoted" | "excerpt"; source: string; block: string; line: number }[] {
+  const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
+  const found: { kind: "quoted" | "excerpt"; source: string; block: string; line: number }[] = [];
+  lines.forEach((line, index) => {
+    const marker = /^<!-- (quoted|excerpt) from (\S+) -->$/.exec(line.trim());
+    if (!marker) return;
+    const fence = /^(`{3,})\w*$/.exec(lines[index + 1] ?? "")?.[1];
+    const close = fence === undefined ? -1 : lines.findIndex((candidate, at) => at > index + 1 && candidate === fence);
+    found.push({
+      kind: marker[1] as "quoted" | "excerpt",
+      source: marker[2]!,
+      block: close === -1 ? "" : lines.slice(index + 2, close).join("\n"),
+      line: index + 1,
+    });
+  });
+  return found;
+}
+
+const EXAMPLES = readdirSync(join(ROOT, "docs", "examples"))
+  .filter((name) => name.endsWith(".mjs"))
+  .map((name) => join("docs", "examples", name));
+
+describe("the code the documentation quotes", () => {
+  it.each(MARKDOWN)("%s shows the files it quotes exactly as they are", (file) => {
+    const problems = quotations(file).flatMap(({ kind, source, block, line }) => {
+      const where = `${file}:${line}: ${source}`;
+      if (block === "") return [`${where}: no fenced block right after the marker`];
+      if (!existsSync(join(ROOT, source))) return [`${where}: no such file`];
+      const content = readFileSync(join(ROOT, source), "utf8").replace(/\n$/, "");
+      if (kind === "quoted") return block === content ? [] : [`${where}: the block is not the file as it is`];
+      return `\n${content}\n`.includes(`\n${block}\n`) ? [] : [`${where}: the block is not lines of the file, in a row`];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("shows no code in the README or a package's README that is not quoted from a file that runs", () => {
+    const readmes = MARKDOWN.filter((file) => file === "README.md" || (file.startsWith(`packages${sep}`) && file.endsWith(`${sep}README.md`)));
+    const unquoted = readmes.flatMap((file) => {
+      const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
+      return lines.flatMap((line, index) =>
+        /^```(js|mjs|ts|javascript|typescript)\s*$/.test(line) && !/^<!-- (quoted|excerpt) from \S+ -->$/.test(lines[index - 1]?.trim() ?? "")
+          ? [`${file}:${index + 1}`]
+          : [],
+      );
+    });
+    expect(unquoted).toEqual([]);
+  });
+
+  it("quotes each example of docs/examples whole, in the README of a package it uses", () => {
+    const quotedWhole = new Set(
+      MARKDOWN.filter((file) => file.startsWith(`packages${sep}`)).flatMap((file) =>
+        quotations(file).flatMap(({ kind, source }) => (kind === "quoted" ? [join(source)] : [])),
+      ),
+    );
+    expect(EXAMPLES.length).toBeGreaterThanOrEqual(4);
+    expect(EXAMPLES.filter((example) => !quotedWhole.has(example))).toEqual([]);
   });
 });
 
@@ -287,26 +354,118 @@ describe("the README", () => {
     expect(lines.slice(start + 1, end).filter((line) => line.trim() !== "" && !/^\s*[-*]\s+\[/.test(line))).toEqual([]);
   });
 
-  it("names, in \"Where each check is made\", functions and test titles that exist in the files it links", () => {
+  it("gives every row of each \"Where each check is made\" table the code that makes the check and a test that proves it", () => {
     const start = lines.indexOf("## Where each check is made");
     const end = lines.findIndex((line, index) => index > start && /^## /.test(line));
     expect(start).toBeGreaterThan(0);
+    const tables = new Map<string, string[]>();
+    let heading = "";
+    for (const line of lines.slice(start, end)) {
+      if (line.startsWith("### ")) heading = line.slice(4);
+      else if (/^\| /.test(line) && !/^\| (check|behaviour) \|/.test(line) && !/^\| -/.test(line)) tables.set(heading, [...(tables.get(heading) ?? []), line]);
+    }
+    expect([...tables.keys()]).toEqual(["Step 2, at the authorization server", "Step 5, at the resource server", "Steps 1 and 4, at the client"]);
+    const incomplete = [...tables.values()]
+      .flat()
+      .filter((row) => codeReferences(row).length === 0 || testReferences(row).length === 0)
+      .map((row) => row.slice(0, 100));
+    expect(incomplete).toEqual([]);
+    for (const rows of tables.values()) expect(rows.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it("names, in \"Where each check is made\", functions and test titles that exist in the files it links", () => {
+    const start = lines.indexOf("## Where each check is made");
+    const end = lines.findIndex((line, index) => index > start && /^## /.test(line));
     const section = lines.slice(start, end).join("\n").replace(/\s*\n\s*/g, " ");
-    const problems: string[] = [];
-    const read = (path: string) => (existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), "utf8") : "");
-    let functions = 0;
-    for (const [, path, name] of section.matchAll(/\]\(([^)#]+\.ts)\) · `([\w.]+)`/g)) {
-      functions += 1;
-      const identifier = name!.split(".").at(-1)!;
-      if (!new RegExp(`\\b${identifier}\\b`).test(read(path!))) problems.push(`${path}: no ${name}`);
-    }
-    let tests = 0;
-    for (const [, path, title] of section.matchAll(/\]\(([^)#]+\.test\.ts)\) › "([^"]+)"/g)) {
-      tests += 1;
-      if (!read(path!).includes(title!.replace(/^…: /, ""))) problems.push(`${path}: no test "${title}"`);
-    }
-    expect(problems).toEqual([]);
-    expect(functions).toBeGreaterThan(15);
-    expect(tests).toBeGreaterThan(15);
+    expect(referenceProblems("README.md", section)).toEqual([]);
+    expect(codeReferences(section).length).toBeGreaterThan(40);
+    expect(testReferences(section).length).toBeGreaterThan(40);
   });
 });
+
+describe("where the tests are, as the README says", () => {
+  const packages = readdirSync(join(ROOT, "packages"), { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  const filesOf = (name: string) => filesUnder(join(ROOT, "packages", name), () => true).map((file) => relative(ROOT, file));
+
+  it("keeps every unit test of a package in its src/, beside the module it tests", () => {
+    const elsewhere = packages.flatMap(({ name }) => filesOf(name).filter((file) => /\.test\.[cm]?[jt]s$/.test(file) && !file.startsWith(join("packages", name, "src") + sep)));
+    expect(elsewhere).toEqual([]);
+    expect(parse("README.md").text.join("\n")).toContain("beside the module");
+  });
+
+  it("keeps test support in src/testing/, which no module of the package itself imports", () => {
+    const offenders = packages.flatMap(({ name }) =>
+      filesOf(name)
+        .filter((file) => file.startsWith(join("packages", name, "src") + sep) && /\.ts$/.test(file) && !/\.test\.ts$/.test(file))
+        .filter((file) => !file.includes(`${sep}testing${sep}`))
+        .filter((file) => /from\s+["'](?:\.\/|\.\.\/)+testing\//.test(readFileSync(join(ROOT, file), "utf8"))),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe("the life of a request", () => {
+  const file = join("docs", "life-of-a-request.md");
+
+  it("is linked from the README", () => {
+    expect(linkTargets(parse("README.md"))).toContain(file);
+  });
+
+  it("names, at each hop, functions and files that exist", () => {
+    const text = readFileSync(join(ROOT, file), "utf8").replace(/\s*\n\s*/g, " ");
+    expect(referenceProblems(file, text)).toEqual([]);
+    expect(codeReferences(text).length).toBeGreaterThan(15);
+  });
+
+  it("draws POST /token and POST /charge, each as one Mermaid diagram", () => {
+    const content = readFileSync(join(ROOT, file), "utf8");
+    const diagrams = [...content.matchAll(/^```mermaid\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
+    expect(diagrams).toHaveLength(2);
+    expect(diagrams[0]).toContain("POST /token");
+    expect(diagrams[1]).toContain("POST /charge");
+  });
+});
+
+/** `[file](path) · `name`` (or `` `a`, `b` ``): functions, classes and methods named in a file that a link points to. */
+function codeReferences(text: string): { path: string; name: string }[] {
+  return [...text.matchAll(/\]\(([^)#\s]+\.(?:ts|mjs))\) · ((?:`[\w.#]+`(?:, )?)+)/g)].flatMap(([, path, names]) =>
+    [...names!.matchAll(/`([\w.#]+)`/g)].map(([, name]) => ({ path: path!, name: name! })),
+  );
+}
+
+/** `[file](path.test.ts) › "title"`: tests named in a test file that a link points to. */
+function testReferences(text: string): { path: string; title: string }[] {
+  return [...text.matchAll(/\]\(([^)#\s]+\.test\.ts)\) › "([^"]+)"/g)].map(([, path, title]) => ({ path: path!, title: title! }));
+}
+
+/**
+ * Whether `source` declares `name`: a function, class, constant, type, or a
+ * method or property of a class (`#private` ones included), not merely
+ * mentions it in a comment.
+ */
+function declares(source: string, name: string): boolean {
+  const id = name.replace(/[$#]/g, "\\$&");
+  return (
+    new RegExp(`\\b(?:function\\*?|class|const|let|var|interface|type|enum)\\s+${id}(?![\\w$])`).test(source) ||
+    new RegExp(`^\\s*(?:(?:export|public|private|protected|static|async|readonly|override|get|set)\\s+)*\\*?${id}\\s*(?:<[^>]*>)?\\s*[(=:]`, "m").test(source)
+  );
+}
+
+/** What is wrong with the functions and tests that `text`, from `file`, names in the files it links to. */
+function referenceProblems(file: string, text: string): string[] {
+  const read = (path: string) => {
+    const absolute = resolve(ROOT, dirname(file), path);
+    return existsSync(absolute) ? readFileSync(absolute, "utf8") : "";
+  };
+  const problems: string[] = [];
+  for (const { path, name } of codeReferences(text)) {
+    const source = read(path);
+    const parts = name.split(".");
+    // `Class.method`: the class and its member; a bare name: a declaration of it
+    if (!parts.every((part) => declares(source, part))) problems.push(`${path}: declares no ${name}`);
+  }
+  for (const { path, title } of testReferences(text)) {
+    if (!read(path).includes(title.replace(/^…: /, ""))) problems.push(`${path}: no test "${title}"`);
+  }
+  return problems;
+}

@@ -1,7 +1,10 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fingerprint } from "@m2m/service-kit";
+import { DEVELOPMENT_REGISTRY } from "@m2m/token-issuer";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basic, ORDER_SERVICE, ISSUER, oauthError, postForm, send, startTestServer, type TestServer } from "./support.js";
+import { basic, ORDER_SERVICE, ISSUER, oauthError, postForm, send, startTestServer, tempDir, type TestServer } from "./support.js";
 
 let server: TestServer;
 let tokenUrl: string;
@@ -231,5 +234,44 @@ describe("POST /token: one pipeline", () => {
       ["token.refused", "one-path-refused"],
       ["http.request", "one-path-refused"],
     ]);
+  });
+});
+
+describe("POST /token: a resource server the registry knows, but the client may not reach", () => {
+  let ledger: TestServer;
+  beforeAll(async () => {
+    // the development registry, plus a second resource server that neither client is allowed at
+    const clients = join(tempDir(), "clients.json");
+    writeFileSync(
+      clients,
+      JSON.stringify({
+        ...DEVELOPMENT_REGISTRY,
+        resource_servers: [...DEVELOPMENT_REGISTRY.resource_servers, { id: "ledger", resources: ["https://ledger.internal"], scopes: ["ledger:read"] }],
+      }),
+    );
+    ledger = await startTestServer({ CLIENTS_FILE: clients });
+  });
+  afterAll(async () => {
+    await ledger?.dispose();
+  });
+
+  it("400 invalid_target, named by resource or by audience, with or without a scope, and no token (RFC 8707 §2)", async () => {
+    const refusals: [Record<string, string>, string][] = [
+      [{ resource: "https://ledger.internal" }, "the resource is not allowed for this client"],
+      [{ audience: "ledger" }, "the audience is not allowed for this client"],
+      [{ resource: "https://ledger.internal", scope: "charge:customer" }, "the resource is not allowed for this client"],
+    ];
+    for (const [target, description] of refusals) {
+      const res = await postForm(`${ledger.url}/token`, { ...grant, ...target }, { authorization: ORDER_SERVICE });
+      expect(oauthError(res), JSON.stringify(target)).toEqual({ status: 400, error: "invalid_target" });
+      expect(res.body).toEqual({ error: "invalid_target", error_description: description });
+      expect(res.headers.get("cache-control")).toBe("no-store");
+    }
+    const scoped = await postForm(`${ledger.url}/token`, { ...grant, scope: "ledger:read" }, { authorization: ORDER_SERVICE });
+    expect(oauthError(scoped)).toEqual({ status: 400, error: "invalid_scope" });
+    // the same client, the same registry: the server it may reach still gets its token
+    const allowed = await postForm(`${ledger.url}/token`, { ...grant, audience: "payment-service" }, { authorization: ORDER_SERVICE });
+    expect(allowed.status).toBe(200);
+    expect(decodeJwt(allowed.body.access_token).aud).toBe("payment-service");
   });
 });

@@ -3,10 +3,15 @@
  * each job the parent sends over IPC and answers with the numbers.
  */
 import { randomBytes } from "node:crypto";
-import autocannon from "autocannon";
+import type autocannonType from "autocannon";
+import { loadPeer } from "../peers.js";
 import type { BogusBearer, LoadJob, LoadResult } from "./job.js";
 
-type Request = autocannon.Request;
+// a peer of the bench (src/peers.ts), so loaded from bench/peers; its types are @types/autocannon's
+const loaded = loadPeer<{ default: typeof autocannonType }>("autocannon");
+loaded.catch(() => {}); // reported by the first job
+
+type Request = autocannonType.Request;
 
 process.on("message", (message: { type: "run"; job: LoadJob }) => {
   if (message.type !== "run") return;
@@ -20,6 +25,7 @@ process.on("message", (message: { type: "run"; job: LoadJob }) => {
 process.on("disconnect", () => process.exit(0));
 
 async function run(job: LoadJob): Promise<LoadResult> {
+  const { default: autocannon } = await loaded;
   const runId = randomBytes(4).toString("hex");
   let n = 0;
   const nextId = () => `${runId}-${(n++).toString(36)}`;

@@ -7,17 +7,21 @@ export interface ChargeResults {
   measurements: Measurement[];
 }
 
-export const PROTECTED = "payment-service (protected)";
-export const UNPROTECTED = "same charges handler, no auth";
-export const JWT_BEARER = "express-oauth2-jwt-bearer + same router";
-/** Not a target: the Express router alone, so the two guards can be compared on one footing. */
-export const EXPRESS_UNPROTECTED = "same router on Express alone, no auth";
+/** The target's two sides: the bench's charge handler behind our guard, and the same handler bare. */
+export const GUARDED = "charge handler + our guard (requireAccessToken)";
+export const BARE = "same charge handler, no auth";
+/** Informational: the same handler behind express-oauth2-jwt-bearer. */
+export const JWT_BEARER = "same charge handler + express-oauth2-jwt-bearer";
+/** Informational: the real app, same token, same request. */
+export const PAYMENT_SERVICE = "payment-service (the app)";
 
 /**
  * Scenarios 2 and 4b: `POST /charge` with one token reused and a fresh
  * `Idempotency-Key` per request (so every request is a real charge written
- * to SQLite), against the same handler without auth, the same router behind
- * express-oauth2-jwt-bearer, and that router on Express with no auth.
+ * to SQLite). The bench's own charge handler (src/servers/charge-servers.ts)
+ * on the service kit's base app runs bare, behind our guard and behind
+ * express-oauth2-jwt-bearer, so the ratios isolate the guards; the real
+ * payment-service gets the same token and requests beside them.
  */
 export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   const started: ChildServer[] = [];
@@ -29,17 +33,17 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [payment, bare, jwtBearer, expressBare] = await Promise.all([
-      start("payment-service", { kind: "payment-service", issuer }),
-      start("charge-unprotected", { kind: "charge-unprotected" }),
+    const [guarded, bare, jwtBearer, payment] = await Promise.all([
+      start("charge-guarded", { kind: "charge-guarded", issuer }),
+      start("charge-bare", { kind: "charge-bare" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
-      start("charge-express", { kind: "charge-express" }),
+      start("payment-service", { kind: "payment-service", issuer }),
     ]);
     const servers: [string, ChildServer, boolean][] = [
-      [PROTECTED, payment, true],
-      [UNPROTECTED, bare, false],
+      [GUARDED, guarded, true],
+      [BARE, bare, false],
       [JWT_BEARER, jwtBearer, true],
-      [EXPRESS_UNPROTECTED, expressBare, false],
+      [PAYMENT_SERVICE, payment, true],
     ];
     let token = (await fetchToken(issuer)).access_token;
     for (const [i, [, server, needsToken]] of servers.entries()) {

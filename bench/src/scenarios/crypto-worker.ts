@@ -1,26 +1,33 @@
 /**
  * Scenario 5, the physical limit: signatures and verifications per second on
- * one core (this process is pinned to the server core), with jose as the
- * apps use it, with node:crypto directly, and whole tokens signed as
- * token-issuer signs them. Prints one JSON line.
+ * one core (this process is pinned to the server core), with jose as
+ * token-issuer and token-verifier use it, and with node:crypto directly; and
+ * whole access tokens (claims JSON, base64url, signature) both ways: jose's
+ * `SignJWT` as token-issuer signs, and the few lines of node:crypto a reader
+ * would otherwise copy ({@link nodeTokenSigner}). The two whole-token rates
+ * are what RESULTS.md weighs against our `/token`'s CPU per request: what
+ * jose costs over node:crypto, as a share of a token request. Prints one
+ * JSON line.
  *
  * Each rate is operations per CPU-second of this process (all its threads,
  * from `process.cpuUsage()`): what one whole core can do, a number that other
  * work on a shared machine barely moves (wall-clock rates are also kept).
  */
-import { constants, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { CompactJwsSigner } from "@m2m/token-issuer";
+import { generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
 import { exportJWK, importJWK, jwtVerify, SignJWT, type CryptoKey } from "jose";
 import type { SigningAlg } from "../servers/protocol.js";
+import { nodeOptions, nodeTokenSigner } from "./node-token.js";
 
 export interface CryptoRates {
   alg: SigningAlg;
+  /** Whole access tokens from jose's `SignJWT`, as token-issuer signs them. */
   joseSign: number;
   joseVerify: number;
+  /** Signatures alone, `crypto.sign` over a token's signing input. */
   nodeSign: number;
   nodeVerify: number;
-  /** Whole access tokens (claims JSON, base64url, signature) from token-issuer's signer: node:crypto, libsodium for EdDSA. */
-  issuerSign: number;
+  /** Whole access tokens from node:crypto: the same claims JSON and base64url, `crypto.sign` ({@link nodeTokenSigner}). */
+  nodeToken: number;
 }
 
 /** Operations per CPU-second, and per wall-clock second. */
@@ -29,31 +36,16 @@ export interface Rate {
   perSecond: number;
 }
 
-const ALGS: SigningAlg[] = ["RS256", "PS256", "ES256", "EdDSA"];
+export const CRYPTO_ALGS: SigningAlg[] = ["RS256", "PS256", "ES256", "EdDSA"];
 // several operations in flight, as in a server under load (jose's WebCrypto work runs off the main thread)
 const IN_FLIGHT = 8;
 
 async function main(): Promise<void> {
-  if (process.argv[2] === "--jose-sign") {
-    // one number: jose sign rate for one alg, measured between the rounds of the /token scenario
-    const alg = process.argv[3] as SigningAlg;
-    process.stdout.write(`${JSON.stringify(await joseSignRate(alg, Number(process.argv[4] ?? "1")))}\n`);
-    return;
-  }
   const seconds = Number(process.argv[2] ?? "1");
   const rounds = Number(process.argv[3] ?? "3");
   const rates: CryptoRates[] = [];
-  for (const alg of ALGS) rates.push(await measureAlg(alg, seconds, rounds));
+  for (const alg of CRYPTO_ALGS) rates.push(await measureAlg(alg, seconds, rounds));
   process.stdout.write(`${JSON.stringify(rates)}\n`);
-}
-
-async function joseSignRate(alg: SigningAlg, seconds: number): Promise<Rate> {
-  const { privateKey } = nodeKeys(alg);
-  const josePrivate = (await importJWK({ ...(await exportJWK(privateKey)), alg }, alg)) as CryptoKey;
-  const claims = tokenClaims();
-  const mint = () => new SignJWT(claims).setProtectedHeader({ alg, typ: "at+jwt", kid: "bench" }).sign(josePrivate);
-  await asyncRate(Math.min(0.2, seconds), mint);
-  return asyncRate(seconds, mint);
 }
 
 function tokenClaims() {
@@ -81,7 +73,7 @@ async function measureAlg(alg: SigningAlg, seconds: number, rounds: number): Pro
   const input = Buffer.from(`${h}.${p}`);
   const signature = Buffer.from(s, "base64url");
   const options = nodeOptions(alg);
-  const issuerSigner = new CompactJwsSigner({ alg, typ: "at+jwt", kid: "bench" }, privateKey);
+  const nodeToken = nodeTokenSigner(alg, privateKey);
 
   const best = async (op: () => Promise<Rate>) => {
     const values = [];
@@ -97,7 +89,7 @@ async function measureAlg(alg: SigningAlg, seconds: number, rounds: number): Pro
     ),
     nodeSign: await best(async () => syncRate(seconds, () => sign(options.hash, input, { key: privateKey, ...options.params }))),
     nodeVerify: await best(async () => syncRate(seconds, () => verify(options.hash, input, { key: publicKey, ...options.params }, signature))),
-    issuerSign: await best(async () => syncRate(seconds, () => issuerSigner.sign(claims))),
+    nodeToken: await best(async () => syncRate(seconds, () => nodeToken(claims))),
   };
 }
 
@@ -110,19 +102,6 @@ function nodeKeys(alg: SigningAlg): { privateKey: KeyObject; publicKey: KeyObjec
       return generateKeyPairSync("ec", { namedCurve: "P-256" });
     case "EdDSA":
       return generateKeyPairSync("ed25519");
-  }
-}
-
-function nodeOptions(alg: SigningAlg): { hash: string | null; params: Record<string, number | string> } {
-  switch (alg) {
-    case "RS256":
-      return { hash: "sha256", params: {} };
-    case "PS256":
-      return { hash: "sha256", params: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } };
-    case "ES256":
-      return { hash: "sha256", params: { dsaEncoding: "ieee-p1363" } };
-    case "EdDSA":
-      return { hash: null, params: {} };
   }
 }
 

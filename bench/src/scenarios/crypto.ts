@@ -3,25 +3,14 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { pinnedNode, type CorePlan } from "../cores.js";
 import type { BenchOptions } from "../options.js";
-import type { CryptoRates, Rate } from "./crypto-worker.js";
+import type { CryptoRates } from "./crypto-worker.js";
 
 const WORKER = fileURLToPath(new URL("./crypto-worker.js", import.meta.url));
 
-/** Scenario 5: sign/verify operations per CPU-second on the server core. */
+/** Scenario 5: sign/verify operations, and whole tokens, per CPU-second on the server core. */
 export async function runCrypto(cores: CorePlan, options: BenchOptions): Promise<CryptoRates[]> {
   const rounds = options.quick ? 1 : 3;
   const [command, args] = pinnedNode(cores, cores.serverCore, [WORKER, String(options.cryptoSeconds), String(rounds)]);
   const { stdout } = await promisify(execFile)(command, args, { timeout: 300_000 });
   return JSON.parse(stdout) as CryptoRates[];
-}
-
-/**
- * jose's sign rate for `alg` on the server core, measured now: the /token
- * scenario takes one between its rounds, so its "share of the signing
- * floor" compares numbers taken under the same machine load.
- */
-export async function joseSignRate(cores: CorePlan, alg: string, seconds: number): Promise<Rate> {
-  const [command, args] = pinnedNode(cores, cores.serverCore, [WORKER, "--jose-sign", alg, String(seconds)]);
-  const { stdout } = await promisify(execFile)(command, args, { timeout: 60_000 });
-  return JSON.parse(stdout) as Rate;
 }

@@ -1,15 +1,15 @@
 import type { BenchContext } from "../context.js";
 import { basic, fetchToken, jwtHeader, TOKEN_BODY } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
-import { joseSignRate } from "./crypto.js";
-import type { Rate } from "./crypto-worker.js";
 import type { ChildServer } from "../servers/child-server.js";
 import type { SigningAlg } from "../servers/protocol.js";
 
 export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
-/** Name prefix of the bench-only floor server: node:http, the essential checks, token-issuer's signer (`CompactJwsSigner`), one log line. */
+/** Name prefix of the bench-only floor server: node:http, the essential checks, jose's `SignJWT` as token-issuer signs, one log line. */
 export const FLOOR = "floor:";
 const FLOOR_ALGS: SigningAlg[] = ["RS256", "EdDSA"];
+/** Name prefix of the floor as one Express route (bench-only): what Express itself adds to the floor. */
+export const EXPRESS_FLOOR = "floor on Express:";
 /** Name prefix of the bench-only transport server: node:http answering a token response built once, no work per request. */
 export const TRANSPORT = "transport:";
 /** Name prefix of the `--what-if` targets: our auth-server with logging off. */
@@ -18,13 +18,12 @@ export const LOGS_OFF = "ours, logs off,";
 export interface TokenResults {
   /** `ours RS256`, `oidc-provider RS256`, ... */
   measurements: Measurement[];
-  /** jose's RS256 sign rate on the server core, taken in the middle of each round. */
-  joseRs256Sign: Rate[];
 }
 
 /**
  * Scenarios 1 and 4a: `POST /token` with client_secret_basic, for each
- * signing algorithm, ours against oidc-provider, all servers up at once and
+ * signing algorithm, our auth-server (the app, run as `npm start` runs it,
+ * `SIGNING_ALG` set) against oidc-provider, all servers up at once and
  * measured in turns.
  */
 export async function runToken(ctx: BenchContext): Promise<TokenResults> {
@@ -42,17 +41,19 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
     );
     // the floor: the same request with nothing around signing (bench-only, see servers/token-floor.ts)
     await Promise.all(FLOOR_ALGS.map((alg) => track(`${FLOOR} ${alg}`, ctx.start(`token-floor-${alg}`, { kind: "token-floor", alg }))));
+    // the floor as one Express route: Express's own cost, between the floor and ours (see servers/token-floor.ts)
+    await track(`${EXPRESS_FLOOR} EdDSA`, ctx.start("express-floor-EdDSA", { kind: "express-floor", alg: "EdDSA" }));
     // under the floor: what node:http costs before any work (an EdDSA-sized answer, see servers/token-floor.ts)
     await track(`${TRANSPORT} EdDSA`, ctx.start("http-floor-EdDSA", { kind: "http-floor", alg: "EdDSA" }));
     if (ctx.options.whatIf) {
-      // the same server with logging off: what the four log lines per request cost
+      // the same app with LOG_LEVEL=silent: what its log lines per request cost
       await Promise.all(
         (["RS256", "EdDSA"] as const).map((alg) =>
           track(`${LOGS_OFF} ${alg}`, ctx.start(`auth-server-${alg}-silent`, { kind: "auth-server", alg, logLevel: "silent" })),
         ),
       );
     }
-    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
+    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${EXPRESS_FLOOR} ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
     servers.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     // a token from each, with the algorithm we asked for: otherwise the comparison means nothing
     for (const [name, server] of servers) {
@@ -73,13 +74,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         expect: [200],
       }),
     }));
-    const joseRs256Sign: Rate[] = [];
-    const measurements = await measure(ctx.load, targets, ctx.options, ctx.log, async () => {
-      joseRs256Sign.push(await joseSignRate(ctx.cores, "RS256", ctx.options.quick ? 0.25 : 1));
-      const rate = joseRs256Sign.at(-1)!;
-      ctx.log(`  jose RS256 sign on the server core: ${rate.perSecond.toFixed(0)}/s, ${rate.perCpuSecond.toFixed(0)} per CPU-second`);
-    });
-    return { measurements, joseRs256Sign };
+    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
   } finally {
     await ctx.stop(...servers.map(([, s]) => s));
   }

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { pinnedNode, type CorePlan } from "../cores.js";
-import type { ChildMessage, MemorySample, ParentMessage, ServerSpec, ServerStats } from "./protocol.js";
+import { countLogEvents, type LogCounts } from "./app-log.js";
+import { isApp, type AppKind, type ChildMessage, type MemorySample, type ParentMessage, type ServerSpec } from "./protocol.js";
 
-const ENTRY = fileURLToPath(new URL("./entry.js", import.meta.url));
+const BENCH_ENTRY = fileURLToPath(new URL("./entry.js", import.meta.url));
+const APP_ENTRY = fileURLToPath(new URL("./app-entry.js", import.meta.url));
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on Linux). */
 const CLOCK_TICKS = 100;
 /** How often to read the process's RSS, in ms. */
@@ -18,7 +20,11 @@ export interface SpawnOptions {
 
 /**
  * A server running in a child process pinned to the server core, with its
- * resident memory sampled from /proc through its whole life.
+ * resident memory sampled from /proc through its whole life. Our apps run
+ * as `npm start` runs them (app-entry.ts imports their dist/main.js; their
+ * configuration is environment variables), the bench's own servers through
+ * entry.ts. stdout, one JSON line per log event, goes to `spec.logFile` or
+ * /dev/null.
  */
 export class ChildServer {
   url = "";
@@ -35,11 +41,17 @@ export class ChildServer {
   ) {
     const nodeArgs = ["--expose-gc"];
     if (options.profileDir) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${label}.cpuprofile`);
-    const [command, args] = pinnedNode(options.cores, options.cores.serverCore, [...nodeArgs, ENTRY]);
-    this.child = spawn(command, args, {
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
-      env: { ...serverEnv(), BENCH_SERVER: JSON.stringify(spec) },
-    });
+    const script = isApp(spec.kind) ? [APP_ENTRY, spec.kind] : [BENCH_ENTRY];
+    const [command, args] = pinnedNode(options.cores, options.cores.serverCore, [...nodeArgs, ...script]);
+    const stdout = openSync(spec.logFile ?? "/dev/null", "a");
+    try {
+      this.child = spawn(command, args, {
+        stdio: ["ignore", stdout, "pipe", "ipc"],
+        env: isApp(spec.kind) ? { ...cleanEnv(), ...appEnv(spec.kind, spec) } : { ...cleanEnv(), BENCH_SERVER: JSON.stringify(spec) },
+      });
+    } finally {
+      closeSync(stdout);
+    }
     this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-4000);
     });
@@ -49,8 +61,13 @@ export class ChildServer {
 
   static async start(label: string, spec: ServerSpec, options: SpawnOptions): Promise<ChildServer> {
     const server = new ChildServer(label, spec, options);
-    const ready = await server.next("ready", 30_000);
-    server.url = ready.url;
+    try {
+      const ready = await server.next("ready", 30_000);
+      server.url = ready.url;
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
     server.sampleRss();
     return server;
   }
@@ -64,9 +81,10 @@ export class ChildServer {
     return this.stderr.trim();
   }
 
-  async stats(): Promise<ServerStats> {
-    this.send({ type: "stats" });
-    return (await this.next("stats", 5000)).stats;
+  /** The log events of its log file so far (only for a server started with `logFile`). */
+  logCounts(): LogCounts {
+    if (!this.spec.logFile) throw new Error(`${this.label} was started without a log file`);
+    return countLogEvents(readFileSync(this.spec.logFile, "utf8"));
   }
 
   /** RSS and heap, after a full GC when `gc` (to see what is really retained). */
@@ -75,11 +93,12 @@ export class ChildServer {
     return (await this.next("memory", 10_000)).memory;
   }
 
+  /** SIGTERM, as a deployment stops a service; SIGKILL if it has not exited 8 s later. */
   async stop(): Promise<void> {
     clearInterval(this.rssTimer);
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    if (this.child.connected) this.send({ type: "stop" });
+    this.child.kill("SIGTERM");
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 8000);
     await exited;
     clearTimeout(timer);
@@ -151,14 +170,42 @@ export class ChildServer {
   }
 }
 
+type Env = Record<string, string>;
+
 /**
- * The parent's environment without what would change how an app starts:
- * each server gets its configuration from its spec, never from the shell.
+ * The environment each of our apps gets, as an operator would set it for
+ * `npm start` (see each app's src/config.ts): everything else defaults, as
+ * in development (the built-in registry, a generated key under DATA_DIR).
  */
-function serverEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ["NODE_ENV", "PORT", "HOST", "ISSUER", "AUTH_SERVER_URL", "CLIENTS_FILE", "DATA_DIR", "NODE_OPTIONS"]) {
-    delete env[name];
+export function appEnv(kind: AppKind, spec: Omit<ServerSpec, "kind">): Env {
+  if (spec.port === undefined) throw new Error(`bench: ${kind} needs its port chosen in advance`);
+  const common: Env = { HOST: "127.0.0.1", PORT: String(spec.port), DATA_DIR: spec.dataDir, LOG_LEVEL: spec.logLevel ?? "info" };
+  switch (kind) {
+    case "auth-server":
+      return {
+        ...common,
+        ISSUER: `http://127.0.0.1:${spec.port}`,
+        ACCESS_TOKEN_TTL: String(spec.tokenTtl ?? 300),
+        SIGNING_ALG: spec.alg ?? "RS256",
+      };
+    case "payment-service":
+      return { ...common, AUTH_SERVER_URL: required(spec.issuer, "issuer") };
+    case "order-service":
+      return { ...common, AUTH_SERVER_URL: required(spec.issuer, "issuer"), PAYMENT_SERVICE_URL: required(spec.paymentUrl, "paymentUrl") };
   }
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw new Error(`bench: server spec needs ${name}`);
+  return value;
+}
+
+/** Variables our apps read (their src/config.ts, and `<NAME>_FILE` for secrets): a server's configuration comes from its spec, never from the shell. */
+const APP_VARIABLES =
+  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS)$/;
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (APP_VARIABLES.test(name) || name.startsWith("npm_")) delete env[name];
   return env;
 }

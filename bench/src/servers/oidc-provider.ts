@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
 import { exportJWK, generateKeyPair } from "jose";
-import Provider, { errors } from "oidc-provider";
 import { closeServer, serverUrl } from "@m2m/service-kit";
-import type { Counters } from "./instrument.js";
+import type * as OidcProvider from "oidc-provider";
+import { loadPeer } from "../peers.js";
 import type { ServerSpec } from "./protocol.js";
 import type { RunningServer } from "./running.js";
 import { CHARGE_SCOPE, DEV_CLIENTS, PAYMENT_AUDIENCE, PAYMENT_RESOURCE } from "./dev-registry.js";
@@ -11,9 +11,11 @@ import { CHARGE_SCOPE, DEV_CLIENTS, PAYMENT_AUDIENCE, PAYMENT_RESOURCE } from ".
  * The reference people would otherwise pick for issuance: panva's
  * oidc-provider with the client credentials grant, resource indicators
  * (RFC 8707) and JWT access tokens, configured with the contract's clients,
- * scopes and audience, signing with the same algorithm as ours.
+ * scopes and audience, signing with the same algorithm as ours. One of the
+ * bench's peers (src/peers.ts).
  */
-export async function startOidcProvider(spec: ServerSpec, _counters: Counters): Promise<RunningServer> {
+export async function startOidcProvider(spec: ServerSpec): Promise<RunningServer> {
+  const { default: Provider, errors } = await loadPeer<typeof OidcProvider>("oidc-provider");
   const alg = spec.alg ?? "RS256";
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), alg, use: "sig", kid: `bench-${alg}` };

@@ -1,18 +1,23 @@
 /**
- * The messages between the benchmark (parent) and a server it runs in a
- * child process. The child is started with an IPC channel; it answers
- * `ready` once listening, and `stats` or `memory` when asked.
+ * The servers the bench runs, each in a child process of its own, and the
+ * messages between the benchmark (parent) and them. A child has an IPC
+ * channel; it says `ready` once listening, answers `memory` when asked, and
+ * stops on SIGTERM.
  */
-export type ServerKind =
-  | "auth-server"
-  | "payment-service"
-  | "order-service"
-  | "charge-unprotected"
-  | "charge-express"
-  | "charge-jwt-bearer"
-  | "oidc-provider"
-  | "token-floor"
-  | "http-floor";
+
+/** Our apps, run as `npm start` runs them: `apps/<app>/dist/main.js` with environment variables. */
+export type AppKind = "auth-server" | "payment-service" | "order-service";
+
+/** The bench's own servers, built from the packages' public APIs (src/servers/entry.ts). */
+export type BenchServerKind = "charge-bare" | "charge-guarded" | "charge-jwt-bearer" | "oidc-provider" | "token-floor" | "express-floor" | "http-floor";
+
+export type ServerKind = AppKind | BenchServerKind;
+
+export const APP_KINDS: readonly AppKind[] = ["auth-server", "payment-service", "order-service"];
+
+export function isApp(kind: ServerKind): kind is AppKind {
+  return (APP_KINDS as readonly string[]).includes(kind);
+}
 
 export type SigningAlg = "RS256" | "PS256" | "ES256" | "EdDSA";
 
@@ -20,26 +25,22 @@ export interface ServerSpec {
   kind: ServerKind;
   /** Temp folder for keys and SQLite files, made and removed by the parent. */
   dataDir: string;
-  /** Port to listen on, chosen free by the parent (0 where the URL need not be known in advance). */
+  /** Port to listen on, chosen free by the parent (our apps always get one: their URLs are configuration). */
   port?: number;
   alg?: SigningAlg;
-  /** auth-server: access token lifetime in seconds. */
+  /** auth-server: access token lifetime in seconds (`ACCESS_TOKEN_TTL`). */
   tokenTtl?: number;
-  /** Issuer URL (payment-service, order-service, charge-jwt-bearer). */
+  /** Issuer URL (payment-service, order-service, the guarded bench servers). */
   issuer?: string;
   /** order-service: where payment-service listens. */
   paymentUrl?: string;
-  /** auth-server: count `token.issued` log events (parses those lines; only where the count is the point). */
-  countTokens?: boolean;
-  /** Log level of our apps (default `info`, as deployed); `silent` for what-if runs. */
+  /** Our apps: `LOG_LEVEL` (default `info`, as deployed); `silent` for what-if runs. */
   logLevel?: string;
-}
-
-export interface ServerStats {
-  /** Requests seen, by `METHOD /path`. */
-  requests: Record<string, number>;
-  /** `token.issued` log events, by `client_id aud scope`. */
-  tokensIssued: Record<string, number>;
+  /**
+   * Where the process's stdout (one JSON line per log event) goes: a file,
+   * read afterwards where the bench counts events, or /dev/null.
+   */
+  logFile?: string;
 }
 
 export interface MemorySample {
@@ -47,10 +48,9 @@ export interface MemorySample {
   heapUsed: number;
 }
 
-export type ParentMessage = { type: "stats" } | { type: "memory"; gc: boolean } | { type: "stop" };
+export type ParentMessage = { type: "memory"; gc: boolean };
 
 export type ChildMessage =
   | { type: "ready"; url: string }
   | { type: "failed"; error: string }
-  | { type: "stats"; stats: ServerStats }
   | { type: "memory"; memory: MemorySample };

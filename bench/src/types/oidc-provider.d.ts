@@ -1,4 +1,4 @@
-// oidc-provider 9 ships no type declarations; this is the little the bench uses.
+// oidc-provider 9 ships no type declarations, and it is one of the bench's peers (bench/peers, installed on first run): this is the little the bench uses.
 declare module "oidc-provider" {
   import type { IncomingMessage, ServerResponse } from "node:http";
 
