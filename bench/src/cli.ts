@@ -22,6 +22,7 @@ import { runCharge } from "./scenarios/charge.js";
 import { runCrypto } from "./scenarios/crypto.js";
 import { runE2e } from "./scenarios/e2e.js";
 import { runFlood } from "./scenarios/flood.js";
+import { runStores } from "./scenarios/stores.js";
 import { runToken } from "./scenarios/token.js";
 
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
@@ -89,6 +90,10 @@ async function main(): Promise<number> {
     await scenario("charge", "2 + 4b. POST /charge: our guard vs no auth vs express-oauth2-jwt-bearer, and the real payment-service", async () => {
       results.charge = await runCharge(ctx);
       for (const m of results.charge.measurements) failures.push(...m.failureDetail);
+    });
+    await scenario("stores", "shared stores: /token and /charge on PostgreSQL and Redis vs embedded, and two instances vs one", async () => {
+      results.stores = await runStores(ctx);
+      for (const m of results.stores.measurements) failures.push(...m.failureDetail);
     });
     await scenario("e2e", "3. POST /orders end to end", async () => {
       results.e2e = await runE2e(ctx);

@@ -5,6 +5,8 @@
 export interface LoadJob {
   title: string;
   url: string;
+  /** More servers to spread the connections over, round robin (several instances of one app). */
+  moreUrls?: string[];
   method: "GET" | "POST";
   path: string;
   headers: Record<string, string>;

@@ -2,6 +2,7 @@ import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { BARE, GUARDED, JWT_BEARER, PAYMENT_SERVICE } from "../scenarios/charge.js";
+import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO } from "../scenarios/stores.js";
 import { EXPRESS_FLOOR, FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
 import { median } from "../stats.js";
 import { checkTargets, find, JOSE_SHARE_LIMIT, joseShares, mb, perCpuSecond, type BenchResults } from "./targets.js";
@@ -156,6 +157,34 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     for (const name of [GUARDED, BARE, JWT_BEARER, PAYMENT_SERVICE]) {
       const m = find(r.charge.measurements, name);
       if (m) line(row(name, undefined, m, ref));
+    }
+    line();
+  }
+
+  if (r.stores) {
+    line("## Shared stores: PostgreSQL and Redis against the embedded stores");
+    line();
+    line(
+      "The same apps with `DATABASE_URL` and `REDIS_URL` set, against nothing set (SQLite under `DATA_DIR`, memory), one instance each, in the same rounds. " +
+        "`POST /token` is client_secret_basic with an RS256 key; `POST /charge` a new Idempotency-Key per request, every one a real charge. " +
+        "PostgreSQL and Redis are Debian's servers on loopback, unpinned: on this machine they share the load generator's core, so their own CPU is not in the server's column. " +
+        "The last `/token` row is two auth-server instances on the same stores, the connections spread over both, both pinned to the one server core that one instance has alone: " +
+        "with the same CPU on each side, it shows what running two costs, not what a second machine would add.",
+    );
+    line();
+    line("| server | req/s | p50 | p99 | vs embedded | CPU per request | req per CPU-second | vs embedded, by CPU |");
+    line("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    const tokenRef = find(r.stores.measurements, TOKEN_EMBEDDED);
+    for (const name of [TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED]) {
+      const m = find(r.stores.measurements, name);
+      if (m) line(row(`\`/token\` ${name}`, undefined, m, tokenRef));
+    }
+    const two = find(r.stores.measurements, TOKEN_TWO);
+    if (two) line(row(`\`/token\` ${TOKEN_TWO} (vs one on PostgreSQL + Redis)`, undefined, two, find(r.stores.measurements, TOKEN_SHARED)));
+    const chargeRef = find(r.stores.measurements, CHARGE_SQLITE);
+    for (const name of [CHARGE_SQLITE, CHARGE_POSTGRES]) {
+      const m = find(r.stores.measurements, name);
+      if (m) line(row(`\`/charge\` ${name}`, undefined, m, chargeRef));
     }
     line();
   }

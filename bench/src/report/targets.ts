@@ -4,6 +4,7 @@ import { BARE, GUARDED, JWT_BEARER, PAYMENT_SERVICE, type ChargeResults } from "
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
 import type { FloodResults } from "../scenarios/flood.js";
+import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO, type StoresResults } from "../scenarios/stores.js";
 import { TOKEN_ALGS, type TokenResults } from "../scenarios/token.js";
 import type { ChildServer } from "../servers/child-server.js";
 
@@ -11,6 +12,7 @@ export interface BenchResults {
   crypto?: CryptoRates[];
   token?: TokenResults;
   charge?: ChargeResults;
+  stores?: StoresResults;
   e2e?: E2eResults;
   flood?: FloodResults;
   servers: ChildServer[];
@@ -115,6 +117,31 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   }
   if (guarded && bare && jwtBearer) {
     info("(informational) what each guard adds to the same handler, CPU per request", "—", `ours ${added(guarded, bare)}, express-oauth2-jwt-bearer ${added(jwtBearer, bare)}`);
+  }
+  const stores = r.stores?.measurements;
+  const embedded = find(stores, TOKEN_EMBEDDED);
+  const shared = find(stores, TOKEN_SHARED);
+  const pgOnly = find(stores, TOKEN_POSTGRES);
+  const redisOnly = find(stores, TOKEN_REDIS);
+  ratioCheck(
+    "`POST /token` on PostgreSQL + Redis ≥ 0.8× on the embedded stores, one instance each",
+    shared,
+    embedded,
+    0.8,
+    shared && embedded && pgOnly && redisOnly
+      ? ` (the shared stores ${added(shared, embedded)}: PostgreSQL alone ${added(pgOnly, embedded)}, Redis alone ${added(redisOnly, embedded)})`
+      : "",
+  );
+  const sqlite = find(stores, CHARGE_SQLITE);
+  const pgLedger = find(stores, CHARGE_POSTGRES);
+  ratioCheck("`POST /charge` on PostgreSQL ≥ 0.8× on SQLite, one instance each", pgLedger, sqlite, 0.8, pgLedger && sqlite ? ` (PostgreSQL ${added(pgLedger, sqlite)})` : "");
+  const two = find(stores, TOKEN_TWO);
+  if (two && shared) {
+    info(
+      "(informational) two auth-server instances vs one, on PostgreSQL + Redis, both sides on the same one server core",
+      x(pairedRatio(two, shared)),
+      `${x(cpuRatio(two, shared))}: equal CPU on both sides, so this is the cost of running two, not scale-out`,
+    );
   }
   if (payment && guarded) {
     info(

@@ -34,6 +34,8 @@ export interface ServerSpec {
   issuer?: string;
   /** order-service: where payment-service listens. */
   paymentUrl?: string;
+  /** Our apps: more environment, as an operator would set it (the shared stores: `DATABASE_URL`, `REDIS_URL`, `KEY_ENCRYPTION_KEY_FILE`). */
+  env?: Record<string, string>;
   /** Our apps: `LOG_LEVEL` (default `info`, as deployed); `silent` for what-if runs. */
   logLevel?: string;
   /**
