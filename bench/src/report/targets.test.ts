@@ -7,6 +7,7 @@ import { summarize } from "../stats.js";
 import { EXPRESS_FLOOR, FLOOR, TRANSPORT } from "../scenarios/token.js";
 import { renderMarkdown } from "./markdown.js";
 import { checkTargets, joseShares, type BenchResults } from "./targets.js";
+import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO } from "../scenarios/stores.js";
 
 function measurement(name: string, rps: number[], cpu: number[]): Measurement {
   const rounds = rps.map((r) => ({ rps: r, total: r * 3 }) as LoadResult);
@@ -179,5 +180,32 @@ describe("the command line", () => {
   it("refuses an unknown scenario or argument with a message", () => {
     expect(() => parseArgs(["--only=nope"], "x")).toThrow(/unknown scenario nope/);
     expect(() => parseArgs(["--fast"], "x")).toThrow(/unknown argument --fast/);
+  });
+
+  it("judges the shared stores at 0.8x the embedded ones, one instance each, with what each store adds, and reports two instances against one without judging it", () => {
+    const stores = (shared: number, pgLedger: number): BenchResults => ({
+      stores: {
+        measurements: [
+          measurement(TOKEN_EMBEDDED, [1000], [1000]),
+          measurement(TOKEN_SHARED, [shared], [1e6 / shared]),
+          measurement(TOKEN_POSTGRES, [950], [1e6 / 950]),
+          measurement(TOKEN_REDIS, [900], [1e6 / 900]),
+          measurement(TOKEN_TWO, [shared * 0.9], [1e6 / (shared * 0.9)]),
+          measurement(CHARGE_SQLITE, [2000], [500]),
+          measurement(CHARGE_POSTGRES, [pgLedger], [1e6 / pgLedger]),
+        ],
+      },
+      servers: [],
+      errors: [],
+    });
+    const byName = (r: BenchResults, text: string) => checkTargets(r).find((c) => c.target.includes(text))!;
+    expect(byName(stores(800, 1600), "`POST /token` on PostgreSQL + Redis")).toMatchObject({
+      verdict: "PASS",
+      byCpu: { verdict: "PASS", measured: "0.80× (the shared stores +250 µs (+25 %): PostgreSQL alone +53 µs (+5 %), Redis alone +111 µs (+11 %))" },
+    });
+    expect(byName(stores(799, 1600), "`POST /token` on PostgreSQL + Redis").verdict).toBe("FAIL");
+    expect(byName(stores(800, 1600), "`POST /charge` on PostgreSQL")).toMatchObject({ verdict: "PASS", measured: "0.80×" });
+    expect(byName(stores(800, 1599), "`POST /charge` on PostgreSQL").verdict).toBe("FAIL");
+    expect(byName(stores(800, 1600), "two auth-server instances vs one")).toMatchObject({ verdict: "n/a", measured: "0.90×" });
   });
 });

@@ -118,6 +118,13 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   if (guarded && bare && jwtBearer) {
     info("(informational) what each guard adds to the same handler, CPU per request", "—", `ours ${added(guarded, bare)}, express-oauth2-jwt-bearer ${added(jwtBearer, bare)}`);
   }
+  if (payment && guarded) {
+    info(
+      "(informational) the real payment-service vs the bench's guarded handler, same token and request",
+      x(pairedRatio(payment, guarded)),
+      `${us(median(payment.cpuPerRequest))} vs ${us(median(guarded.cpuPerRequest))} per request (${added(payment, guarded)})`,
+    );
+  }
   const stores = r.stores?.measurements;
   const embedded = find(stores, TOKEN_EMBEDDED);
   const shared = find(stores, TOKEN_SHARED);
@@ -141,13 +148,6 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       "(informational) two auth-server instances vs one, on PostgreSQL + Redis, both sides on the same one server core",
       x(pairedRatio(two, shared)),
       `${x(cpuRatio(two, shared))}: equal CPU on both sides, so this is the cost of running two, not scale-out`,
-    );
-  }
-  if (payment && guarded) {
-    info(
-      "(informational) the real payment-service vs the bench's guarded handler, same token and request",
-      x(pairedRatio(payment, guarded)),
-      `${us(median(payment.cpuPerRequest))} vs ${us(median(guarded.cpuPerRequest))} per request (${added(payment, guarded)})`,
     );
   }
 
