@@ -35,17 +35,12 @@ it(`settles a backlog of ${BACKLOG} orders with two instances while one is SIGKI
   const authPort = await freePort();
   const issuer = { AUTH_SERVER_URL: `http://127.0.0.1:${authPort}`, ISSUER: `http://127.0.0.1:${authPort}` };
   await cluster.start("auth-server", "auth", { PORT: String(authPort), ISSUER: issuer.ISSUER });
-  const paymentPort = await freePort();
-  const orderEnv = {
-    ...issuer,
-    DATABASE_URL: ordersUrl,
-    PAYMENT_SERVICE_URL: `http://127.0.0.1:${paymentPort}`,
-    RETRY_MAX_DELAY_MS: "1000",
-    SETTLE_LEASE_MS: String(LEASE_MS),
-  };
+  const orderEnv = { ...issuer, DATABASE_URL: ordersUrl, RETRY_MAX_DELAY_MS: "1000", SETTLE_LEASE_MS: String(LEASE_MS) };
 
   // The backlog: orders taken while payment-service is down, kept pending.
-  const creator = await cluster.start("order-service", "creator", { ...orderEnv, SETTLE_WAIT_MS: "0" });
+  // Down is port 1, where nothing listens: a port merely free now could be
+  // taken by another process on a busy machine before the charges are sent.
+  const creator = await cluster.start("order-service", "creator", { ...orderEnv, PAYMENT_SERVICE_URL: "http://127.0.0.1:1", SETTLE_WAIT_MS: "0" });
   const created: string[] = [];
   await Promise.all(
     Array.from({ length: 20 }, async () => {
@@ -61,8 +56,9 @@ it(`settles a backlog of ${BACKLOG} orders with two instances while one is SIGKI
   expect(await count("SELECT count(*) FROM orders WHERE status = 'pending'")).toBe(BACKLOG);
 
   // payment-service comes up; two instances share the backlog; one dies halfway.
-  await cluster.start("payment-service", "payment", { ...issuer, PORT: String(paymentPort), DATABASE_URL: paymentsUrl });
-  const [a] = await Promise.all([cluster.start("order-service", "order-a", orderEnv), cluster.start("order-service", "order-b", orderEnv)]);
+  const payment = await cluster.start("payment-service", "payment", { ...issuer, DATABASE_URL: paymentsUrl });
+  const settling = { ...orderEnv, PAYMENT_SERVICE_URL: payment.url };
+  const [a] = await Promise.all([cluster.start("order-service", "order-a", settling), cluster.start("order-service", "order-b", settling)]);
   const instanceOf = (instance: Instance) => cluster.events("store.opened", instance.label)[0]!.instance as string;
   await eventually(async () => ((await count("SELECT count(*) FROM orders WHERE status = 'paid'")) >= BACKLOG / 4 ? true : undefined), 60_000, "a quarter paid");
   await cluster.stop(a, "SIGKILL");

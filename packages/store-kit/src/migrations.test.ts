@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate, MigrationError, openPostgres, type Pool } from "../src/index.js";
-import { startPostgres, type TestPostgres } from "../src/testing.js";
+import { migrate, MigrationError, openPostgres, type Pool } from "./index.js";
+import { startPostgres, type TestPostgres } from "./testing.js";
 
 let server: TestPostgres;
 const pools: Pool[] = [];
