@@ -47,16 +47,18 @@ export async function runStores(ctx: BenchContext): Promise<StoresResults> {
     const kek = join(dir, "key-encryption-key");
     writeFileSync(kek, randomBytes(32).toString("base64"), { mode: 0o600 });
     const [authDb, authDbTwo, paymentsDb] = await Promise.all([postgres.database("bench_auth"), postgres.database("bench_auth_two"), postgres.database("bench_payments")]);
-    const shared = (database: string) => ({ DATABASE_URL: database, REDIS_URL: redis!.url, KEY_ENCRYPTION_KEY_FILE: kek });
+    // each deployment its own Redis database: the failure counts of one (order-service at 127.0.0.1) are not the others'
+    const redisDb = (n: number) => `${redis!.url}/${n}`;
+    const shared = (database: string, n: number) => ({ DATABASE_URL: database, REDIS_URL: redisDb(n), KEY_ENCRYPTION_KEY_FILE: kek });
     const auth = (label: string, env: Record<string, string>) => start(label, { kind: "auth-server", alg: "RS256", env });
     // the two instances share one issuer, as behind one name: the first one's URL
-    const first = await auth("auth-two-a", shared(authDbTwo));
+    const first = await auth("auth-two-a", shared(authDbTwo, 1));
     // one after another: eight servers starting at once on the one server core can outwait the start timeout
     const embedded = await auth("auth-embedded", {});
-    const both = await auth("auth-shared", shared(authDb));
+    const both = await auth("auth-shared", shared(authDb, 2));
     const pgOnly = await auth("auth-postgres", { DATABASE_URL: authDb, KEY_ENCRYPTION_KEY_FILE: kek });
-    const redisOnly = await auth("auth-redis", { REDIS_URL: redis.url });
-    const second = await start("auth-two-b", { kind: "auth-server", alg: "RS256", port: await freePort(), env: { ...shared(authDbTwo), ISSUER: first.url } });
+    const redisOnly = await auth("auth-redis", { REDIS_URL: redisDb(3) });
+    const second = await start("auth-two-b", { kind: "auth-server", alg: "RS256", port: await freePort(), env: { ...shared(authDbTwo, 1), ISSUER: first.url } });
     const issuer = embedded.url;
     const sqlite = await start("payment-sqlite", { kind: "payment-service", issuer });
     const pgLedger = await start("payment-postgres", { kind: "payment-service", issuer, env: { DATABASE_URL: paymentsDb } });

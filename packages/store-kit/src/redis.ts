@@ -7,7 +7,7 @@ export interface RedisOptions {
   onDown?: (error: Error) => void;
   /** Told when the connection is back. */
   onUp?: () => void;
-  /** Longest wait for one command's answer, ms (default 500). */
+  /** Longest wait for one command's answer, ms (default 1000). */
   commandTimeoutMs?: number;
 }
 
@@ -25,7 +25,7 @@ export interface RedisOptions {
 export function openRedis(url: string, options: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     connectTimeout: 1_000,
-    commandTimeout: options.commandTimeoutMs ?? 500,
+    commandTimeout: options.commandTimeoutMs ?? 1_000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
