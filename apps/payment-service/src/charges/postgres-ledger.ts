@@ -54,13 +54,15 @@ export class PostgresLedger implements Ledger {
       await client.query("BEGIN");
       // One round trip: the lock, and what is recorded for the key. 64 bits of
       // hash name the key: a collision only ever makes a request wait its turn (409, retried).
-      const { rows } = await client.query<{ held: boolean } & Partial<KeyRow>>(
-        `SELECT held, k.charge_id, c.order_id, k.fingerprint, k.response_status, k.response_body
-         FROM (SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\n' || $2, 0)) AS held) lock
-         LEFT JOIN idempotency_keys k ON lock.held AND k.client_id = $1 AND k.key = $2
-         LEFT JOIN charges c ON c.id = k.charge_id`,
-        [clientId, key],
-      );
+      // named: prepared once per connection, planned once, on every charge's path
+      const { rows } = await client.query<{ held: boolean } & Partial<KeyRow>>({
+        name: "ledger-hold",
+        text: `SELECT held, k.charge_id, c.order_id, k.fingerprint, k.response_status, k.response_body
+               FROM (SELECT pg_try_advisory_xact_lock(hashtextextended($1 || E'\n' || $2, 0)) AS held) lock
+               LEFT JOIN idempotency_keys k ON lock.held AND k.client_id = $1 AND k.key = $2
+               LEFT JOIN charges c ON c.id = k.charge_id`,
+        values: [clientId, key],
+      });
       const row = rows[0]!;
       if (!row.held) {
         await finish(client, "ROLLBACK");
@@ -119,8 +121,9 @@ class PostgresKeyHold implements KeyHold {
     // One statement: the key row first, ON CONFLICT DO NOTHING (the unique
     // constraint answering, not a check before an insert), and the charge only
     // if the key row went in; the foreign key is checked at commit.
-    const { rows } = await this.client.query<{ claimed: boolean }>(
-      `WITH key AS (
+    const { rows } = await this.client.query<{ claimed: boolean }>({
+      name: "ledger-record",
+      text: `WITH key AS (
          INSERT INTO idempotency_keys (client_id, key, fingerprint, charge_id, response_status, response_body, created_at)
          VALUES ($7, $9, $10, $1, $11, $12, $8)
          ON CONFLICT (client_id, key) DO NOTHING
@@ -131,7 +134,7 @@ class PostgresKeyHold implements KeyHold {
          RETURNING id
        )
        SELECT EXISTS (SELECT 1 FROM charge) AS claimed`,
-      [
+      values: [
         charge.id,
         charge.orderId,
         charge.customerId,
@@ -145,7 +148,7 @@ class PostgresKeyHold implements KeyHold {
         response.status,
         response.body,
       ],
-    );
+    });
     if (!rows[0]!.claimed) {
       const { rows: existing } = await this.client.query<KeyRow>(FIND_KEY, [charge.clientId, idempotencyKey]);
       await this.release();
