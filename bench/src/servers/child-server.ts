@@ -66,7 +66,9 @@ export class ChildServer {
       server.url = ready.url;
     } catch (error) {
       await server.stop();
-      throw error;
+      // what the process said on its way out is the diagnosis: a config line, a stack
+      const said = server.stderr.trim();
+      throw said === "" ? error : new Error(`${(error as Error).message}; its stderr: ${said.slice(-1000)}`);
     }
     server.sampleRss();
     return server;
