@@ -29,9 +29,11 @@ export COMPOSE_PROJECT_NAME=m2m-smoke
 free_port() { node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
 ORDER_SERVICE_PORT=$(free_port)
 AUTH_SERVER_PORT=$(free_port)
-export ORDER_SERVICE_PORT AUTH_SERVER_PORT
+PICTURE_PORT=$(free_port)
+export ORDER_SERVICE_PORT AUTH_SERVER_PORT PICTURE_PORT
 ORDER_URL="http://127.0.0.1:${ORDER_SERVICE_PORT}"
 AUTH_URL="http://127.0.0.1:${AUTH_SERVER_PORT}"
+PICTURE_URL="http://127.0.0.1:${PICTURE_PORT}/"
 APPS=(auth-server payment-service order-service)
 
 passed=0
@@ -147,6 +149,19 @@ ok "401 without a token, 401 invalid_token for an unsigned one: $refusals"
 step "the demo"
 dc run --rm -T demo || fail "the demo reported a failure"
 ok "the demo ran every step"
+
+step "the picture of the orders, drawn from the apps' traces"
+"${compose[@]}" logs --no-color picture | grep -qF "$PICTURE_URL" || fail "the picture service did not print $PICTURE_URL"
+picture=$(node --input-type=module -e '
+  // the apps send their spans every half second: give the last ones a moment
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const res = await fetch(process.argv[1], { signal: AbortSignal.timeout(10000) });
+  const page = await res.text();
+  const shown = ["POST /orders", "token cache: miss", "Checks at auth-server", "Checks at payment-service", "charge succeeded"].filter((text) => page.includes(text));
+  console.log(JSON.stringify({ status: res.status, shown }));
+  process.exit(res.status === 200 && shown.length === 5 ? 0 : 1);
+' "$PICTURE_URL") || fail "the picture does not show the orders: $picture"
+ok "$PICTURE_URL shows the orders' steps: $picture"
 
 step "a restart keeps the signing keys and the orders"
 kids_before=$(jwks_kids) && [ -n "$kids_before" ] || fail "no JWKS from $AUTH_URL"

@@ -3,14 +3,23 @@
 // apps really logged. Exits non-zero if any step did not happen as it should.
 // `npm run demo -- --dpop`: the same with DPoP-bound tokens (RFC 9449), and a
 // stolen token that is worth nothing without its key.
-import { mkdtempSync, rmSync } from "node:fs";
+// The apps export their spans to this script (OTLP/HTTP on loopback), and it
+// draws the run as one HTML page: `--picture <file>` says where (default: a
+// file in the temp folder); its path is printed at the end.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { generateDPoPKey } from "@m2m/token-client";
+import { exportTo, startOtlpReceiver } from "./otlp-receiver.mjs";
+import { renderRunPicture } from "./run-picture.mjs";
 import { startStack } from "./stack.mjs";
 
 const verbose = process.argv.includes("--verbose");
 const dpop = process.argv.includes("--dpop");
+const pictureArg = process.argv.indexOf("--picture");
+const picturePath = resolve(pictureArg === -1 ? join(tmpdir(), "m2m-demo", "run.html") : (process.argv[pictureArg + 1] ?? ""));
 const tty = process.stdout.isTTY;
 /** @param {number} code @returns {(text: string) => string} */
 const style = (code) => (text) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -43,10 +52,17 @@ const dataRoot = mkdtempSync(join(tmpdir(), "m2m-demo-"));
 say(bold(`Client credentials, end to end${dpop ? ", with DPoP-bound tokens" : ""}: order-service → auth-server → payment-service`));
 say(dim(`starting the three apps as separate processes (data in ${dataRoot})…`));
 
+// the apps' spans come here, to be drawn once the run is over
+const receiver = await startOtlpReceiver();
+const signals = exportTo(receiver.url);
 const stack = await startStack({
   dataDirs: { auth: join(dataRoot, "auth"), order: join(dataRoot, "order"), payment: join(dataRoot, "payment") },
-  // at debug, payment-service also logs the checks of a token served from its cache (order 2)
-  env: { "payment-service": { LOG_LEVEL: "debug" }, ...(dpop ? { "order-service": { CLIENT_DPOP: "true" } } : {}) },
+  env: {
+    "auth-server": signals,
+    // at debug, payment-service also logs the checks of a token served from its cache (order 2)
+    "payment-service": { ...signals, LOG_LEVEL: "debug" },
+    "order-service": { ...signals, ...(dpop ? { CLIENT_DPOP: "true" } : {}) },
+  },
   onLog: verbose ? (line) => say(dim(JSON.stringify(line))) : undefined,
 });
 const { logs, urls } = stack;
@@ -71,9 +87,25 @@ async function logged(from, service, msg, where = () => true, timeoutMs = 5000) 
 /** @param {string} service @param {string} msg */
 const count = (service, msg) => logs.filter((l) => l.service === service && l.msg === msg).length;
 
+/**
+ * The scenes of the run, each one trace: every call the demo makes while a
+ * scene is on carries a W3C `traceparent` of the scene's trace id, so the
+ * apps' spans of that scene all land in it, and the picture finds them.
+ * @type {{ title: string, note: string, traceId: string }[]}
+ */
+const scenes = [];
+/** @param {string} title @param {string} note */
+function beginScene(title, note) {
+  heading(title);
+  scenes.push({ title, note, traceId: randomBytes(16).toString("hex") });
+}
+
 /** @param {string} url @param {RequestInit} init */
 async function call(url, init) {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  const scene = scenes.at(-1);
+  const traceparent = scene ? { traceparent: `00-${scene.traceId}-${randomBytes(8).toString("hex")}-01` } : {};
+  const headers = { ...traceparent, .../** @type {Record<string, string>} */ (init.headers ?? {}) };
+  const res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
   let body;
   try {
@@ -128,7 +160,12 @@ async function narrateCharge(from, orderId) {
  * @param {boolean} expectFetch whether a token request is expected
  */
 async function placeOrder(title, order, expectFetch) {
-  heading(title);
+  beginScene(
+    title,
+    expectFetch
+      ? "order-service has no token yet: it asks auth-server for one (steps 1 to 3), then charges with it (steps 4 and 5)."
+      : "order-service reuses the token it holds: auth-server is not asked, and payment-service checks the token again.",
+  );
   const from = logs.length;
   const issuedBefore = count("auth-server", "token.issued");
   step("", `POST ${urls.order}/orders ${json(order)}`);
@@ -211,7 +248,7 @@ async function dpopToken(key) {
  * @param {string} chargeId
  */
 async function stolenToken(chargeId) {
-  heading("A DPoP-bound token, stolen");
+  beginScene("A DPoP-bound token, stolen", "reporting-service reads a charge with its DPoP-bound token; a thief with the token, and even its proof, is refused.");
   const key = await generateDPoPKey();
   step("(1)", `reporting-service → auth-server: POST /token (scope=charge:read) with a DPoP proof of its key ${key.jkt}`);
   const tokenRes = await dpopToken(key);
@@ -245,7 +282,7 @@ async function stolenToken(chargeId) {
 
 /** Step 5 saying no: a real token of reporting-service, which may only read charges. */
 async function refusedCharge() {
-  heading("Order 3: a token of reporting-service on /charge");
+  beginScene("Order 3: a token of reporting-service on /charge", "The demo, as reporting-service, gets a token for charge:read and tries to charge with it: payment-service refuses.");
   const from = logs.length;
   step("(1)", "reporting-service → auth-server: POST /token (client_secret_basic, scope=charge:read)");
   const tokenRes = await call(`${urls.auth}/token`, {
@@ -289,9 +326,18 @@ try {
 } catch (error) {
   failures.push(error instanceof Error ? error.message : String(error));
 } finally {
+  // stopping the apps sends the spans they still hold
   await stack.stop();
+  await receiver.close();
   rmSync(dataRoot, { recursive: true, force: true });
 }
+
+const drawn = scenes.map((scene) => ({ title: scene.title, note: scene.note, spans: receiver.trace(scene.traceId) }));
+for (const scene of drawn) expectThat(scene.spans.length > 0, `the apps exported the spans of "${scene.title}"`);
+mkdirSync(dirname(picturePath), { recursive: true });
+writeFileSync(picturePath, renderRunPicture({ scenes: drawn, generatedAt: new Date() }));
+heading("The run as a picture");
+say(`${pathToFileURL(picturePath)}   (one HTML file: the five steps of each scene, the token, the checks, from the apps' spans)`);
 
 heading(failures.length === 0 ? green("Every step happened as it should.") : red("Some steps did not happen as they should:"));
 for (const failure of failures) say(red(`  ✗ ${failure}`));

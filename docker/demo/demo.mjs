@@ -217,6 +217,8 @@ say();
 say("Each service logs its side of every step as one JSON line (token.issued with the checks that passed,");
 say("token.verified with what payment-service checked, charge.created, order.settled):");
 say(`    docker compose logs auth-server order-service payment-service | grep -E '"msg":"(token|charge|order)\\.'`);
+say("The same steps, drawn from the apps' traces as a sequence diagram with the token and every check:");
+say("    docker compose logs picture    # prints the URL of the page (http://127.0.0.1:4003/ by default)");
 heading(failures.length === 0 ? green("Every step happened as it should.") : red("Some steps did not happen as they should:"));
 for (const failure of failures) say(red(`  ✗ ${failure}`));
 process.exitCode = failures.length === 0 ? 0 : 1;

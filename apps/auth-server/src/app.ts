@@ -1,4 +1,4 @@
-import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
+import { createBaseApp, finishApp, type Logger, type Registry } from "@m2m/service-kit";
 import type { TokenIssuer } from "@m2m/token-issuer";
 import { oauthRouter } from "@m2m/token-issuer/express";
 import type { Express } from "express";
@@ -9,15 +9,18 @@ export interface AuthServerDeps {
   logger: Logger;
   /** `/readyz` is 200 while this says so (keys loaded, not shutting down). */
   ready: () => boolean;
+  /** Served on `GET /metrics` (the issuer's counts are fed into it by the listeners in its options). */
+  metrics?: Registry;
 }
 
 /**
  * The authorization server: `POST /token`, `POST /introspect`, RFC 8414
  * metadata and the JWK Set, on the shared base (security headers, request
- * log, health) and the shared error renderer. No listening, no timers.
+ * span and log, health, metrics) and the shared error renderer. No
+ * listening, no timers.
  */
 export function createApp(deps: AuthServerDeps): Express {
-  const app = createBaseApp({ logger: deps.logger, ready: deps.ready });
+  const app = createBaseApp({ logger: deps.logger, ready: deps.ready, metrics: deps.metrics });
   app.use(oauthRouter(deps.issuer));
   return finishApp(app, deps.logger);
 }

@@ -1,3 +1,4 @@
+import { telemetry } from "./telemetry.js";
 import { ConfigError, createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { MigrationError } from "@m2m/store-kit";
 import { KeyFileError } from "@m2m/token-issuer";
@@ -24,5 +25,8 @@ handleShutdown({
   logger,
   server: app.server,
   beforeClose: () => app.stop(),
-  afterClose: () => app.release(),
+  afterClose: async () => {
+    app.release();
+    await telemetry.shutdown();
+  },
 });

@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import { stat } from "node:fs/promises";
-import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import {
   ClientRegistry,
   developmentRegistry,
@@ -12,6 +12,7 @@ import {
 } from "@m2m/token-issuer";
 import { createApp } from "./app.js";
 import { logIssuerEvents } from "./events.js";
+import { countIssuerEvents } from "./metrics.js";
 import type { AuthServerConfig } from "./config.js";
 import { openStores } from "./stores/index.js";
 
@@ -69,6 +70,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     await stores.close();
     throw error;
   }
+  const metrics = createMetricsRegistry();
   const issuer = new TokenIssuer({
     issuer: config.issuer,
     registry,
@@ -81,7 +83,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
       ...(stores.failureCounts ? { failureCounts: stores.failureCounts } : {}),
     },
     dpop: { requireNonce: config.dpop.requireNonce, ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}) },
-    ...logIssuerEvents(logger),
+    ...countIssuerEvents(metrics, logIssuerEvents(logger)),
   });
   const current = keys.current();
   logger.info({ kids: keys.published().map((k) => k.kid), alg: current.alg, current: current.kid }, "keys.ready");
@@ -90,7 +92,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   }
 
   let ready = true;
-  const app = createApp({ issuer, logger, ready: () => ready });
+  const app = createApp({ issuer, logger, metrics, ready: () => ready });
   let server: Server;
   try {
     server = await listen(app, config.port, config.host, config.http);

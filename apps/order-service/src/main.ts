@@ -1,3 +1,4 @@
+import { telemetry } from "./telemetry.js";
 import { ConfigError, createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { MigrationError } from "@m2m/store-kit";
 import { loadConfig } from "./config.js";
@@ -11,4 +12,12 @@ const service = await startOrExit(() =>
     throw error instanceof MigrationError ? new ConfigError(`invalid DATABASE_URL: ${error.message}`) : error;
   }),
 );
-handleShutdown({ logger, server: service.server, beforeClose: service.stopBackground, afterClose: service.release });
+handleShutdown({
+  logger,
+  server: service.server,
+  beforeClose: service.stopBackground,
+  afterClose: async () => {
+    await service.release();
+    await telemetry.shutdown();
+  },
+});

@@ -2,12 +2,13 @@ import { setMaxListeners } from "node:events";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import { migrate, openPostgres, redactUrl } from "@m2m/store-kit";
 import { generateDPoPKey, importDPoPKey, TokenClient } from "@m2m/token-client";
 import { createApp } from "./app.js";
 import { logTokenEvents } from "./events.js";
 import type { OrderServiceConfig } from "./config.js";
+import { OrderMetrics } from "./metrics.js";
 import { createPaymentClient } from "./orders/payment-client.js";
 import type { OrderBook } from "./orders/order-book.js";
 import { PostgresOrderBook } from "./orders/postgres-order-book.js";
@@ -46,6 +47,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const store = await openOrderBook(config, logger);
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
+  const metrics = new OrderMetrics(createMetricsRegistry());
 
   // one key pair for the life of the process: every token it gets is bound to it
   const dpop = config.dpop === undefined ? undefined : config.dpop.key ? await importDPoPKey(config.dpop.key) : await generateDPoPKey();
@@ -55,7 +57,7 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     clientId: config.clientId,
     clientAuth: config.clientAuth,
     ...(dpop ? { dpop } : {}),
-    ...logTokenEvents(logger),
+    ...metrics.tokenEvents(logTokenEvents(logger)),
     requestTimeoutMs: 3_000,
     // Short: the worker retries an order later anyway, with its own backoff.
     retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000, maxElapsedMs: 2_500 },
@@ -63,12 +65,19 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     signal: shutdown.signal,
   });
   const payments = createPaymentClient({ baseUrl: config.paymentServiceUrl, tokens, token: config.paymentToken, logger });
-  const settler = new Settler({ store, payments, logger, maxDelayMs: config.retryMaxDelayMs, baseDelayMs: options.retryBaseDelayMs });
+  const settler = new Settler({
+    store,
+    payments,
+    logger,
+    maxDelayMs: config.retryMaxDelayMs,
+    baseDelayMs: options.retryBaseDelayMs,
+    onOutcome: (outcome) => metrics.attempted(outcome),
+  });
   const worker = new SettlementWorker({ store, settler, logger, pollIntervalMs: options.pollIntervalMs });
 
   let closing = false;
   const resumed = await store.resumeAll(Date.now());
-  const app = createApp({ logger, store, settler, settleWaitMs: config.settleWaitMs, ready: () => store.open && !closing });
+  const app = createApp({ logger, store, settler, metrics, settleWaitMs: config.settleWaitMs, ready: () => store.open && !closing });
   let server: Server;
   try {
     server = await listen(app, config.port, config.host, config.http);

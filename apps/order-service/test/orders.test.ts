@@ -355,3 +355,18 @@ describe("GET /orders/:id and health", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("GET /metrics at order-service", () => {
+  it("counts how the token cache answered, the tokens fetched, and orders created and settled", async () => {
+    await start();
+    for (const amount of [100, 200, 300]) expect((await post({ customerId: "cus_1", amount, currency: "EUR" })).body.status).toBe("paid");
+
+    const text = await (await fetch(`${service!.url}/metrics`)).text();
+    expect(text).toContain('oauth_client_token_cache_lookups_total{outcome="miss"} 1');
+    expect(text).toContain('oauth_client_token_cache_lookups_total{outcome="hit"} 2');
+    expect(text).toContain("oauth_client_tokens_fetched_total 1");
+    expect(text).toContain("orders_created_total 3");
+    expect(text).toContain('orders_settled_total{status="paid"} 3');
+    expect(text).toContain('http_server_request_duration_seconds_count{http_request_method="POST",http_response_status_code="201",http_route="/orders"} 3');
+  });
+});

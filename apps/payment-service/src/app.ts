@@ -5,6 +5,8 @@ import { Charges } from "./charges/charges.js";
 import type { CardProcessor } from "./charges/processor.js";
 import { chargeRoutes } from "./charges/routes.js";
 import type { Ledger } from "./charges/ledger.js";
+import { logGuardEvents } from "./events.js";
+import type { PaymentMetrics } from "./metrics.js";
 
 export interface AppDeps {
   logger: Logger;
@@ -18,6 +20,8 @@ export interface AppDeps {
   processor: CardProcessor;
   /** Milliseconds since the epoch. Default `Date.now`. */
   clock?: () => number;
+  /** Served on `GET /metrics`, and fed from the guard's and the ledger's events. Default: no metrics. */
+  metrics?: PaymentMetrics;
   /** `/readyz` is 200 only while this is true (and the JWK Set is loaded). Default: always. */
   accepting?: () => boolean;
 }
@@ -29,10 +33,17 @@ export interface AppDeps {
  * JWK Set is held. No listening, no timers.
  */
 export function createApp(deps: AppDeps): Express {
-  const { logger, verifier } = deps;
-  const charges = new Charges({ ledger: deps.ledger, processor: deps.processor, logger, clock: deps.clock });
-  const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true) });
+  const { logger, verifier, metrics } = deps;
+  const charges = new Charges({
+    ledger: deps.ledger,
+    processor: deps.processor,
+    logger,
+    clock: deps.clock,
+    ...(metrics ? { onOutcome: (outcome) => metrics.charged(outcome) } : {}),
+  });
+  const app = createBaseApp({ logger, ready: () => verifier.ready && (deps.accepting?.() ?? true), metrics: metrics?.registry });
   app.set("trust proxy", deps.trustProxy ?? false);
-  app.use(chargeRoutes({ charges, verifier, dpop: deps.dpop, logger }));
+  const guardEvents = metrics ? metrics.guardEvents(logGuardEvents(logger)) : logGuardEvents(logger);
+  app.use(chargeRoutes({ charges, verifier, dpop: deps.dpop, guardEvents }));
   return finishApp(app, logger);
 }

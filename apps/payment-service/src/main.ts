@@ -1,3 +1,4 @@
+import { telemetry } from "./telemetry.js";
 import { ConfigError, createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
 import { MigrationError } from "@m2m/store-kit";
 import { loadConfig } from "./config.js";
@@ -15,5 +16,8 @@ handleShutdown({
   logger,
   server: running.server,
   beforeClose: running.stopAccepting,
-  afterClose: running.closeResources,
+  afterClose: async () => {
+    await running.closeResources();
+    await telemetry.shutdown();
+  },
 });

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeServer, createLogger, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import { migrate, openPostgres, redactUrl } from "@m2m/store-kit";
 import { createDPoPVerifier, createVerifier, type TokenVerifier } from "@m2m/token-verifier";
 import { createApp } from "./app.js";
@@ -12,6 +12,7 @@ import { limitProcessor, type CardProcessor } from "./charges/processor.js";
 import { openSqliteLedger } from "./charges/sqlite-ledger.js";
 import type { PaymentConfig } from "./config.js";
 import { keepKeysFresh } from "./key-loader.js";
+import { PaymentMetrics } from "./metrics.js";
 
 /** The SQL migrations of the ledger's schema, versioned beside the app. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -55,6 +56,7 @@ export interface RunningPaymentService {
 export async function startPaymentService(config: PaymentConfig, options: StartOptions = {}): Promise<RunningPaymentService> {
   const logger = options.logger ?? createLogger({ service: "payment-service" });
   const ledger = await openLedger(config, logger);
+  const metrics = new PaymentMetrics(createMetricsRegistry());
   const verifier = createVerifier({
     issuer: config.issuer,
     audience: config.audience,
@@ -62,9 +64,11 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     maxAgeMs: config.jwksMaxAgeMs,
     maxStaleMs: config.jwksMaxStaleMs,
     clock: options.clock,
-    // a refresh every JWKS_MAX_AGE that finds the same keys is no news
-    onJwksLoaded: ({ kids, changed, reason }) => logger[changed ? "info" : "debug"]({ kids, changed, reason }, "jwks.loaded"),
-    onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
+    ...metrics.jwksEvents({
+      // a refresh every JWKS_MAX_AGE that finds the same keys is no news
+      onJwksLoaded: ({ kids, changed, reason }) => logger[changed ? "info" : "debug"]({ kids, changed, reason }, "jwks.loaded"),
+      onJwksError: (error) => logger.warn({ error: error.message }, "jwks.failed"),
+    }),
   });
   const dpop = createDPoPVerifier({
     mode: config.dpop.mode,
@@ -82,6 +86,7 @@ export async function startPaymentService(config: PaymentConfig, options: StartO
     ledger,
     processor: options.processor ?? limitProcessor(config.chargeLimit),
     clock: options.clock,
+    metrics,
     accepting: () => accepting,
   });
   let server: Server;

@@ -1,11 +1,11 @@
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { median } from "../stats.js";
-import { BARE, GUARDED, JWT_BEARER, PAYMENT_SERVICE, type ChargeResults } from "../scenarios/charge.js";
+import { BARE, GUARDED, GUARDED_METRICS, JWT_BEARER, PAYMENT_SERVICE, PAYMENT_SERVICE_TRACED, type ChargeResults } from "../scenarios/charge.js";
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
 import type { FloodResults } from "../scenarios/flood.js";
 import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO, type StoresResults } from "../scenarios/stores.js";
-import { TOKEN_ALGS, type TokenResults } from "../scenarios/token.js";
+import { TOKEN_ALGS, TRACED, TRACED_ALG, type TokenResults } from "../scenarios/token.js";
 import type { ChildServer } from "../servers/child-server.js";
 
 export interface BenchResults {
@@ -172,6 +172,23 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       verdict: verdict(shares.every((s) => s.share <= JOSE_SHARE_LIMIT)),
     });
   } else checks.push({ target: joseTarget, measured: "—", verdict: "not run" });
+
+  // the signals, on and off, in this run: metrics counting every request, and traces exported over OTLP
+  ratioCheck(
+    "`POST /charge`: our guarded handler counting into /metrics ≥ 0.97× the same without (no exporter in either: the spans are the API's no-ops)",
+    find(charge, GUARDED_METRICS),
+    guarded,
+    0.97,
+  );
+  const paymentTraced = find(charge, PAYMENT_SERVICE_TRACED);
+  if (payment && paymentTraced) {
+    info("(informational) `POST /charge`: payment-service exporting its traces vs the same with no exporter", x(pairedRatio(paymentTraced, payment)), `${x(cpuRatio(paymentTraced, payment))} (${added(paymentTraced, payment)})`);
+  }
+  const tokenTraced = find(token, `${TRACED} ${TRACED_ALG}`);
+  const tokenPlain = find(token, `ours ${TRACED_ALG}`);
+  if (tokenTraced && tokenPlain) {
+    info(`(informational) \`POST /token\` ${TRACED_ALG}: auth-server exporting its traces vs the same with no exporter`, x(pairedRatio(tokenTraced, tokenPlain)), `${x(cpuRatio(tokenTraced, tokenPlain))} (${added(tokenTraced, tokenPlain)})`);
+  }
 
   const e2eTarget = "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)";
   if (r.e2e) {

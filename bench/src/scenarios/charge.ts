@@ -2,6 +2,7 @@ import type { BenchContext } from "../context.js";
 import { chargeBody, expectStatus, fetchToken, waitForReady } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
+import { startTraceSink } from "../servers/trace-sink.js";
 
 export interface ChargeResults {
   measurements: Measurement[];
@@ -14,6 +15,10 @@ export const BARE = "same charge handler, no auth";
 export const JWT_BEARER = "same charge handler + express-oauth2-jwt-bearer";
 /** Informational: the real app, same token, same request. */
 export const PAYMENT_SERVICE = "payment-service (the app)";
+/** The signals on: the real app exporting its spans over OTLP (to a sink on loopback); PAYMENT_SERVICE is the same app with no exporter. */
+export const PAYMENT_SERVICE_TRACED = "payment-service, traces exported";
+/** Metrics on: the guarded handler with a /metrics registry counting every request, as the apps do; GUARDED is the same without. */
+export const GUARDED_METRICS = "charge handler + our guard + /metrics";
 
 /**
  * Scenarios 2 and 4b: `POST /charge` with one token reused and a fresh
@@ -30,20 +35,26 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
     started.push(server);
     return server;
   };
+  const sink = await startTraceSink();
+  let measurements: Measurement[];
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [guarded, bare, jwtBearer, payment] = await Promise.all([
+    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced] = await Promise.all([
       start("charge-guarded", { kind: "charge-guarded", issuer }),
       start("charge-bare", { kind: "charge-bare" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
       start("payment-service", { kind: "payment-service", issuer }),
+      start("charge-guarded-metrics", { kind: "charge-guarded", issuer, metrics: true }),
+      start("payment-service-traced", { kind: "payment-service", issuer, traces: sink.url }),
     ]);
     const servers: [string, ChildServer, boolean][] = [
       [GUARDED, guarded, true],
+      [GUARDED_METRICS, guardedMetrics, true],
       [BARE, bare, false],
       [JWT_BEARER, jwtBearer, true],
       [PAYMENT_SERVICE, payment, true],
+      [PAYMENT_SERVICE_TRACED, traced, true],
     ];
     let token = (await fetchToken(issuer)).access_token;
     for (const [i, [, server, needsToken]] of servers.entries()) {
@@ -76,8 +87,13 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
         };
       },
     }));
-    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
+    measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
   } finally {
+    // stopped before the sink: a stopping app sends the spans it still holds
     await ctx.stop(...started);
+    await sink.close();
   }
+  // the traced app's spans must have reached the sink, or its row measured no export at all
+  if (sink.exports === 0) throw new Error(`${PAYMENT_SERVICE_TRACED} exported no spans to ${sink.url}`);
+  return { measurements };
 }

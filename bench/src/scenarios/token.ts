@@ -2,6 +2,7 @@ import type { BenchContext } from "../context.js";
 import { basic, fetchToken, jwtHeader, TOKEN_BODY } from "../http.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
+import { startTraceSink } from "../servers/trace-sink.js";
 import type { SigningAlg } from "../servers/protocol.js";
 
 export const TOKEN_ALGS: SigningAlg[] = ["RS256", "ES256", "EdDSA"];
@@ -14,6 +15,10 @@ export const EXPRESS_FLOOR = "floor on Express:";
 export const TRANSPORT = "transport:";
 /** Name prefix of the `--what-if` targets: our auth-server with logging off. */
 export const LOGS_OFF = "ours, logs off,";
+/** Name prefix of our auth-server exporting its spans over OTLP (to a sink on loopback); `ours` is the same with no exporter. */
+export const TRACED = "ours, traces exported,";
+/** The algorithm the traced auth-server signs with: one is enough to price the spans. */
+export const TRACED_ALG: SigningAlg = "RS256";
 
 export interface TokenResults {
   /** `ours RS256`, `oidc-provider RS256`, ... */
@@ -28,6 +33,8 @@ export interface TokenResults {
  */
 export async function runToken(ctx: BenchContext): Promise<TokenResults> {
   const servers: [string, ChildServer][] = [];
+  const sink = await startTraceSink();
+  let measurements: Measurement[];
   try {
     // started together (startup is most of a quick run), pushed as each comes up so `finally` stops them all
     const track = async (name: string, server: Promise<ChildServer>) => {
@@ -39,6 +46,8 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         track(`oidc-provider ${alg}`, ctx.start(`oidc-provider-${alg}`, { kind: "oidc-provider", alg })),
       ]),
     );
+    // the same app exporting its spans: what the signals cost when they are on
+    await track(`${TRACED} ${TRACED_ALG}`, ctx.start(`auth-server-${TRACED_ALG}-traced`, { kind: "auth-server", alg: TRACED_ALG, traces: sink.url }));
     // the floor: the same request with nothing around signing (bench-only, see servers/token-floor.ts)
     await Promise.all(FLOOR_ALGS.map((alg) => track(`${FLOOR} ${alg}`, ctx.start(`token-floor-${alg}`, { kind: "token-floor", alg }))));
     // the floor as one Express route: Express's own cost, between the floor and ours (see servers/token-floor.ts)
@@ -53,7 +62,7 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         ),
       );
     }
-    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${EXPRESS_FLOOR} ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
+    const order = TOKEN_ALGS.flatMap((alg) => [`ours ${alg}`, `${TRACED} ${alg}`, `${LOGS_OFF} ${alg}`, `oidc-provider ${alg}`, `${EXPRESS_FLOOR} ${alg}`, `${FLOOR} ${alg}`, `${TRANSPORT} ${alg}`]);
     servers.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     // a token from each, with the algorithm we asked for: otherwise the comparison means nothing
     for (const [name, server] of servers) {
@@ -74,8 +83,13 @@ export async function runToken(ctx: BenchContext): Promise<TokenResults> {
         expect: [200],
       }),
     }));
-    return { measurements: await measure(ctx.load, targets, ctx.options, ctx.log) };
+    measurements = await measure(ctx.load, targets, ctx.options, ctx.log);
   } finally {
+    // stopped before the sink: a stopping app sends the spans it still holds
     await ctx.stop(...servers.map(([, s]) => s));
+    await sink.close();
   }
+  // the traced server's spans must have reached the sink, or its row measured no export at all
+  if (sink.exports === 0) throw new Error(`${TRACED} ${TRACED_ALG} exported no spans to ${sink.url}`);
+  return { measurements };
 }

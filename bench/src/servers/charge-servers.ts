@@ -3,7 +3,18 @@ import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { closeServer, createBaseApp, createLogger, finishApp, invalidRequest, jsonBody, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import {
+  closeServer,
+  createBaseApp,
+  createLogger,
+  createMetricsRegistry,
+  finishApp,
+  invalidRequest,
+  jsonBody,
+  listen,
+  serverUrl,
+  type Logger,
+} from "@m2m/service-kit";
 import { createVerifier } from "@m2m/token-verifier";
 import { accessTokenClaims, requireAccessToken } from "@m2m/token-verifier/express";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
@@ -67,7 +78,8 @@ async function startChargeServer(spec: ServerSpec, guard: RequestHandler[], clie
   const logger = createLogger({ service: spec.kind });
   mkdirSync(spec.dataDir, { recursive: true });
   const ledger = openLedger(join(spec.dataDir, "bench-ledger.db"));
-  const app = createBaseApp({ logger, ready: () => true });
+  // with `metrics`, the base app serves /metrics and observes every request, as in the apps
+  const app = createBaseApp({ logger, ready: () => true, ...(spec.metrics ? { metrics: createMetricsRegistry() } : {}) });
   app.post("/charge", ...guard, jsonBody(), chargeHandler(ledger, logger, clientOf));
   if (onError) app.use(onError);
   finishApp(app, logger);

@@ -181,7 +181,13 @@ type Env = Record<string, string>;
  */
 export function appEnv(kind: AppKind, spec: Omit<ServerSpec, "kind">): Env {
   if (spec.port === undefined) throw new Error(`bench: ${kind} needs its port chosen in advance`);
-  const common: Env = { HOST: "127.0.0.1", PORT: String(spec.port), DATA_DIR: spec.dataDir, LOG_LEVEL: spec.logLevel ?? "info" };
+  const common: Env = {
+    HOST: "127.0.0.1",
+    PORT: String(spec.port),
+    DATA_DIR: spec.dataDir,
+    LOG_LEVEL: spec.logLevel ?? "info",
+    ...(spec.traces === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: spec.traces }),
+  };
   return { ...ownEnv(kind, spec, common), ...spec.env };
 }
 
@@ -208,7 +214,7 @@ function required(value: string | undefined, name: string): string {
 
 /** Variables our apps read (their src/config.ts, and `<NAME>_FILE` for secrets): a server's configuration comes from its spec, never from the shell. */
 const APP_VARIABLES =
-  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS|DATABASE_URL|REDIS_URL)$/;
+  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS|DATABASE_URL|REDIS_URL|OTEL_[A-Z_]+)$/;
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };

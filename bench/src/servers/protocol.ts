@@ -36,6 +36,14 @@ export interface ServerSpec {
   paymentUrl?: string;
   /** Our apps: more environment, as an operator would set it (the shared stores: `DATABASE_URL`, `REDIS_URL`, `KEY_ENCRYPTION_KEY_FILE`). */
   env?: Record<string, string>;
+  /**
+   * Our apps: where to export traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, the SDK's
+   * default protocol); unset, no OpenTelemetry SDK is loaded, as deployed
+   * without the variables.
+   */
+  traces?: string;
+  /** The bench's charge servers: serve `/metrics` and count every request into it, as the apps do. */
+  metrics?: boolean;
   /** Our apps: `LOG_LEVEL` (default `info`, as deployed); `silent` for what-if runs. */
   logLevel?: string;
   /**

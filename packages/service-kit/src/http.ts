@@ -1,21 +1,30 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
+import { context } from "@opentelemetry/api";
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { HttpError, invalidRequest, isExposableError } from "./errors.js";
+import { HttpMetrics, metricsEndpoint, type Registry } from "./metrics.js";
 import { withRequestId } from "./request-context.js";
+import { endRequestSpan, startRequestSpan, traceIdOf } from "./request-span.js";
 
 export interface BaseAppOptions {
   logger: Logger;
   /** `/readyz` answers 200 only while this returns true. */
   ready: () => boolean;
+  /**
+   * The app's Prometheus registry (`createMetricsRegistry`): served on
+   * `GET /metrics`, with every request's duration in it. Without one, no
+   * `/metrics` and nothing measured (tests, benchmarks of the bare app).
+   */
+  metrics?: Registry;
 }
 
 /**
  * An Express app with what every service of this project shares: security
- * headers, request ids, one log line per request, `/healthz` and `/readyz`.
- * Add routes, then call {@link finishApp}.
+ * headers, request ids, a server span and one log line per request,
+ * `/healthz`, `/readyz` and `/metrics`. Add routes, then call {@link finishApp}.
  */
 export function createBaseApp(options: BaseAppOptions): Express {
   const app = express();
@@ -23,7 +32,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
   app.set("etag", false);
   app.set("query parser", "simple");
   app.use(securityHeaders);
-  app.use(requestLogging(options.logger));
+  app.use(requestLogging(options.logger, options.metrics && new HttpMetrics(options.metrics)));
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -31,6 +40,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
     const ready = options.ready();
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not_ready" });
   });
+  if (options.metrics) app.get("/metrics", metricsEndpoint(options.metrics));
   return app;
 }
 
@@ -72,6 +82,7 @@ function requestIdOf(req: IncomingMessage): string {
 /** What one `http.request` line says. */
 interface RequestLine {
   req_id: string;
+  trace_id?: string;
   method: string | undefined;
   /** Without the query string: a misbehaving client may put a token there. */
   path: string;
@@ -91,33 +102,65 @@ function elapsedMs(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
+/** Asked every few seconds for as long as the process lives: neither traced nor logged, but for failures. */
+const ROUTINE_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
 /**
- * One `http.request` line per response (but successful health probes): request id (the caller's
- * `X-Request-Id` when it is sane, else a new one, echoed back), method, path
- * without the query string, status and duration.
+ * What every request gets, from this middleware on: a request id (the
+ * caller's `X-Request-Id` when it is sane, else a new one, echoed back); a
+ * server span, the child of the caller's when it sent a `traceparent`; and
+ * once answered, its duration in the metrics and one `http.request` line
+ * (but for routine probes that succeed): method, path without the query
+ * string, status, duration, and the `trace_id` that leads to its trace.
  */
-function requestLogging(logger: Logger): RequestHandler {
+function requestLogging(logger: Logger, metrics: HttpMetrics | undefined): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
     const id = requestIdOf(req);
     res.locals.requestId = id;
     res.setHeader("X-Request-Id", id);
-    res.once("close", () => {
-      // probes answer every few seconds for as long as the process lives: only their failures are news
-      if (res.statusCode < 400 && (req.path === "/healthz" || req.path === "/readyz")) return;
+    const routine = ROUTINE_PATHS.has(req.path);
+    const traced = routine ? undefined : startRequestSpan(req, id);
+    // once the answer is written ("finish"), or the connection is gone without one ("close")
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
+      const ms = elapsedMs(started);
+      const route = routeOf(req);
+      metrics?.observe(req.method, route, res.statusCode, ms / 1000);
+      if (traced) endRequestSpan(traced.span, res, route);
+      if (routine && res.statusCode < 400) return;
       const queryAt = req.originalUrl.indexOf("?");
+      const traceId = traced && traceIdOf(traced.span);
       logRequest(logger, {
         req_id: id,
+        ...(traceId === undefined ? {} : { trace_id: traceId }),
         method: req.method,
         path: queryAt === -1 ? req.originalUrl : req.originalUrl.slice(0, queryAt),
         status: res.statusCode,
-        ms: elapsedMs(started),
+        ms,
         aborted: res.writableFinished ? undefined : true,
       });
-    });
-    // everything this request does from here on, awaited work included, logs its req_id
-    withRequestId(id, next);
+    };
+    res.once("finish", done);
+    res.once("close", done);
+    // everything this request does from here on, awaited work included, logs its req_id and is part of its span
+    const spanContext = traced?.context;
+    withRequestId(id, spanContext ? () => context.with(spanContext, next) : next);
   };
+}
+
+/**
+ * The route pattern the request matched (`/orders/:id`), never the path a
+ * caller chose; none when no route matched. A route of several paths is
+ * named by the one that matched exactly, if any.
+ */
+function routeOf(req: Request): string | undefined {
+  const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
+  if (typeof path === "string") return req.baseUrl + path;
+  if (Array.isArray(path)) return path.find((one) => one === req.path);
+  return undefined;
 }
 
 const notFound: RequestHandler = (_req, _res, next) => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { EnvReader } from "./config.js";
 import { currentRequestId } from "./request-context.js";
+import { activeTraceFields } from "./request-span.js";
 
 export type { Logger } from "pino";
 
@@ -62,7 +63,8 @@ export function logDestination(dest: number | string = 1): DestinationStream {
 
 /**
  * One JSON object per line, `service` on every line, the `req_id` of the
- * request being served on every line written while serving it, secrets
+ * request being served on every line written while serving it, the
+ * `trace_id` and `span_id` of the active span when traces are on, secrets
  * redacted.
  */
 export function createLogger(options: LoggerOptions): Logger {
@@ -70,7 +72,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level ?? "info",
       base: { service: options.service },
-      mixin: requestIdMixin,
+      mixin: requestMixin,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       formatters: { level: (label) => ({ level: label }) },
@@ -80,9 +82,11 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 // pino merges each line's own fields into the object returned here: a new one every time
-function requestIdMixin(): object {
+function requestMixin(): object {
   const id = currentRequestId();
-  return id === undefined ? {} : { req_id: id };
+  const ids = activeTraceFields();
+  if (ids === undefined) return id === undefined ? {} : { req_id: id };
+  return id === undefined ? ids : { req_id: id, ...ids };
 }
 
 /** A logger that drops everything, for tests. */

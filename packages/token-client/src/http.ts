@@ -2,6 +2,7 @@ import { isAxiosError, type AxiosInstance, type AxiosRequestConfig } from "axios
 import { deadline } from "./deadline.js";
 import { AuthServerUnavailableError } from "./errors.js";
 import { parseRetryAfter } from "./retry.js";
+import { inClientSpan } from "./tracing.js";
 
 /** An answer from the authorization server, body parsed when it is JSON. */
 export interface Answer {
@@ -31,7 +32,17 @@ export interface ExchangeLimits {
  * idle timeout on the socket, so a server that sends one byte a second
  * holds the request as long as it likes.
  */
-export async function exchange(http: AxiosInstance, request: AxiosRequestConfig, what: string, limits: ExchangeLimits): Promise<Answer> {
+export function exchange(
+  http: AxiosInstance,
+  request: AxiosRequestConfig & { method: string; url: string; headers: Record<string, string> },
+  what: string,
+  limits: ExchangeLimits,
+): Promise<Answer> {
+  // a client span, whose traceparent goes with the request
+  return inClientSpan(request.method, request.url, request.headers, () => exchangeOnce(http, request, what, limits));
+}
+
+async function exchangeOnce(http: AxiosInstance, request: AxiosRequestConfig, what: string, limits: ExchangeLimits): Promise<Answer> {
   const limit = deadline(limits.totalTimeoutMs, limits.signal);
   try {
     const response = await http.request<string>({

@@ -19,8 +19,10 @@
 export { TokenClient } from "./token-client.js";
 export type {
   AccessToken,
+  TokenCacheOutcome,
   TokenClientOptions,
   TokenFetchedEvent,
+  TokenLookupEvent,
   TokenParams,
   TokenRefreshFailedEvent,
   TokenRequestDescription,

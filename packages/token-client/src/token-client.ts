@@ -8,6 +8,7 @@ import { fingerprint } from "./fingerprint.js";
 import { exchange, isObject, type Answer, type ExchangeLimits } from "./http.js";
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { readTokenResponse } from "./token-response.js";
+import { inSpan, tracedListeners } from "./tracing.js";
 
 /** What a token was asked for, as the events report it. */
 export interface TokenRequestDescription {
@@ -17,6 +18,19 @@ export interface TokenRequestDescription {
   resource?: string;
   /** The scope granted, or as requested when the server did not say. */
   scope: string | undefined;
+}
+
+/**
+ * How one `getToken` call was answered: `hit`, the cached token; `refresh`,
+ * the cached token, and a background refresh started (refresh ahead);
+ * `wait`, by joining another caller's request in flight; `miss`, by a new
+ * request to the token endpoint.
+ */
+export type TokenCacheOutcome = "hit" | "refresh" | "wait" | "miss";
+
+/** `onLookup`: a `getToken` call, and how the cache answered it. */
+export interface TokenLookupEvent extends TokenRequestDescription {
+  outcome: TokenCacheOutcome;
 }
 
 /** `onFetched`: the token endpoint answered with a new token. */
@@ -125,6 +139,8 @@ export interface TokenClientOptions {
    * for or started, and `getToken` rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /** Called for every `getToken` call, with how the cache answered it (count hits and misses here). */
+  onLookup?: (event: TokenLookupEvent) => void;
   /** Called for every token obtained from the server (log `token.fetched` here). */
   onFetched?: (event: TokenFetchedEvent) => void;
   /** Called for every cached token handed out (log `token.reused` here). */
@@ -229,7 +245,8 @@ export class TokenClient {
   readonly #lifetime: LifetimePolicy;
   readonly #retry: RetryPolicy;
   readonly #signal: AbortSignal | undefined;
-  readonly #events: Pick<TokenClientOptions, "onFetched" | "onReused" | "onRefreshFailed" | "onRetry">;
+  /** The `on*` listeners of the options, each after describing its event on the active span. */
+  readonly #events: ReturnType<typeof tracedListeners>;
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
@@ -258,7 +275,7 @@ export class TokenClient {
     this.#lifetime = lifetimePolicy(options);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#signal = options.signal;
-    this.#events = options;
+    this.#events = tracedListeners(options);
     this.#clock = options.clock ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms, options.signal));
     this.#random = options.random ?? Math.random;
@@ -284,7 +301,11 @@ export class TokenClient {
    * @throws {InvalidResponseError} the server's answer broke the protocol.
    * @throws the reason of the client's `signal`, once it is aborted.
    */
-  async getToken(params: TokenParams = {}): Promise<AccessToken> {
+  getToken(params: TokenParams = {}): Promise<AccessToken> {
+    return inSpan("TokenClient.getToken", () => this.#lookup(params));
+  }
+
+  async #lookup(params: TokenParams): Promise<AccessToken> {
     const request = this.#normalize(params);
     let entry = this.#entries.get(request.key);
     if (!entry) {
@@ -294,16 +315,17 @@ export class TokenClient {
     const now = this.#clock();
     const cached = entry.cached;
     if (cached && now < cached.token.expiresAt) {
-      if (now >= cached.refreshAt && !entry.inflight && now >= entry.refreshPausedUntil) {
-        this.#refreshInBackground(request, entry);
-      }
-      this.#events.onReused?.({
+      const refresh = now >= cached.refreshAt && !entry.inflight && now >= entry.refreshPausedUntil;
+      if (refresh) this.#refreshInBackground(request, entry);
+      this.#events.onLookup({ ...this.#describe(request, cached.token.scope), outcome: refresh ? "refresh" : "hit" });
+      this.#events.onReused({
         ...this.#describe(request, cached.token.scope),
         tokenFingerprint: fingerprint(cached.token.accessToken),
         expiresInSeconds: Math.floor((cached.token.expiresAt - now) / 1000),
       });
       return cached.token;
     }
+    this.#events.onLookup({ ...this.#describe(request), outcome: entry.inflight ? "wait" : "miss" });
     return entry.inflight ?? this.#fetch(request, entry);
   }
 
@@ -330,10 +352,13 @@ export class TokenClient {
   }
 
   #refreshInBackground(request: Request, entry: Entry): void {
-    this.#fetch(request, entry).catch((error: unknown) => {
-      entry.refreshPausedUntil = this.#clock() + REFRESH_FAILURE_PAUSE_MS;
-      this.#events.onRefreshFailed?.({ ...this.#describe(request), error });
-    });
+    // its own span: it outlives the call that started it
+    void inSpan("TokenClient.refresh", () =>
+      this.#fetch(request, entry).catch((error: unknown) => {
+        entry.refreshPausedUntil = this.#clock() + REFRESH_FAILURE_PAUSE_MS;
+        this.#events.onRefreshFailed({ ...this.#describe(request), error });
+      }),
+    );
   }
 
   #fetch(request: Request, entry: Entry): Promise<AccessToken> {
@@ -365,7 +390,7 @@ export class TokenClient {
         if (attempts >= this.#retry.maxAttempts || outOfTime) {
           throw new AuthServerUnavailableError(error.message, { ...error.details, attempts });
         }
-        this.#events.onRetry?.({ ...this.#describe(request), attempt: attempts, delayMs: delay, error });
+        this.#events.onRetry({ ...this.#describe(request), attempt: attempts, delayMs: delay, error });
         await this.#sleep(delay);
       }
     }
@@ -388,7 +413,7 @@ export class TokenClient {
       expiresAt: sentAt + lifetimeMs - margin,
       scope: response.scope ?? request.scopes?.join(" "),
     };
-    this.#events.onFetched?.({
+    this.#events.onFetched({
       ...this.#describe(request, token.scope),
       authMethod: this.#auth.method,
       expiresIn: response.expiresIn,

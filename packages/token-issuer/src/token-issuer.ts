@@ -15,6 +15,7 @@ import type { ClientRegistration, ClientRegistry } from "./registry.js";
 import { SecretVerifier, UNMATCHABLE_HASH } from "./secret-hash.js";
 import type { SigningKeys } from "./signing-keys.js";
 import type { TrustedCallers } from "./trusted-callers.js";
+import { inSpan, tracedListeners } from "./tracing.js";
 import { MemoryUsedIdentifiers, type UsedIdentifiers } from "./used-identifiers.js";
 
 /** A request to the token or introspection endpoint, framework-free. */
@@ -66,6 +67,8 @@ export interface RequestRefusedEvent {
    * anything (a secret pasted into the wrong field), so never log it as it is.
    */
   presentedClientId: string | undefined;
+  /** How the request tried to authenticate, when that could be told (`none`: it did not try). */
+  authMethod: ClientAuthMethod | "none" | undefined;
 }
 
 /** What {@link TokenIssuerOptions.onIntrospected} is told (RFC 7662). */
@@ -149,6 +152,8 @@ export class TokenIssuer {
   private readonly limiter: FailureLimiter;
   private readonly secrets = new SecretVerifier();
   private readonly assertions: ClientAssertionVerifier;
+  /** The `on*` listeners of the options, each after describing its event on the active span. */
+  private readonly events: ReturnType<typeof tracedListeners>;
   private readonly proofs: DPoPProofVerifier;
   private readonly nonces: DPoPNonces | undefined;
 
@@ -160,6 +165,7 @@ export class TokenIssuer {
     this.registryNow = options.registry;
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
+    this.events = tracedListeners(options);
     this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers, counts: options.stores?.failureCounts });
     const usedIdentifiers = options.stores?.usedIdentifiers ?? new MemoryUsedIdentifiers();
     this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers });
@@ -201,12 +207,21 @@ export class TokenIssuer {
     this.registryNow = registry;
   }
 
-  /** RFC 6749 §4.4.2–4.4.3: the client credentials grant at the token endpoint. */
-  async token(request: EndpointRequest): Promise<TokenResponse> {
+  /**
+   * RFC 6749 §4.4.2–4.4.3: the client credentials grant at the token
+   * endpoint, in a `TokenIssuer.token` span that its events describe.
+   */
+  token(request: EndpointRequest): Promise<TokenResponse> {
+    return inSpan("TokenIssuer.token", () => this.issue(request));
+  }
+
+  private async issue(request: EndpointRequest): Promise<TokenResponse> {
     const { params } = request;
     let clientId: string | undefined;
+    let triedMethod: RequestRefusedEvent["authMethod"];
     try {
       const presented = presentedCredentials(request.authorization, params, this.realm);
+      triedMethod = presented.method;
       clientId = this.claimedClientId(presented);
       const { client, method, checks } = await this.authenticate(presented, clientId, request.remoteAddress);
 
@@ -221,7 +236,7 @@ export class TokenIssuer {
         { clientId: client.clientId, audience: decision.audience.id, scope: decision.scope, ...(proof ? { jkt: proof.jkt } : {}) },
         { issuer: this.issuer, ttlSeconds: this.options.accessTokenTtl, keys: this.options.keys, clock: this.clock },
       );
-      this.options.onIssued?.({
+      this.events.onIssued({
         clientId: client.clientId,
         grantType,
         authMethod: method,
@@ -234,7 +249,7 @@ export class TokenIssuer {
       });
       return { access_token: minted.token, token_type: proof ? "DPoP" : "Bearer", expires_in: minted.expiresIn, scope: decision.scope };
     } catch (error) {
-      this.refused("token", error, clientId);
+      this.refused("token", error, clientId, triedMethod);
       throw error;
     }
   }
@@ -246,17 +261,19 @@ export class TokenIssuer {
    */
   async introspect(request: EndpointRequest): Promise<IntrospectionResponse> {
     let clientId: string | undefined;
+    let triedMethod: RequestRefusedEvent["authMethod"];
     try {
       const presented = presentedCredentials(request.authorization, request.params, this.realm);
+      triedMethod = presented.method;
       clientId = this.claimedClientId(presented);
       const { client } = await this.authenticate(presented, clientId, request.remoteAddress);
       const token = request.params.get("token");
       if (token === undefined) throw new InvalidRequestError("token is required");
       const result = await inspectToken(token, { issuer: this.issuer, keys: this.options.keys, registry: this.registryNow, clock: this.clock });
-      this.options.onIntrospected?.({ clientId: client.clientId, active: result.active });
+      this.events.onIntrospected({ clientId: client.clientId, active: result.active });
       return result;
     } catch (error) {
-      this.refused("introspection", error, clientId);
+      this.refused("introspection", error, clientId, triedMethod);
       throw error;
     }
   }
@@ -339,8 +356,13 @@ export class TokenIssuer {
     }
   }
 
-  private refused(endpoint: RequestRefusedEvent["endpoint"], error: unknown, presentedClientId: string | undefined): void {
-    if (error instanceof OAuthError) this.options.onRefused?.({ endpoint, error, presentedClientId });
+  private refused(
+    endpoint: RequestRefusedEvent["endpoint"],
+    error: unknown,
+    presentedClientId: string | undefined,
+    authMethod: RequestRefusedEvent["authMethod"],
+  ): void {
+    if (error instanceof OAuthError) this.events.onRefused({ endpoint, error, presentedClientId, authMethod });
   }
 }
 

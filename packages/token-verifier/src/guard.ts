@@ -2,6 +2,7 @@ import { extractAccessToken, type BearerRequest, type PresentedToken } from "./b
 import type { DPoPVerifier, VerifiedDPoPProof } from "./dpop.js";
 import { BearerError, InsufficientScopeError, InvalidDPoPProofError, InvalidTokenError, UseDPoPNonceError } from "./errors.js";
 import { hasScopes, requiredScopeTokens } from "./scope.js";
+import { inSpan, tracedListeners } from "./tracing.js";
 import type { TokenVerifier, VerifiedAccessToken } from "./verifier.js";
 
 /** What {@link GuardOptions.onVerified} is told: a request's token passed every check. */
@@ -53,6 +54,8 @@ export interface GuardOptions {
 export class BearerGuard {
   private readonly required: readonly string[];
   private readonly dpop: DPoPVerifier | undefined;
+  /** The `on*` listeners of the options, each after describing its event on the active span. */
+  private readonly events: ReturnType<typeof tracedListeners>;
 
   constructor(
     private readonly verifier: TokenVerifier,
@@ -60,9 +63,15 @@ export class BearerGuard {
   ) {
     this.required = options.scope === undefined ? [] : requiredScopes(options.scope);
     this.dpop = options.dpop?.mode === "off" ? undefined : options.dpop;
+    this.events = tracedListeners(options);
   }
 
-  async check(request: BearerRequest): Promise<VerifiedAccessToken> {
+  /** The checks of step 5 for one request, in a `BearerGuard.check` span that its events describe. */
+  check(request: BearerRequest): Promise<VerifiedAccessToken> {
+    return inSpan("BearerGuard.check", () => this.checkRequest(request));
+  }
+
+  private async checkRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
     let presented: PresentedToken | undefined;
     let verified: VerifiedAccessToken;
     let proof: VerifiedDPoPProof | undefined;
@@ -74,17 +83,14 @@ export class BearerGuard {
     } catch (error) {
       throw this.refusal(error, presented?.scheme);
     }
-    const { onVerified } = this.options;
-    if (onVerified) {
-      const required = this.required;
-      onVerified({
-        token: verified,
-        ...(proof ? { dpop: proof } : {}),
-        get checks() {
-          return describeChecks(verified, required, proof);
-        },
-      });
-    }
+    const required = this.required;
+    this.events.onVerified({
+      token: verified,
+      ...(proof ? { dpop: proof } : {}),
+      get checks() {
+        return describeChecks(verified, required, proof);
+      },
+    });
     return verified;
   }
 
@@ -120,7 +126,7 @@ export class BearerGuard {
       error.realm ??= this.options.realm;
       const dpop = scheme === "dpop" || this.dpop?.mode === "required" || error instanceof InvalidDPoPProofError || error instanceof UseDPoPNonceError;
       if (dpop && this.dpop) error.dpopAlgs ??= this.dpop.algorithms;
-      this.options.onRejected?.({ error });
+      this.events.onRejected({ error });
     }
     return error;
   }

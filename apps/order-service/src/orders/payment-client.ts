@@ -1,7 +1,7 @@
 import { Agent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import axios, { isAxiosError } from "axios";
-import { fingerprint, type Logger } from "@m2m/service-kit";
+import axios, { isAxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from "axios";
+import { endClientSpan, fingerprint, startClientSpan, type Logger, type Span } from "@m2m/service-kit";
 import {
   AuthServerUnavailableError,
   InvalidResponseError,
@@ -75,6 +75,7 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
     );
     return config;
   });
+  traceCharges(http);
   withBearerToken(http, options.tokens, options.token);
 
   return {
@@ -97,6 +98,37 @@ export function createPaymentClient(options: PaymentClientOptions): PaymentClien
       httpsAgent.destroy();
     },
   };
+}
+
+/** Kept on the request config, from the request interceptor to the response one. */
+interface Traced extends InternalAxiosRequestConfig {
+  span?: Span;
+}
+
+/**
+ * Each request to payment-service as a client span (`POST /charge`), whose
+ * W3C `traceparent` goes with it, so the charge's spans there join the
+ * order's trace. Added before the Bearer interceptor, so it runs after it
+ * (request interceptors run last-added first): the span starts once the
+ * token is in hand, and a retry after `invalid_token` is a second span.
+ */
+function traceCharges(http: AxiosInstance): void {
+  http.interceptors.request.use((config: Traced) => {
+    config.span = startClientSpan((config.method ?? "get").toUpperCase(), http.getUri(config), (name, value) => config.headers.set(name, value));
+    return config;
+  });
+  http.interceptors.response.use(
+    (res) => {
+      const { span } = res.config as Traced;
+      if (span) endClientSpan(span, { status: res.status });
+      return res;
+    },
+    (error: unknown) => {
+      const span = isAxiosError(error) ? (error.config as Traced | undefined)?.span : undefined;
+      if (span && isAxiosError(error)) endClientSpan(span, error.response ? { status: error.response.status } : { errorType: error.code ?? "ERR_NETWORK" });
+      throw error;
+    },
+  );
 }
 
 function classify(error: unknown, timedOut: boolean): ChargeOutcome {

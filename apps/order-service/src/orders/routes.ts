@@ -11,6 +11,8 @@ export interface OrderRoutesDeps {
   logger: Logger;
   /** How long `POST /orders` waits for the charge before answering `202`, ms. */
   settleWaitMs: number;
+  /** Called for every order stored (not for a replay). */
+  onCreated?: (order: Order) => void;
 }
 
 /**
@@ -32,6 +34,7 @@ export function orderRoutes(deps: OrderRoutesDeps): Router {
     const { order } = result;
     if (result.kind === "created") {
       logger.info({ order_id: order.id, amount: order.amount, currency: order.currency }, "order.created");
+      deps.onCreated?.(order);
     }
     // A replay waits on the attempt in flight, if any, but never starts one:
     // a client retrying its POST must not bypass the backoff.

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { Logger } from "@m2m/service-kit";
+import { describeSpan, inSpan, type Logger, type Span } from "@m2m/service-kit";
 import type { Order } from "./order.js";
 import type { ChargeOutcome, PaymentClient } from "./payment-client.js";
 import type { OrderBook } from "./order-book.js";
@@ -14,6 +14,8 @@ export interface SettlerOptions {
   baseDelayMs?: number;
   /** Largest backoff ceiling, ms (default 30,000). */
   maxDelayMs?: number;
+  /** Called once an attempt's outcome is recorded: the order settled, or its next attempt scheduled (count them here). */
+  onOutcome?: (outcome: ChargeOutcome) => void;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface SettlerOptions {
 export class Settler {
   readonly #inflight = new Map<string, Promise<Order | undefined>>();
   readonly #abort = new AbortController();
-  readonly #options: Required<Omit<SettlerOptions, "store" | "payments" | "logger">> & SettlerOptions;
+  readonly #options: Required<Omit<SettlerOptions, "store" | "payments" | "logger" | "onOutcome">> & SettlerOptions;
 
   constructor(options: SettlerOptions) {
     // `??`, not a spread over the defaults: an option given as `undefined` takes its default
@@ -47,7 +49,8 @@ export class Settler {
     const running = this.#inflight.get(id);
     if (running) return running;
     if (this.#abort.signal.aborted) return this.#options.store.get(id);
-    const attempt = this.#attempt(id).finally(() => this.#inflight.delete(id));
+    // one span per attempt: the order, its token, its charge (the worker's attempts start their own trace)
+    const attempt = inSpan("Settler.settle", (span) => this.#attempt(id, span)).finally(() => this.#inflight.delete(id));
     this.#inflight.set(id, attempt);
     return attempt;
   }
@@ -67,10 +70,16 @@ export class Settler {
     await Promise.allSettled([...this.#inflight.values()]);
   }
 
-  async #attempt(id: string): Promise<Order | undefined> {
+  async #attempt(id: string, span: Span): Promise<Order | undefined> {
     const { store, payments, logger, clock } = this.#options;
     const order = await store.get(id);
     if (!order || order.status !== "pending") return order;
+    describeSpan(span, () => ({
+      "order.id": order.id,
+      "order.attempt": order.attempts + 1,
+      "order.amount": order.amount,
+      "order.currency": order.currency,
+    }));
 
     let outcome: ChargeOutcome;
     try {
@@ -81,11 +90,13 @@ export class Settler {
       outcome = { kind: "retry", reason: "internal_error" };
     }
 
+    describeSpan(span, () => ({ "order.outcome": outcome.kind, ...("reason" in outcome ? { "order.reason": outcome.reason } : {}) }));
     const now = clock();
     if (outcome.kind === "retry") {
       const delay = this.#delay(order.attempts, outcome.retryAfterSeconds);
       await store.reschedule(id, now + delay, outcome.reason, now);
       logger.warn({ order_id: id, attempt: order.attempts + 1, reason: outcome.reason, retry_in_ms: delay }, "order.retry_scheduled");
+      this.#options.onOutcome?.(outcome);
     } else {
       const settled =
         outcome.kind === "paid"
@@ -96,6 +107,7 @@ export class Settler {
           { order_id: id, status: settled.status, ...(outcome.kind === "paid" ? { charge_id: outcome.chargeId } : { reason: outcome.reason }) },
           "order.settled",
         );
+        this.#options.onOutcome?.(outcome);
       }
     }
     return store.get(id);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { HttpError, type JsonReply, type Logger } from "@m2m/service-kit";
+import { activeSpan, describeSpan, HttpError, type JsonReply, type Logger } from "@m2m/service-kit";
+import type { ChargeOutcome } from "../metrics.js";
 import { chargeCreatedBody, chargeView, type Charge } from "./charge.js";
 import type { CardProcessor } from "./processor.js";
 import type { KeyHold, Ledger, StoredResponse } from "./ledger.js";
@@ -11,6 +12,8 @@ export interface ChargesDeps {
   logger: Logger;
   /** Milliseconds since the epoch, for `createdAt`. Default `Date.now`. */
   clock?: () => number;
+  /** Called for every charge recorded or replayed (count charges here). */
+  onOutcome?: (outcome: ChargeOutcome) => void;
 }
 
 /** A `POST /charge` as the HTTP layers hand it over, authentication already done. */
@@ -83,6 +86,14 @@ export class Charges {
         { charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
         "charge.created",
       );
+      this.deps.onOutcome?.(charge.status);
+      describeSpan(activeSpan(), () => ({
+        "charge.id": charge.id,
+        "charge.status": charge.status,
+        "charge.amount": charge.amount,
+        "charge.currency": charge.currency,
+        "order.id": charge.orderId,
+      }));
       return response;
     } finally {
       await hold?.release();
@@ -100,6 +111,8 @@ export class Charges {
   private replay(stored: StoredResponse, fingerprint: string): JsonReply {
     if (stored.fingerprint !== fingerprint) throw keyReused();
     this.deps.logger.info({ charge_id: stored.chargeId, order_id: stored.orderId }, "charge.replayed");
+    this.deps.onOutcome?.("replayed");
+    describeSpan(activeSpan(), () => ({ "charge.id": stored.chargeId, "charge.status": "replayed", "order.id": stored.orderId }));
     return { status: stored.status, body: stored.body, headers: { "Idempotent-Replayed": "true" } };
   }
 }
