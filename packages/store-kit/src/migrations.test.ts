@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, MigrationError, openPostgres, type Pool } from "./index.js";
-import { startPostgres, type TestPostgres } from "./testing.js";
+import { startPostgres, type TestPostgres } from "./testing/index.js";
 
 let server: TestPostgres;
 const pools: Pool[] = [];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRedis, whenConnected, type Redis } from "./index.js";
-import { startRedis, type TestServer } from "./testing.js";
+import { startRedis, type TestServer } from "./testing/index.js";
 
 let server: TestServer;
 let redis: Redis;
