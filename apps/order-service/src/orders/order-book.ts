@@ -36,8 +36,13 @@ export interface OrderBook {
   settle(id: string, outcome: Settlement, now: number): Promise<boolean>;
   /** Counts a failed attempt, sets when the next one is due, and lets go of the order. */
   reschedule(id: string, nextAttemptAt: number, lastError: string, now: number): Promise<void>;
-  /** Pending orders due now that no one holds, oldest first, now held by this instance. */
-  claimDue(now: number, limit: number): Promise<PendingOrder[]>;
+  /**
+   * Pending orders due now that no one holds, oldest first, now held by this
+   * instance; never one of `skip` (the orders this process is attempting
+   * already: in SQLite an order in flight is still pending and due, and
+   * taking it again would fill a free slot with nothing to do).
+   */
+  claimDue(now: number, limit: number, skip?: readonly string[]): Promise<PendingOrder[]>;
   /** After a start: every pending order is due now, whatever backoff it was in. Returns how many are pending. */
   resumeAll(now: number): Promise<number>;
   readonly open: boolean;

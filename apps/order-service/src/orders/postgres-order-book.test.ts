@@ -63,6 +63,14 @@ describe("PostgresOrderBook", () => {
     expect((await b.create({ ...order, amount: 1 }, "same-key", Date.now())).kind).toBe("conflict");
   });
 
+  it("never claims an order this instance is attempting already, and leaves it unheld", async () => {
+    const [a] = await twoInstances("skips");
+    const [first, second] = [await createFree(a), await createFree(a)];
+    expect((await a.claimDue(Date.now(), 10, [first.id])).map((o) => o.id)).toEqual([second.id]);
+    // the one skipped was not leased: it is still there to claim
+    expect((await a.claimDue(Date.now(), 10)).map((o) => o.id)).toEqual([first.id]);
+  });
+
   it("hands its orders over at once when it closes cleanly", async () => {
     const [a, b] = await twoInstances("handover");
     const created = await a.create(order, undefined, Date.now());

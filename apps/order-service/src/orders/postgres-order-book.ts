@@ -95,18 +95,19 @@ export class PostgresOrderBook implements OrderBook {
     );
   }
 
-  async claimDue(now: number, limit: number): Promise<PendingOrder[]> {
+  async claimDue(now: number, limit: number, skip: readonly string[] = []): Promise<PendingOrder[]> {
     const { rows } = await this.pool.query<Row>(
       `UPDATE orders SET leased_by = $1, lease_until = $2
        WHERE id IN (
          SELECT id FROM orders
          WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+           AND NOT (id = ANY($5::text[]))
          ORDER BY next_attempt_at
          LIMIT $4
          FOR UPDATE SKIP LOCKED
        )
        RETURNING *`,
-      [this.instanceId, now + this.#leaseMs, now, limit],
+      [this.instanceId, now + this.#leaseMs, now, limit, skip],
     );
     return rows.map(toPending);
   }

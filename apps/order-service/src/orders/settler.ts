@@ -64,6 +64,11 @@ export class Settler {
     return this.#inflight.has(id);
   }
 
+  /** The orders with an attempt in flight now, the worker's and the requests' alike. */
+  settling(): string[] {
+    return [...this.#inflight.keys()];
+  }
+
   /** Aborts the attempts in flight (their orders stay pending) and waits for them to end. */
   async stop(): Promise<void> {
     this.#abort.abort();

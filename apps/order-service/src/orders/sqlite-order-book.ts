@@ -85,8 +85,9 @@ export class SqliteOrderBook implements OrderBook {
         `UPDATE orders SET attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @lastError, updated_at = @now
          WHERE id = @id AND status = 'pending'`,
       ),
-      due: this.#db.prepare<[number, number], Row>(
-        "SELECT * FROM orders WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+      due: this.#db.prepare<[number, string, number], Row>(
+        `SELECT * FROM orders WHERE status = 'pending' AND next_attempt_at <= ?
+         AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at LIMIT ?`,
       ),
       resume: this.#db.prepare("UPDATE orders SET next_attempt_at = MIN(next_attempt_at, ?) WHERE status = 'pending'"),
     };
@@ -178,9 +179,9 @@ export class SqliteOrderBook implements OrderBook {
     this.#statements.reschedule.run({ id, nextAttemptAt, lastError, now: new Date(now).toISOString() });
   }
 
-  /** Pending orders whose next attempt is due, oldest first (one process: nothing to hold them against). */
-  async claimDue(now: number, limit: number): Promise<PendingOrder[]> {
-    return this.#statements.due.all(now, limit).map((row) => ({ ...toOrder(row), attempts: row.attempts }));
+  /** Pending orders whose next attempt is due, oldest first, but those in `skip` (one process: nothing else to hold them against). */
+  async claimDue(now: number, limit: number, skip: readonly string[] = []): Promise<PendingOrder[]> {
+    return this.#statements.due.all(now, JSON.stringify(skip), limit).map((row) => ({ ...toOrder(row), attempts: row.attempts }));
   }
 
   /** After a restart: every pending order is due now, whatever backoff it was in. Returns how many are pending. */

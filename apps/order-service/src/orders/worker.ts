@@ -72,11 +72,12 @@ export class SettlementWorker {
     try {
       const free = CONCURRENCY - this.#active.size;
       if (free > 0) {
-        // exactly as many as there are free slots: a claimed order is held, and must be started.
-        // As many as asked for means more may be waiting.
-        const claimed = await this.#store.claimDue(Date.now(), free);
-        more = claimed.length === free;
+        // exactly as many as there are free slots, none of those in flight here: a claimed order is
+        // held, and must be started. As many as asked for means more may be waiting.
+        const claimed = await this.#store.claimDue(Date.now(), free, this.#settler.settling());
         const due = claimed.filter((o) => !this.#settler.isSettling(o.id));
+        // a round that started nothing has no attempt to end and ask again: it polls
+        more = claimed.length === free && due.length > 0;
         // stopped while claiming: the orders stay pending, and closing the book lets go of them
         if (this.#stopped) return;
         for (const order of due) {
