@@ -46,7 +46,7 @@ const PUBLIC_API: Record<string, string[]> = {
   ],
   "@m2m/token-issuer/express": ["oauthRouter"],
   "@m2m/store-kit": ["MigrationError", "databaseUrlFrom", "inTransaction", "migrate", "openPostgres", "openRedis", "redactUrl", "redisUrlFrom", "whenConnected"],
-  "@m2m/store-kit/testing": ["freePort", "startPostgres", "startRedis"],
+  "@m2m/store-kit/testing": ["freePort", "startPostgres", "startRedis", "storeServersMissing"],
   "@m2m/token-verifier": [
     "BearerError",
     "BearerGuard",

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { migrate, openPostgres, openRedis, whenConnected, type Pool, type Redis } from "@m2m/store-kit";
-import { startPostgres, startRedis, type TestPostgres, type TestServer } from "@m2m/store-kit/testing";
+import { startPostgres, startRedis, storeServersMissing, type TestPostgres, type TestServer } from "@m2m/store-kit/testing";
 import { MemoryTrustedCallers, SigningKeys, StoreUnavailableError, TokenIssuer, developmentRegistry, type EndpointRequest } from "@m2m/token-issuer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/stores/index.js";
@@ -48,7 +48,7 @@ async function redis(): Promise<Redis> {
 const kek = KeyEncryptionKey.generate();
 const TTL = 300;
 
-describe("PostgresKeyRing", () => {
+describe.skipIf(storeServersMissing())("PostgresKeyRing", () => {
   it("gives instances that start at once on an empty database one first key, sealed: no private member in clear", async () => {
     const pool = await database("first_key");
     const open = () => SigningKeys.open({ ring: new PostgresKeyRing(pool, kek), alg: "RS256", tokenTtlSeconds: TTL, manage: true, clock: Date.now });
@@ -94,7 +94,7 @@ describe("PostgresKeyRing", () => {
   });
 });
 
-describe("npm run rotate-keys with DATABASE_URL", () => {
+describe.skipIf(storeServersMissing())("npm run rotate-keys with DATABASE_URL", () => {
   it("provisions keys in PostgreSQL (migrating it first), sealed with the servers' key-encryption key, and refuses without that key", async () => {
     const url = await postgres.database("provisioned");
     const kekFile = join(tempDir(), "kek");
@@ -113,7 +113,7 @@ describe("npm run rotate-keys with DATABASE_URL", () => {
   });
 });
 
-describe("PostgresTrustedCallers", () => {
+describe.skipIf(storeServersMissing())("PostgresTrustedCallers", () => {
   it("trusts a pair at every instance, and keeps at most 64 addresses per client, only its own oldest going", async () => {
     const pool = await database("trusted");
     const [a, b] = [new PostgresTrustedCallers(pool), new PostgresTrustedCallers(pool)];
@@ -135,7 +135,7 @@ describe("PostgresTrustedCallers", () => {
   });
 });
 
-describe("RedisUsedIdentifiers", () => {
+describe.skipIf(storeServersMissing())("RedisUsedIdentifiers", () => {
   it("records an identifier once across instances, until it expires, within each client's share", async () => {
     const [a, b] = [new RedisUsedIdentifiers(await redis(), 3, "t1:"), new RedisUsedIdentifiers(await redis(), 3, "t1:")];
     const t = Date.now(); // the sets expire by Redis's own clock: real times
@@ -150,7 +150,7 @@ describe("RedisUsedIdentifiers", () => {
   });
 });
 
-describe("RedisFailureCounts", () => {
+describe.skipIf(storeServersMissing())("RedisFailureCounts", () => {
   const request = (authorization: string, address: string): EndpointRequest => ({
     authorization,
     params: new Map([["grant_type", "client_credentials"]]),

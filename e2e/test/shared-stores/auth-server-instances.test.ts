@@ -3,7 +3,7 @@ import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDPoPKey } from "@m2m/token-client";
 import { basic, eventually, send, tokenRequest } from "../support.js";
-import { Cluster, type Instance } from "./cluster.js";
+import { Cluster, storeServersMissing, type Instance } from "./cluster.js";
 
 // Two auth-server instances on one PostgreSQL (keys, trust) and one Redis
 // (used jtis, failure counts): what one refuses, the other refuses; what one
@@ -74,7 +74,7 @@ const withAssertion = (instance: Instance, signed: string) =>
 const withSecret = (instance: Instance, clientId: string, secret: string) =>
   tokenRequest(instance.url, { grant_type: "client_credentials" }, { authorization: basic(clientId, secret) });
 
-describe("two auth-server instances on shared stores", () => {
+describe.skipIf(storeServersMissing())("two auth-server instances on shared stores", () => {
   it("publishes one JWK Set at both instances, from one key made once though both started at the same moment", async () => {
     const [jwksA, jwksB] = await Promise.all([send(`${a.url}/.well-known/jwks.json`), send(`${b.url}/.well-known/jwks.json`)]);
     expect(jwksA.body.keys).toHaveLength(1);
@@ -122,7 +122,7 @@ describe("two auth-server instances on shared stores", () => {
   });
 });
 
-describe("a rotation under load, with two instances", () => {
+describe.skipIf(storeServersMissing())("a rotation under load, with two instances", () => {
   it("rotates once: every token verifies, exactly one new kid appears, and both instances publish it before either signs with it", async () => {
     // a rotation is due when the newest key is KEY_ROTATION_INTERVAL (60 s, the least allowed) old, less the lead
     const rotating = { ...env, KEY_ROTATION_INTERVAL: "60", KEY_PUBLISH_LEAD: "10", DATABASE_URL: await cluster.database("rotation") };
@@ -183,7 +183,7 @@ describe("a rotation under load, with two instances", () => {
   }, 150_000);
 });
 
-describe("Redis stopped", () => {
+describe.skipIf(storeServersMissing())("Redis stopped", () => {
   it("answers 503 temporarily_unavailable with Retry-After, never a token; once Redis is back, tokens again without a restart", async () => {
     await cluster.redis.stop();
     try {

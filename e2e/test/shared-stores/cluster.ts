@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgres, startRedis, type TestPostgres, type TestServer } from "@m2m/store-kit/testing";
+
+export { storeServersMissing } from "@m2m/store-kit/testing";
 import { freePort, spawnApp, stopApp, waitUntilReady, type LogLine } from "../../../scripts/stack.mjs";
 
 export type AppName = "auth-server" | "payment-service" | "order-service";

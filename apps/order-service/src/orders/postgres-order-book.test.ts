@@ -1,5 +1,5 @@
 import { migrate, openPostgres } from "@m2m/store-kit";
-import { startPostgres, type TestPostgres } from "@m2m/store-kit/testing";
+import { startPostgres, storeServersMissing, type TestPostgres } from "@m2m/store-kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../server.js";
 import { PostgresOrderBook } from "./postgres-order-book.js";
@@ -32,7 +32,7 @@ async function twoInstances(name: string, leaseMs = 30_000): Promise<[PostgresOr
 
 const order = { customerId: "cus_1", amount: 1299, currency: "EUR" };
 
-describe("PostgresOrderBook", () => {
+describe.skipIf(storeServersMissing())("PostgresOrderBook", () => {
   it("hands each due order to one instance, however the two race for the queue", async () => {
     const [a, b] = await twoInstances("claims");
     for (let i = 0; i < 200; i++) await a.reschedule((await createFree(a)).id, 0, "test", 0);

@@ -6,7 +6,8 @@
  * servers a deployment runs.
  *
  * Missing binaries are an error that says how to install them; `.ci/run`
- * installs them before the tests.
+ * installs them before the tests. Without them, outside CI, the tests that
+ * need them skip themselves ({@link storeServersMissing}).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -48,6 +49,29 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Why the tests that need PostgreSQL and Redis cannot run on this machine, or
+ * `undefined` when they can. Those tests skip themselves with it
+ * (`describe.skipIf(storeServersMissing())`), so a clone with nothing but
+ * Node.js still runs the rest of the suite, the embedded stores' included;
+ * the reason is printed once. With `REQUIRE_STORE_SERVERS=1` (`.ci/run` sets
+ * it) nothing is skipped: a missing server fails every test that needs it.
+ */
+export function storeServersMissing(): string | undefined {
+  if (process.env.REQUIRE_STORE_SERVERS === "1") return undefined;
+  try {
+    postgresBin();
+    redisBin();
+    return undefined;
+  } catch (error) {
+    const reason = `shared-store tests skipped: ${(error as Error).message}`;
+    if (!warned) console.warn(reason);
+    warned = true;
+    return reason;
+  }
+}
+let warned = false;
 
 /** The newest PostgreSQL server binaries Debian installed (`/usr/lib/postgresql/<major>/bin`). */
 function postgresBin(): string {
