@@ -10,7 +10,7 @@ import {
   TokenIssuer,
   type Clock,
 } from "@m2m/token-issuer";
-import { createApp } from "./app.js";
+import { createApp, JWKS_MAX_AGE_SECONDS } from "./app.js";
 import { logIssuerEvents } from "./events.js";
 import { countIssuerEvents } from "./metrics.js";
 import type { AuthServerConfig } from "./config.js";
@@ -89,6 +89,16 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   logger.info({ kids: keys.published().map((k) => k.kid), alg: current.alg, current: current.kid }, "keys.ready");
   if (current.alg !== config.keys.alg) {
     logger.warn({ alg: current.alg, configured: config.keys.alg }, "keys.algorithm_differs");
+  }
+  // A rotated-in key reaches every instance's JWK Set within the reload interval, and a resource
+  // server may keep the set it fetched for its max-age: a shorter lead lets a token signed with the
+  // new key reach a resource server that does not hold it yet (it refetches once on an unknown kid).
+  const leadNeeded = config.keys.reloadIntervalSeconds + JWKS_MAX_AGE_SECONDS;
+  if (config.keys.publishLeadSeconds < leadNeeded) {
+    logger.warn(
+      { publish_lead: config.keys.publishLeadSeconds, reload_interval: config.keys.reloadIntervalSeconds, jwks_max_age: JWKS_MAX_AGE_SECONDS, needed: leadNeeded },
+      "keys.publish_lead_short",
+    );
   }
 
   let ready = true;
