@@ -2,10 +2,12 @@
 // `npm start -w apps/<name>` does, and gives their JSON log lines to the
 // caller. Used by `npm start`, `npm run demo` and the e2e suite.
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./free-port.mjs";
+
+export { freePort };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -23,19 +25,6 @@ export const APPS = /** @type {const} */ (["auth-server", "payment-service", "or
  *   stderr: string[],
  * }} RunningApp
  */
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; we release it at once). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * The environment each app gets, given the ports and data folders. The

@@ -22,6 +22,7 @@ import { checkTargets, type BenchResults } from "./report/targets.js";
 import { runCharge } from "./scenarios/charge.js";
 import { runCrypto } from "./scenarios/crypto.js";
 import { runE2e } from "./scenarios/e2e.js";
+import { runDPoPFlood } from "./scenarios/dpop-flood.js";
 import { runFlood } from "./scenarios/flood.js";
 import { runStores } from "./scenarios/stores.js";
 import { runToken } from "./scenarios/token.js";
@@ -112,6 +113,14 @@ async function main(): Promise<number> {
       results.flood = await runFlood(ctx);
       for (const s of results.flood.segments) {
         if (s.unexpected > 0 || s.errors > 0) failures.push(`flood: ${s.unexpected} answers other than 401 ${JSON.stringify(s.statuses)}, ${s.errors} connection errors`);
+      }
+    });
+    await scenario("dpop-flood", "memory: a flood of distinct valid DPoP proofs at /charge", async () => {
+      results.dpopFlood = await runDPoPFlood(ctx);
+      for (const part of [results.dpopFlood.app, results.dpopFlood.small]) {
+        for (const s of part.segments) {
+          if (s.unexpected > 0 || s.errors > 0) failures.push(`dpop-flood: ${part.server}: ${s.unexpected} answers other than 201 or 503 ${JSON.stringify(s.statuses)}, ${s.errors} connection errors`);
+        }
       }
     });
   } finally {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../scripts/free-port.mjs";
 import type { CorePlan } from "./cores.js";
 import type { LoadGenerator } from "./load/load-generator.js";
 import type { BenchOptions } from "./options.js";
@@ -24,14 +24,16 @@ export class BenchContext {
 
   /**
    * Starts a server in its own pinned process with a fresh temp data folder
-   * (SQLite, keys). Our apps get a free port chosen here unless the spec
-   * names one: their URLs are configuration (auth-server's is its issuer).
+   * (SQLite, keys). Our apps, and servers taking DPoP, get a free port
+   * chosen here unless the spec names one: their URLs are configuration
+   * (auth-server's is its issuer, a DPoP resource's the `htu` origin).
    * With `keepLog`, its stdout (the JSON log lines) goes to a file for
    * {@link ChildServer.logCounts}; else to /dev/null.
    */
   async start(label: string, spec: Omit<ServerSpec, "dataDir" | "logFile">, keepLog = false): Promise<ChildServer> {
     const dataDir = mkdtempSync(join(this.root, `${label}-`));
-    const port = spec.port ?? (isApp(spec.kind) ? await freePort() : undefined);
+    // with DPoP, a server's own origin is configuration too: the public URL its proofs must name
+    const port = spec.port ?? (isApp(spec.kind) || spec.dpopMode !== undefined ? await freePort() : undefined);
     const logFile = keepLog ? `${dataDir}.log` : undefined;
     const server = await ChildServer.start(label, { ...spec, port, dataDir, logFile }, { cores: this.cores, profileDir: this.options.profileDir });
     this.running.add(server);
@@ -53,16 +55,4 @@ export class BenchContext {
     await this.stop(...this.running);
     rmSync(this.root, { recursive: true, force: true });
   }
-}
-
-/** A port that was free a moment ago, for servers whose URL must be known before they start (the issuer). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

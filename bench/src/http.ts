@@ -1,4 +1,7 @@
 /** Small fetch helpers for the probes each scenario makes before loading a server. */
+import type { JsonWebKey } from "node:crypto";
+import { proofMaker } from "./load/dpop-proofs.js";
+
 export const TOKEN_BODY = "grant_type=client_credentials&scope=charge%3Acustomer&resource=https%3A%2F%2Fpayment.internal";
 
 export function basic(clientId: string, secret: string): string {
@@ -23,6 +26,49 @@ export async function fetchToken(issuerUrl: string, clientId = "order-service", 
     throw new Error(`POST ${issuerUrl}/token answered ${res.status} ${JSON.stringify(body)}`);
   }
   return body as TokenResponse;
+}
+
+/**
+ * A DPoP-bound token (RFC 9449 §5) for `key`, as order-service with
+ * `CLIENT_DPOP=true` gets one: a proof with the request; on
+ * `use_dpop_nonce`, once more with the server's nonce.
+ */
+export async function fetchDPoPToken(issuerUrl: string, key: JsonWebKey): Promise<TokenResponse & { token_type: string }> {
+  const request = (nonce?: string) =>
+    fetch(`${issuerUrl}/token`, {
+      method: "POST",
+      headers: {
+        authorization: basic("order-service", "super-secret"),
+        "content-type": "application/x-www-form-urlencoded",
+        dpop: proofMaker({ htm: "POST", htu: `${issuerUrl}/token`, key, ...(nonce === undefined ? {} : { nonce }) })(),
+      },
+      body: TOKEN_BODY,
+    });
+  let res = await request();
+  const nonce = res.headers.get("dpop-nonce");
+  if (res.status === 400 && nonce !== null) res = await request(nonce);
+  const body = (await res.json()) as Partial<TokenResponse> & { token_type?: string; error?: string };
+  if (res.status !== 200 || typeof body.access_token !== "string" || body.token_type !== "DPoP") {
+    throw new Error(`POST ${issuerUrl}/token with a DPoP proof answered ${res.status} ${JSON.stringify(body)}`);
+  }
+  return body as TokenResponse & { token_type: string };
+}
+
+/** The DPoP nonce auth-server hands out now: what it answers a proof without one (`use_dpop_nonce`). */
+export async function fetchDPoPNonce(issuerUrl: string): Promise<string> {
+  const res = await fetch(`${issuerUrl}/token`, {
+    method: "POST",
+    headers: {
+      authorization: basic("order-service", "super-secret"),
+      "content-type": "application/x-www-form-urlencoded",
+      dpop: proofMaker({ htm: "POST", htu: `${issuerUrl}/token` })(),
+    },
+    body: TOKEN_BODY,
+  });
+  const nonce = res.headers.get("dpop-nonce");
+  const body = await res.text();
+  if (res.status !== 400 || nonce === null) throw new Error(`POST ${issuerUrl}/token without a nonce answered ${res.status} ${body.slice(0, 300)}, no DPoP-Nonce`);
+  return nonce;
 }
 
 export function jwtHeader(token: string): { alg?: string; kid?: string; typ?: string } {

@@ -124,6 +124,7 @@ export function combine(halves: readonly LoadResult[]): LoadResult {
     errors: sum((h) => h.errors),
     timeouts: sum((h) => h.timeouts),
     ...(first.bodyMatches ? { bodyMatches: add((h) => h.bodyMatches) } : {}),
+    ...(first.headerValues ? { headerValues: add((h) => h.headerValues) } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { ROOT } from "../../scripts/stack.mjs";
 // and the README opens with a table of contents that matches its sections.
 
 /** Folders that hold no documentation of ours. */
-const SKIPPED = new Set(["node_modules", "dist", ".turbo", ".git", "data", "peers"]);
+const SKIPPED = new Set(["node_modules", "dist", ".turbo", ".git", "data", "peers", ".stryker-tmp", "reports"]);
 const THIS_FILE = relative(ROOT, fileURLToPath(import.meta.url));
 
 function filesUnder(dir: string, keep: (name: string) => boolean): string[] {

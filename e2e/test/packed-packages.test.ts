@@ -200,12 +200,12 @@ afterAll(async () => {
 });
 
 describe("the packages, packed and installed in a project outside this repository", () => {
-  it("packs every package that is not private, and only what a user runs and reads: no test, no test support", () => {
+  it("packs every package that is not private, and only what a user runs and reads: no test, no test support, no test vectors", () => {
     expect(packed.map((entry) => entry.name).sort()).toEqual([...PUBLISHED].sort());
     expect(PUBLISHED).toEqual(expect.arrayContaining(["@m2m/token-issuer", "@m2m/token-client", "@m2m/token-verifier", "@m2m/dpop-proof"]));
     for (const { name, files } of packed) {
       expect(files, name).toEqual(expect.arrayContaining(["package.json", "README.md", "CHANGELOG.md", "dist/index.js", "dist/index.d.ts", "src/index.ts"]));
-      const stray = files.filter((file) => !/^(package\.json|README\.md|CHANGELOG\.md|(dist|src)\/.+)$/.test(file) || /\.test\.|(^|\/)testing\//.test(file));
+      const stray = files.filter((file) => !/^(package\.json|README\.md|CHANGELOG\.md|(dist|src)\/.+)$/.test(file) || /\.test\.|(^|\/)(testing|vectors)\//.test(file));
       expect(stray, name).toEqual([]);
     }
   });

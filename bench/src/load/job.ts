@@ -1,3 +1,5 @@
+import type { DPoPProofSpec } from "./dpop-proofs.js";
+
 /**
  * One load run, described as data so it can cross into the load-generator
  * process. Per-request variation is declared, not passed as code.
@@ -17,8 +19,12 @@ export interface LoadJob {
   uniqueBody?: boolean;
   /** Send a distinct, well-formed but forged bearer token on every request. */
   bogusBearer?: BogusBearer;
+  /** Send a new DPoP proof (RFC 9449) in a `DPoP` header on every request, made in the load generator. */
+  dpop?: DPoPProofSpec;
   /** Count responses whose body contains each of these texts (costs load-generator CPU). */
   countBodyContaining?: string[];
+  /** Count the values of this response header (lower case), e.g. `retry-after`: how many answers carried which (costs load-generator CPU). */
+  countHeader?: string;
   connections: number;
   seconds: number;
   /** Statuses that count as a correct answer; anything else is a failure. */
@@ -50,4 +56,6 @@ export interface LoadResult {
   timeouts: number;
   /** For each of `countBodyContaining`, how many responses contained it. */
   bodyMatches?: Record<string, number>;
+  /** For `countHeader`: answers by the header's value (`""` for answers without it), with the status: `503 7`. */
+  headerValues?: Record<string, number>;
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type autocannonType from "autocannon";
 import { loadPeer } from "../peers.js";
+import { proofMaker } from "./dpop-proofs.js";
 import type { BogusBearer, LoadJob, LoadResult } from "./job.js";
 
 // a peer of the bench (src/peers.ts), so loaded from bench/peers; its types are @types/autocannon's
@@ -30,8 +31,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
   let n = 0;
   const nextId = () => `${runId}-${(n++).toString(36)}`;
   const forge = job.bogusBearer ? forger(job.bogusBearer) : undefined;
-  const varies = job.uniqueHeader !== undefined || job.uniqueBody === true || forge !== undefined;
+  const proof = job.dpop ? proofMaker(job.dpop) : undefined;
+  const varies = job.uniqueHeader !== undefined || job.uniqueBody === true || forge !== undefined || proof !== undefined;
   const bodyMatches: Record<string, number> = {};
+  const headerValues: Record<string, number> = {};
 
   const request: Request = {
     method: job.method,
@@ -46,6 +49,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
       const headers = { ...job.headers };
       if (job.uniqueHeader) headers[job.uniqueHeader] = id;
       if (forge) headers["authorization"] = `Bearer ${forge(id, seq)}`;
+      if (proof) headers["dpop"] = proof();
       return {
         ...req,
         headers,
@@ -53,11 +57,18 @@ async function run(job: LoadJob): Promise<LoadResult> {
       };
     };
   }
-  if (job.countBodyContaining !== undefined) {
-    const needles = job.countBodyContaining;
+  if (job.countBodyContaining !== undefined || job.countHeader !== undefined) {
+    const needles = job.countBodyContaining ?? [];
     for (const needle of needles) bodyMatches[needle] = 0;
-    request.onResponse = (_status: number, body: string) => {
+    const wanted = job.countHeader?.toLowerCase();
+    request.onResponse = (status: number, body: string, _context: object, headers: Request["headers"]) => {
       for (const needle of needles) if (body.includes(needle)) bodyMatches[needle]!++;
+      if (wanted !== undefined) {
+        const name = Object.keys(headers ?? {}).find((h) => h.toLowerCase() === wanted);
+        const value = name === undefined ? "" : String(headers?.[name]);
+        const key = `${status} ${value}`.trim();
+        headerValues[key] = (headerValues[key] ?? 0) + 1;
+      }
     };
   }
 
@@ -87,6 +98,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     errors: result.errors,
     timeouts: result.timeouts,
     ...(job.countBodyContaining === undefined ? {} : { bodyMatches }),
+    ...(job.countHeader === undefined ? {} : { headerValues }),
   };
 }
 

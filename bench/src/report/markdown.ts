@@ -1,23 +1,22 @@
 import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
-import { BARE, GUARDED, JWT_BEARER, PAYMENT_SERVICE } from "../scenarios/charge.js";
+import { BARE, DPOP_GUARDED, GUARDED, JWT_BEARER, PAYMENT_SERVICE, PAYMENT_SERVICE_DPOP } from "../scenarios/charge.js";
 import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO } from "../scenarios/stores.js";
-import { EXPRESS_FLOOR, FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
+import { REPLAY_TTL_SECONDS, type DPoPFloodPart } from "../scenarios/dpop-flood.js";
+import { DPOP_NONCE_TOKEN, DPOP_TOKEN, EXPRESS_FLOOR, FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
 import { median } from "../stats.js";
-import { checkTargets, find, JOSE_SHARE_LIMIT, joseShares, mb, perCpuSecond, type BenchResults } from "./targets.js";
+import { added, checkTargets, DEFAULT_REPLAY_CACHE, find, JOSE_SHARE_LIMIT, joseShares, mb, perCpuSecond, replayCacheEstimate, type BenchResults } from "./targets.js";
 
 const n0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
 const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 10) / 10} ms` : "—");
 const spread = (m: Measurement) => `${n0(m.rps.median)} (${n0(m.rps.min)}–${n0(m.rps.max)})`;
 const us = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} µs` : "—");
 
-/** A table row: throughput, latency, ratio to `ref`, and the same by CPU cost. */
-function row(name: string, alg: string | undefined, m: Measurement, ref: Measurement | undefined): string {
+/** Throughput, latency, ratio to `ref`, and the same by CPU cost: the cells every server table has. */
+function metrics(m: Measurement, ref: Measurement | undefined): string[] {
   const cpu = median(m.cpuPerRequest);
-  const cells = [
-    name,
-    ...(alg === undefined ? [] : [alg]),
+  return [
     spread(m),
     ms(m.p50),
     ms(m.p99),
@@ -26,7 +25,13 @@ function row(name: string, alg: string | undefined, m: Measurement, ref: Measure
     n0(perCpuSecond(cpu)),
     ref ? `${cpuRatio(m, ref).toFixed(2)}×` : "—",
   ];
-  return `| ${cells.join(" | ")} |`;
+}
+
+const cells = (values: string[]) => `| ${values.join(" | ")} |`;
+
+/** A table row: name (and alg), then {@link metrics}. */
+function row(name: string, alg: string | undefined, m: Measurement, ref: Measurement | undefined): string {
+  return cells([name, ...(alg === undefined ? [] : [alg]), ...metrics(m, ref)]);
 }
 
 /**
@@ -189,6 +194,9 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     line();
   }
 
+  const dpopSection = dpop(r);
+  if (dpopSection.length > 0) out.push(...dpopSection);
+
   if (r.e2e) {
     const e = r.e2e;
     const m = e.measurement;
@@ -250,6 +258,33 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     line();
   }
 
+  if (r.dpopFlood) {
+    line("## Memory under a flood of valid DPoP proofs at `/charge`");
+    line();
+    line(
+      "One DPoP-bound token and its key; every request a new valid proof (a new `jti`), the same Idempotency-Key and body (after the first, a replayed charge), " +
+        `as fast as the server answers. Each proof that passes is remembered by the resource server's replay cache for ${REPLAY_TTL_SECONDS} s, up to its bound; ` +
+        "full, it answers 503 with Retry-After. Memory after a full GC, seconds since the flood began:",
+    );
+    line();
+    for (const part of [r.dpopFlood.app, r.dpopFlood.small]) {
+      line(`${part.server}, replay cache bound ${n0(part.replayCacheMaxEntries ?? DEFAULT_REPLAY_CACHE)}:`);
+      line();
+      out.push(...floodTable(part));
+      line();
+      const estimate = replayCacheEstimate(part);
+      if (estimate && part.replayCacheMaxEntries === undefined) {
+        line(
+          `At the end it remembered ≈${n0(estimate.entries)} proofs (the 201s of the last ${REPLAY_TTL_SECONDS} s), ≈${n0(estimate.bytesPerEntry)} bytes of heap each: ` +
+            `the default bound of ${n0(DEFAULT_REPLAY_CACHE)} would be ≈${mb(estimate.bytesPerEntry * DEFAULT_REPLAY_CACHE)}, reached at ${n0(DEFAULT_REPLAY_CACHE / REPLAY_TTL_SECONDS)} accepted proofs per second.`,
+        );
+        line();
+      }
+      line(`Answers: ${describeAnswers(part.answers)}. A good request afterwards: ${part.afterwards}${part.retriedAfterwards ? " (after its Retry-After, if it got one)" : ""}.`);
+      line();
+    }
+  }
+
   if (r.servers.length > 0) {
     line("## Resident memory of every server process (sampled every 250 ms)");
     line();
@@ -259,4 +294,83 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     line();
   }
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * DPoP (RFC 9449): each request with a proof next to the same request
+ * without, measured in the same rounds; the proof's CPU cost per request.
+ */
+function dpop(r: BenchResults): string[] {
+  const token = r.token?.measurements ?? [];
+  const charge = r.charge?.measurements ?? [];
+  const rows: string[] = [];
+  const add = (request: string, server: string, alg: string, m: Measurement | undefined, bearer: Measurement | undefined) => {
+    if (m) rows.push(cells([request, server, alg, ...metrics(m, bearer), bearer && bearer !== m ? added(m, bearer) : "—"]));
+  };
+  for (const alg of TOKEN_ALGS) {
+    const bearer = find(token, `ours ${alg}`);
+    const withProof = find(token, `${DPOP_TOKEN} ${alg}`);
+    const withNonce = find(token, `${DPOP_NONCE_TOKEN} ${alg}`);
+    if (!withProof && !withNonce) continue;
+    add("`POST /token`", "auth-server, client_secret_basic", alg, bearer, bearer);
+    add("`POST /token`", "the same + a DPoP proof, nonces off (`DPOP_NONCE_REQUIRED=false`)", alg, withProof, bearer);
+    add("`POST /token`", "the same + a DPoP proof with the current nonce (the default; informational)", alg, withNonce, bearer);
+  }
+  for (const [bearerName, dpopName, label] of [
+    [GUARDED, DPOP_GUARDED, DPOP_GUARDED],
+    [PAYMENT_SERVICE, PAYMENT_SERVICE_DPOP, `${PAYMENT_SERVICE_DPOP} (informational)`],
+  ] as const) {
+    const withProof = find(charge, dpopName);
+    if (!withProof) continue;
+    const bearer = find(charge, bearerName);
+    add("`POST /charge`", bearerName, "", bearer, bearer);
+    add("`POST /charge`", label, "", withProof, bearer);
+  }
+  if (rows.length === 0) return [];
+  return [
+    "## DPoP (RFC 9449): the same requests with a proof",
+    "",
+    "Every DPoP request carries a new ES256 proof (a new `jti`, `iat` now), made in the load generator with node:crypto, never in the measured server. " +
+      "At `/token` the proof names the token endpoint and binds the token to its key (`cnf.jkt`); the load generator makes a new key every 16 proofs, as many clients would " +
+      "(auth-server records each proof's `jti` in its SQLite file and counts the live ones of its key, at most 10,000). " +
+      "At `/charge` one DPoP-bound token is reused (a fresh one each round), each proof carrying its hash (`ath`) and the server's public URL and path (`htu`); " +
+      "the resource's `createDPoPVerifier` (mode `allowed`, `publicUrl` set; payment-service: `DPOP_MODE=allowed`, `PUBLIC_URL`) checks it and remembers its `jti`. " +
+      "Ratios are to the row above, the same server and request without a proof, measured in the same rounds.",
+    "",
+    "| request | server | alg | req/s | p50 | p99 | vs without | CPU per request | req per CPU-second | vs without, by CPU | the proof costs |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ];
+}
+
+function floodTable(part: DPoPFloodPart): string[] {
+  const lines = ["| after | at | proofs/s | answered 503 | heap used | RSS |", "| --- | --- | --- | --- | --- | --- |"];
+  for (const s of part.samples) {
+    lines.push(`| ${s.after} | ${s.at.toFixed(0)} s | ${s.load ? n0(s.load.rps) : "—"} | ${s.load ? n0(s.load.statuses["503"] ?? 0) : "—"} | ${mb1(s.heapUsed)} | ${mb(s.rss)} |`);
+  }
+  return lines;
+}
+
+const mb1 = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** `201: 983, 503 with Retry-After 31–35 s: 3,320, ...`: answers by status, the Retry-After values of each status as a range. */
+export function describeAnswers(answers: Record<string, number>): string {
+  const byStatus = new Map<string, { n: number; retryAfter: number[]; without: number }>();
+  for (const [key, n] of Object.entries(answers)) {
+    const [status = "?", value] = key.split(" ");
+    const entry = byStatus.get(status) ?? { n: 0, retryAfter: [], without: 0 };
+    entry.n += n;
+    if (value === undefined) entry.without += n;
+    else entry.retryAfter.push(Number(value));
+    byStatus.set(status, entry);
+  }
+  return [...byStatus.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, { n, retryAfter, without }]) => {
+      if (retryAfter.length === 0) return `${status}: ${n0(n)}`;
+      const range = `${Math.min(...retryAfter)}–${Math.max(...retryAfter)} s`;
+      return `${status} with Retry-After ${range}: ${n0(n - without)}${without > 0 ? `, ${status} without: ${n0(without)}` : ""}`;
+    })
+    .join(", ");
 }

@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import type { LoadResult } from "../load/job.js";
 import { parseArgs } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
-import { BARE, GUARDED, JWT_BEARER, PAYMENT_SERVICE } from "../scenarios/charge.js";
+import { BARE, DPOP_GUARDED, GUARDED, JWT_BEARER, PAYMENT_SERVICE, PAYMENT_SERVICE_DPOP } from "../scenarios/charge.js";
+import type { DPoPFloodPart, FloodSample } from "../scenarios/dpop-flood.js";
 import { summarize } from "../stats.js";
-import { EXPRESS_FLOOR, FLOOR, TRANSPORT } from "../scenarios/token.js";
-import { renderMarkdown } from "./markdown.js";
-import { checkTargets, joseShares, type BenchResults } from "./targets.js";
+import { DPOP_NONCE_TOKEN, DPOP_TOKEN, EXPRESS_FLOOR, FLOOR, TRANSPORT } from "../scenarios/token.js";
+import { describeAnswers, renderMarkdown } from "./markdown.js";
+import { checkTargets, dpopFloodCheck, fullCacheCheck, joseShares, replayCacheEstimate, type BenchResults } from "./targets.js";
 import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO } from "../scenarios/stores.js";
 
 function measurement(name: string, rps: number[], cpu: number[]): Measurement {
@@ -132,6 +133,147 @@ describe("the targets of the issue \"one path through each app\"", () => {
       }).find((c) => c.target.startsWith("end to end"));
     expect(e2e(1, 1)?.verdict).toBe("PASS");
     expect(e2e(2, 2)?.verdict).toBe("FAIL");
+  });
+});
+
+describe("the targets of the issue \"Sender-constrained tokens: DPoP\"", () => {
+  const byName = (r: BenchResults, start: string) => checkTargets(r).find((c) => c.target.startsWith(start));
+  const charge = (bearerCpu: number, dpopCpu: number): BenchResults => ({
+    charge: {
+      measurements: [
+        measurement(GUARDED, [1e6 / bearerCpu], [bearerCpu]),
+        measurement(DPOP_GUARDED, [1e6 / dpopCpu], [dpopCpu]),
+        measurement(PAYMENT_SERVICE, [1e6 / 500], [500]),
+        measurement(PAYMENT_SERVICE_DPOP, [1e6 / 1000], [1000]),
+      ],
+    },
+    servers: [],
+    errors: [],
+  });
+
+  it("passes /charge with DPoP at 0.75x the same request with a Bearer token, fails it below, and prints what the proof costs", () => {
+    expect(byName(charge(600, 800), "`POST /charge` with a DPoP-bound token")).toMatchObject({
+      verdict: "PASS",
+      measured: "0.75×",
+      byCpu: { verdict: "PASS", measured: "0.75× (the proof: +200 µs (+33 %))" },
+    });
+    expect(byName(charge(600, 801), "`POST /charge` with a DPoP-bound token")).toMatchObject({ verdict: "FAIL", byCpu: { verdict: "FAIL" } });
+    expect(byName(charge(600, 800), "(informational) the real payment-service, `DPOP_MODE=allowed`")).toMatchObject({
+      verdict: "n/a",
+      measured: "0.50×",
+      byCpu: { measured: "0.50× (the proof: +500 µs (+100 %))" },
+    });
+  });
+
+  const token = (bearer: Record<string, number>, dpop: Record<string, number>, nonce?: number): BenchResults => ({
+    token: {
+      measurements: [
+        ...Object.entries(bearer).map(([alg, cpu]) => measurement(`ours ${alg}`, [1e6 / cpu], [cpu])),
+        ...Object.entries(dpop).map(([alg, cpu]) => measurement(`${DPOP_TOKEN} ${alg}`, [1e6 / cpu], [cpu])),
+        ...(nonce === undefined ? [] : [measurement(`${DPOP_NONCE_TOKEN} ES256`, [1e6 / nonce], [nonce])]),
+      ],
+    },
+    servers: [],
+    errors: [],
+  });
+
+  it("judges /token with a DPoP proof at 0.8x the Bearer row of each algorithm, and shows the nonce row as information", () => {
+    const r = token({ RS256: 800, ES256: 400, EdDSA: 400 }, { RS256: 1000, ES256: 501, EdDSA: 400 }, 600);
+    expect(byName(r, "`POST /token` RS256 with a DPoP proof")).toMatchObject({ verdict: "PASS", byCpu: { measured: "0.80× (the proof: +200 µs (+25 %))" } });
+    expect(byName(r, "`POST /token` ES256 with a DPoP proof")).toMatchObject({ verdict: "FAIL", measured: "0.80×", byCpu: { verdict: "FAIL" } });
+    expect(byName(r, "`POST /token` EdDSA with a DPoP proof")?.verdict).toBe("PASS");
+    expect(byName(r, "(informational) `POST /token` ES256 with a DPoP proof and nonces")).toMatchObject({ verdict: "n/a", measured: "0.67×" });
+    expect(byName(token({ ES256: 400 }, {}), "`POST /token` ES256 with a DPoP proof")?.verdict).toBe("not run");
+  });
+
+  const load = (statuses: Record<string, number>, seconds = 4) => ({ seconds, statuses, total: Object.values(statuses).reduce((a, b) => a + b, 0) }) as LoadResult;
+  const MB = 1024 * 1024;
+  const sample = (after: string, at: number, heapMb: number, statuses?: Record<string, number>): FloodSample => ({
+    after,
+    at,
+    heapUsed: heapMb * MB,
+    rss: 150 * MB,
+    ...(statuses ? { load: load(statuses) } : {}),
+  });
+  const part = (samples: FloodSample[], answers: Record<string, number>, more: Partial<DPoPFloodPart> = {}): DPoPFloodPart => ({
+    server: "payment-service",
+    samples,
+    segments: samples.flatMap((s) => (s.load ? [s.load] : [])),
+    proofsSent: Object.values(answers).reduce((a, b) => a + b, 0),
+    answers,
+    maxRss: 160 * MB,
+    afterwards: 201,
+    retriedAfterwards: true,
+    ...more,
+  });
+  // 1,000 proofs accepted a second for 48 s: the cache holds those of the last 36 s
+  const steady = (lastHeapMb: number) =>
+    part(
+      [
+        sample("before", 0, 10),
+        ...Array.from({ length: 12 }, (_, i) => sample(`segment ${i + 1}`, 4 * (i + 1), Math.min(10 + (4 * (i + 1) * 1000 * 150) / MB, 15.15), { "201": 4000 })),
+        sample("segment 13", 52, lastHeapMb, { "201": 4000 }),
+      ],
+      { "201": 52_000 },
+    );
+
+  it("holds the DPoP flood at payment-service levelled off once it has lasted longer than the replay cache remembers", () => {
+    expect(dpopFloodCheck(steady(15.5))).toMatchObject({ verdict: "PASS" });
+    expect(dpopFloodCheck(steady(15.5)).measured).toContain("+0.4 MB from 36 s on");
+    // still growing by more than 2 MB after 36 s: not bounded by time
+    expect(dpopFloodCheck(steady(17.5)).verdict).toBe("FAIL");
+    expect(dpopFloodCheck(part(steady(15.5).samples, { "201": 50_000, "503": 2000 })).verdict).toBe("FAIL");
+    expect(dpopFloodCheck(part(steady(15.5).samples, { "201": 52_000 }, { maxRss: 201 * MB })).verdict).toBe("FAIL");
+    expect(dpopFloodCheck(part(steady(15.5).samples.slice(0, 5), { "201": 16_000 })).verdict).toBe("not run");
+    // a bigger cache may grow by a quarter of its size after 36 s (a Map's table doubling), not by as much again
+    const big = (lastMb: number) => part([sample("before", 0, 10), sample("segment 1", 20, 18, { "201": 20_000 }), sample("segment 2", 40, 22, { "201": 20_000 }), sample("segment 3", 80, lastMb, { "201": 40_000 })], { "201": 80_000 });
+    expect(dpopFloodCheck(big(25)).verdict).toBe("PASS");
+    expect(dpopFloodCheck(big(25.1)).verdict).toBe("FAIL");
+    expect(dpopFloodCheck(undefined).verdict).toBe("not run");
+  });
+
+  it("estimates what a remembered proof costs from the proofs of the last 36 s", () => {
+    const estimate = replayCacheEstimate(steady(15.4))!;
+    expect(estimate.entries).toBe(36_000);
+    // the heap grown since the warm-up over the proofs remembered since then: (15.4 MB - 10.57 MB) / 32,000
+    expect(Math.round(estimate.bytesPerEntry)).toBe(158);
+  });
+
+  it("wants 503 with Retry-After and no growth once the small replay cache is full, and a good request served afterwards", () => {
+    const full = (heap: [number, number], answers: Record<string, number>, more: Partial<DPoPFloodPart> = {}) =>
+      part(
+        [sample("before", 0, 10), sample("warm-up", 3, 10.5, { "201": 3000 }), sample("segment 1", 7, heap[0], { "201": 7000, "503": 5000 }), sample("segment 2", 11, heap[1], { "503": 12_000 })],
+        answers,
+        { replayCacheMaxEntries: 10_000, ...more },
+      );
+    expect(fullCacheCheck(full([11.5, 11.6], { "201": 10_000, "503 30": 9000, "503 31": 8000 }))).toMatchObject({
+      verdict: "PASS",
+      measured: "bound 10000: 27000 proofs, 17000 answered 503 (Retry-After 30–31 s); heap after GC +0.1 MB while full (7–11 s); max RSS 160 MB; afterwards a good request got 201",
+    });
+    expect(fullCacheCheck(full([11.5, 11.6], { "201": 10_000, "503": 17_000 })).verdict).toBe("FAIL");
+    expect(fullCacheCheck(full([11.5, 13], { "201": 10_000, "503 30": 17_000 })).verdict).toBe("FAIL");
+    expect(fullCacheCheck(full([11.5, 11.6], { "201": 10_000, "503 30": 17_000 }, { afterwards: 503 })).verdict).toBe("FAIL");
+    // a smoke run asks once and does not wait for the Retry-After
+    expect(fullCacheCheck(full([11.5, 11.6], { "201": 10_000, "503 30": 17_000 }, { afterwards: 503, retriedAfterwards: false })).verdict).toBe("PASS");
+    // more proofs taken than the bound, before any could expire, and never a 503: the bound did not hold
+    const overflow = part([sample("before", 0, 10), sample("segment 1", 4, 14, { "201": 12_000 })], { "201": 12_000 }, { replayCacheMaxEntries: 10_000 });
+    expect(fullCacheCheck(overflow).verdict).toBe("FAIL");
+    const neverFull = part([sample("before", 0, 10), sample("segment 1", 4, 11, { "201": 4000 })], { "201": 4000 }, { replayCacheMaxEntries: 10_000 });
+    expect(fullCacheCheck(neverFull).verdict).toBe("not run");
+  });
+
+  it("tells the answers by status, the Retry-After values as a range", () => {
+    expect(describeAnswers({ "503 31": 2, "201": 1000, "503 35": 3, "503": 1 })).toBe("201: 1,000, 503 with Retry-After 31–35 s: 5, 503 without: 1");
+  });
+
+  it("puts each DPoP row under the same request without a proof, with what the proof costs", () => {
+    const results: BenchResults = { ...token({ ES256: 400 }, { ES256: 600 }, 700), charge: charge(600, 900).charge!, servers: [], errors: [] };
+    const machine = { cpu: "x", cores: 2, memory: "1 GiB", os: "Linux", node: "v20", loadAverage: "0", pinning: "none", date: "today" };
+    const md = renderMarkdown(results, machine, parseArgs([], "RESULTS.md"), []);
+    expect(md).toContain("| `POST /token` | auth-server, client_secret_basic | ES256 | 2,500 (2,500–2,500) | 1 ms | 2 ms | 1.00× | 400 µs | 2,500 | 1.00× | — |");
+    expect(md).toContain("| `POST /token` | the same + a DPoP proof, nonces off (`DPOP_NONCE_REQUIRED=false`) | ES256 | 1,667 (1,667–1,667) | 1 ms | 2 ms | 0.67× | 600 µs | 1,667 | 0.67× | +200 µs (+50 %) |");
+    expect(md).toContain("| the same + a DPoP proof with the current nonce (the default; informational) | ES256 |");
+    expect(md).toContain(`| \`POST /charge\` | ${DPOP_GUARDED} |  | 1,111 (1,111–1,111) | 1 ms | 2 ms | 0.67× | 900 µs | 1,111 | 0.67× | +300 µs (+50 %) |`);
   });
 });
 

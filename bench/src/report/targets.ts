@@ -1,11 +1,22 @@
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import { median } from "../stats.js";
-import { BARE, GUARDED, GUARDED_METRICS, JWT_BEARER, PAYMENT_SERVICE, PAYMENT_SERVICE_TRACED, type ChargeResults } from "../scenarios/charge.js";
+import {
+  BARE,
+  DPOP_GUARDED,
+  GUARDED,
+  GUARDED_METRICS,
+  JWT_BEARER,
+  PAYMENT_SERVICE,
+  PAYMENT_SERVICE_DPOP,
+  PAYMENT_SERVICE_TRACED,
+  type ChargeResults,
+} from "../scenarios/charge.js";
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
+import { REPLAY_TTL_SECONDS, type DPoPFloodPart, type DPoPFloodResults } from "../scenarios/dpop-flood.js";
 import type { FloodResults } from "../scenarios/flood.js";
 import { CHARGE_POSTGRES, CHARGE_SQLITE, TOKEN_EMBEDDED, TOKEN_POSTGRES, TOKEN_REDIS, TOKEN_SHARED, TOKEN_TWO, type StoresResults } from "../scenarios/stores.js";
-import { TOKEN_ALGS, TRACED, TRACED_ALG, type TokenResults } from "../scenarios/token.js";
+import { DPOP_NONCE_TOKEN, DPOP_TOKEN, TOKEN_ALGS, TRACED, TRACED_ALG, type TokenResults } from "../scenarios/token.js";
 import type { ChildServer } from "../servers/child-server.js";
 
 export interface BenchResults {
@@ -15,6 +26,7 @@ export interface BenchResults {
   stores?: StoresResults;
   e2e?: E2eResults;
   flood?: FloodResults;
+  dpopFlood?: DPoPFloodResults;
   servers: ChildServer[];
   /** Scenarios that could not run, with why. */
   errors: string[];
@@ -37,6 +49,14 @@ export interface TargetCheck {
 export const RSS_LIMIT = 200 * 1024 * 1024;
 /** Heap growth after GC, across the flood's measured segments, that still counts as levelled off. */
 export const FLOOD_HEAP_GROWTH_LIMIT = 16 * 1024 * 1024;
+/** DPoP (RFC 9449): `POST /token` with a proof, at least this share of the same request's throughput with Bearer. */
+export const DPOP_TOKEN_MIN = 0.8;
+/** DPoP: `POST /charge` with a DPoP-bound token and a proof, at least this share of the same request with a Bearer token. */
+export const DPOP_CHARGE_MIN = 0.75;
+/** Heap growth after GC, once a DPoP flood has lasted longer than the replay cache remembers, that still counts as levelled off (or a quarter of the growth until then, if more). */
+export const DPOP_FLOOD_LEVEL_LIMIT = 2 * 1024 * 1024;
+/** Payment-service's replay cache bound (token-verifier's default `replayCacheMaxEntries`). */
+export const DEFAULT_REPLAY_CACHE = 200_000;
 /** Above this share of a `/token` request's CPU, jose's cost over node:crypto would let a node:crypto signer stay. */
 export const JOSE_SHARE_LIMIT = 0.1;
 const OUR_APPS = new Set(["auth-server", "payment-service", "order-service"]);
@@ -173,6 +193,42 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     });
   } else checks.push({ target: joseTarget, measured: "—", verdict: "not run" });
 
+  // DPoP (RFC 9449): each request with a proof against the same request without, measured in the same rounds
+  const dpopGuarded = find(charge, DPOP_GUARDED);
+  ratioCheck(
+    `\`POST /charge\` with a DPoP-bound token and a new proof ≥ ${DPOP_CHARGE_MIN}× the same request with a Bearer token (our guard, mode allowed)`,
+    dpopGuarded,
+    guarded,
+    DPOP_CHARGE_MIN,
+    dpopGuarded && guarded ? ` (the proof: ${added(dpopGuarded, guarded)})` : "",
+  );
+  const paymentDPoP = find(charge, PAYMENT_SERVICE_DPOP);
+  if (paymentDPoP && payment) {
+    info(
+      "(informational) the real payment-service, `DPOP_MODE=allowed`: DPoP-bound token and proof vs Bearer",
+      x(pairedRatio(paymentDPoP, payment)),
+      `${x(cpuRatio(paymentDPoP, payment))} (the proof: ${added(paymentDPoP, payment)})`,
+    );
+  }
+
+  for (const alg of TOKEN_ALGS) {
+    const dpop = find(token, `${DPOP_TOKEN} ${alg}`);
+    const bearer = find(token, `ours ${alg}`);
+    ratioCheck(
+      `\`POST /token\` ${alg} with a DPoP proof (ES256, nonces off) ≥ ${DPOP_TOKEN_MIN}× the same request without`,
+      dpop,
+      bearer,
+      DPOP_TOKEN_MIN,
+      dpop && bearer ? ` (the proof: ${added(dpop, bearer)})` : "",
+    );
+  }
+  for (const m of token ?? []) {
+    if (!m.name.startsWith(DPOP_NONCE_TOKEN)) continue;
+    const alg = m.name.split(" ").at(-1)!;
+    const bearer = find(token, `ours ${alg}`);
+    if (bearer) info(`(informational) \`POST /token\` ${alg} with a DPoP proof and nonces required (the app's default) vs without a proof`, x(pairedRatio(m, bearer)), `${x(cpuRatio(m, bearer))} (proof and nonce: ${added(m, bearer)})`);
+  }
+
   // the signals, on and off, in this run: metrics counting every request, and traces exported over OTLP
   ratioCheck(
     "`POST /charge`: our guarded handler counting into /metrics ≥ 0.97× the same without (no exporter in either: the spans are the API's no-ops)",
@@ -220,7 +276,119 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       verdict: verdict(ok),
     });
   } else checks.push({ target: floodTarget, measured: "—", verdict: "not run" });
+
+  checks.push(dpopFloodCheck(r.dpopFlood?.app));
+  checks.push(fullCacheCheck(r.dpopFlood?.small));
   return checks;
+}
+
+/** The `503`s of a flood part, and how many of them came without `Retry-After`. */
+function refusals(part: DPoPFloodPart): { refused: number; withoutRetryAfter: number } {
+  let refused = 0;
+  let withoutRetryAfter = 0;
+  for (const [key, n] of Object.entries(part.answers)) {
+    const [status, retryAfter] = key.split(" ");
+    if (status !== "503") continue;
+    refused += n;
+    if (!retryAfter || !(Number(retryAfter) >= 1)) withoutRetryAfter += n;
+  }
+  return { refused, withoutRetryAfter };
+}
+
+/** The proofs accepted (201) within the 36 s before sample `i`, from the segments' counts: what the replay cache holds then. */
+function remembered(part: DPoPFloodPart, i: number): number {
+  let seconds = 0;
+  let entries = 0;
+  // newest segment first, until 36 s are covered (the time between segments, for GC, is not counted: a slight overestimate of the age)
+  for (let j = i; j > 0 && seconds < REPLAY_TTL_SECONDS; j--) {
+    const load = part.samples[j]!.load;
+    if (!load) break;
+    entries += Math.min(1, (REPLAY_TTL_SECONDS - seconds) / load.seconds) * (load.statuses["201"] ?? 0);
+    seconds += load.seconds;
+  }
+  return Math.min(entries, part.replayCacheMaxEntries ?? DEFAULT_REPLAY_CACHE);
+}
+
+/**
+ * How many proofs payment-service's replay cache holds at the end of a
+ * flood, and what each costs in heap: the heap's growth from the warm-up to
+ * the end over the growth of the proofs remembered (so what the flood's
+ * warm-up itself allocates, compiled code and buffers, is not counted).
+ * Undefined before the flood has lasted 36 s.
+ */
+export function replayCacheEstimate(part: DPoPFloodPart): { entries: number; bytesPerEntry: number } | undefined {
+  const lastIndex = part.samples.length - 1;
+  const last = part.samples[lastIndex];
+  const warm = part.samples[1];
+  if (!last || !warm || lastIndex < 2 || last.at < REPLAY_TTL_SECONDS) return undefined;
+  const entries = remembered(part, lastIndex);
+  const more = entries - remembered(part, 1);
+  return { entries: Math.round(entries), bytesPerEntry: more > 0 ? (last.heapUsed - warm.heapUsed) / more : Number.NaN };
+}
+
+/**
+ * Part A: once the flood has lasted longer than the replay cache remembers a
+ * proof, payment-service's heap after GC stops growing (its cache forgets as
+ * fast as it learns, or is full): from then on it may grow by at most 2 MB or
+ * a quarter of what it grew until then, whichever is more (a cache that kept
+ * every proof would grow as much again in as long), its RSS stays under
+ * 200 MB, every answer is 201 or 503 with `Retry-After`, and a good request
+ * works afterwards.
+ */
+export function dpopFloodCheck(part: DPoPFloodPart | undefined): TargetCheck {
+  const target = `a flood of distinct valid DPoP proofs does not grow payment-service without bound: heap after GC levels off once older than the replay cache's ${REPLAY_TTL_SECONDS} s, RSS < 200 MB`;
+  if (!part) return { target, measured: "—", verdict: "not run" };
+  const settled = part.samples.find((s) => s.at >= REPLAY_TTL_SECONDS);
+  const last = part.samples.at(-1)!;
+  const { refused, withoutRetryAfter } = refusals(part);
+  const estimate = replayCacheEstimate(part);
+  const measured =
+    `${part.proofsSent} proofs in ${last.at.toFixed(0)} s (${refused} answered 503${withoutRetryAfter > 0 ? `, ${withoutRetryAfter} without Retry-After` : ""}): ` +
+    `heap after GC ${signedMb(last.heapUsed - part.samples[0]!.heapUsed)} over the flood, ` +
+    (settled && settled !== last ? `${signedMb(last.heapUsed - settled.heapUsed)} from ${settled.at.toFixed(0)} s on` : `the flood too short to level off (${REPLAY_TTL_SECONDS} s)`) +
+    (estimate ? `; ≈${estimate.entries} proofs remembered, ≈${Math.round(estimate.bytesPerEntry)} B each (the bound, ${DEFAULT_REPLAY_CACHE}, ≈${mb(estimate.bytesPerEntry * DEFAULT_REPLAY_CACHE)})` : "") +
+    `; max RSS ${mb(part.maxRss)}; afterwards a good request got ${part.afterwards}`;
+  if (!settled || settled === last) return { target, measured, verdict: "not run" };
+  const allowed = Math.max(DPOP_FLOOD_LEVEL_LIMIT, (settled.heapUsed - part.samples[0]!.heapUsed) / 4);
+  const ok = last.heapUsed - settled.heapUsed <= allowed && part.maxRss < RSS_LIMIT && withoutRetryAfter === 0 && openedAfterwards(part);
+  return { target, measured, verdict: verdict(ok) };
+}
+
+/**
+ * Part B: with the replay cache full of live proofs, the guard answers 503
+ * with `Retry-After` (never forgets a live proof to make room), and the heap
+ * after GC does not grow while it is full.
+ */
+export function fullCacheCheck(part: DPoPFloodPart | undefined): TargetCheck {
+  const target = "with its replay cache full (the bench's guard, a small `replayCacheMaxEntries`), `/charge` answers 503 with Retry-After and memory stops growing";
+  if (!part) return { target, measured: "—", verdict: "not run" };
+  const { refused, withoutRetryAfter } = refusals(part);
+  // samples taken after a segment that met the full cache
+  const full = part.samples.filter((s) => (s.load?.statuses["503"] ?? 0) > 0);
+  const first = full[0];
+  const last = full.at(-1);
+  const retryAfters = Object.keys(part.answers)
+    .filter((k) => k.startsWith("503 "))
+    .map((k) => Number(k.split(" ")[1]))
+    .filter(Number.isFinite);
+  const measured =
+    `bound ${part.replayCacheMaxEntries}: ${part.proofsSent} proofs, ${refused} answered 503` +
+    (retryAfters.length > 0 ? ` (Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s${withoutRetryAfter > 0 ? `; ${withoutRetryAfter} without` : ""})` : "") +
+    (first && last && first !== last ? `; heap after GC ${signedMb(last.heapUsed - first.heapUsed)} while full (${first.at.toFixed(0)}–${last.at.toFixed(0)} s)` : "; never full for two segments") +
+    `; max RSS ${mb(part.maxRss)}; afterwards a good request got ${part.afterwards}`;
+  if (!first || !last || first === last) {
+    // more proofs accepted than the bound before any could expire: the cache did not hold its bound
+    const accepted = part.answers["201"] ?? 0;
+    const overflowed = part.replayCacheMaxEntries !== undefined && accepted > part.replayCacheMaxEntries && (part.samples.at(-1)?.at ?? 0) < REPLAY_TTL_SECONDS;
+    return { target, measured, verdict: overflowed ? "FAIL" : "not run" };
+  }
+  const ok = withoutRetryAfter === 0 && last.heapUsed - first.heapUsed <= DPOP_FLOOD_LEVEL_LIMIT / 2 && part.maxRss < RSS_LIMIT && openedAfterwards(part);
+  return { target, measured, verdict: verdict(ok) };
+}
+
+/** A good request after the flood was served (or, in a smoke run that did not wait, told to come back). */
+function openedAfterwards(part: DPoPFloodPart): boolean {
+  return part.afterwards === 201 || (!part.retriedAfterwards && part.afterwards === 503);
 }
 
 export function mb(bytes: number): string {

@@ -1,5 +1,6 @@
 import type { BenchContext } from "../context.js";
-import { chargeBody, expectStatus, fetchToken, waitForReady } from "../http.js";
+import { chargeBody, expectStatus, fetchDPoPToken, fetchToken, waitForReady } from "../http.js";
+import { generateProofKey, proofMaker } from "../load/dpop-proofs.js";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
 import { startTraceSink } from "../servers/trace-sink.js";
@@ -15,6 +16,15 @@ export const BARE = "same charge handler, no auth";
 export const JWT_BEARER = "same charge handler + express-oauth2-jwt-bearer";
 /** Informational: the real app, same token, same request. */
 export const PAYMENT_SERVICE = "payment-service (the app)";
+/**
+ * DPoP (RFC 9449 §7): the same handler behind the same guard given a
+ * `createDPoPVerifier` (mode `allowed`, `publicUrl` its origin), a
+ * DPoP-bound token (`cnf.jkt`) and a new proof per request (`ath`, `htu` the
+ * public URL and `/charge`); judged against {@link GUARDED}, the Bearer row.
+ */
+export const DPOP_GUARDED = "same charge handler + our guard, DPoP-bound token and a new proof";
+/** Informational: the real app with `DPOP_MODE=allowed` and `PUBLIC_URL`, the same DPoP requests. */
+export const PAYMENT_SERVICE_DPOP = "payment-service (the app), DPOP_MODE=allowed, DPoP-bound token and a new proof";
 /** The signals on: the real app exporting its spans over OTLP (to a sink on loopback); PAYMENT_SERVICE is the same app with no exporter. */
 export const PAYMENT_SERVICE_TRACED = "payment-service, traces exported";
 /** Metrics on: the guarded handler with a /metrics registry counting every request, as the apps do; GUARDED is the same without. */
@@ -26,7 +36,10 @@ export const GUARDED_METRICS = "charge handler + our guard + /metrics";
  * to SQLite). The bench's own charge handler (src/servers/charge-servers.ts)
  * on the service kit's base app runs bare, behind our guard and behind
  * express-oauth2-jwt-bearer, so the ratios isolate the guards; the real
- * payment-service gets the same token and requests beside them.
+ * payment-service gets the same token and requests beside them. With DPoP:
+ * the same handler behind our guard with a DPoP verifier, and a second
+ * payment-service with `DPOP_MODE=allowed` and `PUBLIC_URL`, each sent a
+ * DPoP-bound token and a new proof per request (made in the load generator).
  */
 export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   const started: ChildServer[] = [];
@@ -40,49 +53,67 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced] = await Promise.all([
+    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced, guardedDPoP, paymentDPoP] = await Promise.all([
       start("charge-guarded", { kind: "charge-guarded", issuer }),
       start("charge-bare", { kind: "charge-bare" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
       start("payment-service", { kind: "payment-service", issuer }),
       start("charge-guarded-metrics", { kind: "charge-guarded", issuer, metrics: true }),
       start("payment-service-traced", { kind: "payment-service", issuer, traces: sink.url }),
+      start("charge-guarded-dpop", { kind: "charge-guarded", issuer, dpopMode: "allowed" }),
+      start("payment-service-dpop", { kind: "payment-service", issuer, dpopMode: "allowed" }),
     ]);
-    const servers: [string, ChildServer, boolean][] = [
-      [GUARDED, guarded, true],
-      [GUARDED_METRICS, guardedMetrics, true],
-      [BARE, bare, false],
-      [JWT_BEARER, jwtBearer, true],
-      [PAYMENT_SERVICE, payment, true],
-      [PAYMENT_SERVICE_TRACED, traced, true],
+    type Auth = "none" | "bearer" | "dpop";
+    const servers: [string, ChildServer, Auth][] = [
+      [GUARDED, guarded, "bearer"],
+      [GUARDED_METRICS, guardedMetrics, "bearer"],
+      [DPOP_GUARDED, guardedDPoP, "dpop"],
+      [BARE, bare, "none"],
+      [JWT_BEARER, jwtBearer, "bearer"],
+      [PAYMENT_SERVICE, payment, "bearer"],
+      [PAYMENT_SERVICE_TRACED, traced, "bearer"],
+      [PAYMENT_SERVICE_DPOP, paymentDPoP, "dpop"],
     ];
+    // one DPoP key for the run, as one order-service process has; the load generator signs its proofs with it
+    const key = generateProofKey();
     let token = (await fetchToken(issuer)).access_token;
-    for (const [i, [, server, needsToken]] of servers.entries()) {
+    let dpopToken = (await fetchDPoPToken(issuer, key.privateJwk)).access_token;
+    const dpopHeaders = (url: string) => ({
+      authorization: `DPoP ${dpopToken}`,
+      dpop: proofMaker({ htm: "POST", htu: `${url}/charge`, key: key.privateJwk, accessToken: dpopToken })(),
+    });
+    for (const [i, [, server, auth]] of servers.entries()) {
       await waitForReady(server.url);
       const headers: Record<string, string> = { "content-type": "application/json", "idempotency-key": `probe-${i}` };
-      if (needsToken) {
-        // without a token a protected server must refuse: otherwise it is not measuring auth at all
-        await expectStatus(`${server.url}/charge`, { method: "POST", headers, body: chargeBody("probe-anon") }, [401]);
-        headers.authorization = `Bearer ${token}`;
-      }
-      await expectStatus(`${server.url}/charge`, { method: "POST", headers, body: chargeBody(`probe-${i}`) }, [201]);
+      const probe = (more: Record<string, string>, statuses: number[]) =>
+        expectStatus(`${server.url}/charge`, { method: "POST", headers: { ...headers, ...more }, body: chargeBody(`probe-${i}`) }, statuses);
+      // without a token a protected server must refuse: otherwise it is not measuring auth at all
+      if (auth !== "none") await probe({}, [401]);
+      if (auth === "dpop") {
+        // and a DPoP-bound token without its proof too: otherwise it is not checking the proof
+        await probe({ authorization: `Bearer ${dpopToken}` }, [401]);
+        await probe(dpopHeaders(server.url), [201]);
+      } else await probe(auth === "bearer" ? { authorization: `Bearer ${token}` } : {}, [201]);
     }
-    const targets: Target[] = servers.map(([name, server, needsToken]) => ({
+    const targets: Target[] = servers.map(([name, server, auth]) => ({
       name,
       processes: [server],
       job: async () => {
         // a fresh token per round for the servers that verify it: its first use is a real signature check
-        if (needsToken) token = (await fetchToken(issuer)).access_token;
+        if (auth === "bearer") token = (await fetchToken(issuer)).access_token;
+        if (auth === "dpop") dpopToken = (await fetchDPoPToken(issuer, key.privateJwk)).access_token;
         return {
           title: name,
           url: server.url,
           method: "POST",
           path: "/charge",
-          // the same request to every server, token included: only what each does with it differs
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          // the same request to every server, token included (a DPoP-bound one with its proof for the DPoP rows): only what each does with it differs
+          headers: { "content-type": "application/json", authorization: auth === "dpop" ? `DPoP ${dpopToken}` : `Bearer ${token}` },
           body: chargeBody("{id}"),
           uniqueBody: true,
           uniqueHeader: "idempotency-key",
+          // with DPoP, a new proof per request, made in the load generator, for this token and this server's public URL
+          ...(auth === "dpop" ? { dpop: { htm: "POST", htu: `${server.url}/charge`, key: key.privateJwk, accessToken: dpopToken } } : {}),
           expect: [201],
         };
       },

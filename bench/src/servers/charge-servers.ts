@@ -15,7 +15,7 @@ import {
   serverUrl,
   type Logger,
 } from "@m2m/service-kit";
-import { createVerifier } from "@m2m/token-verifier";
+import { createDPoPVerifier, createVerifier } from "@m2m/token-verifier";
 import { accessTokenClaims, requireAccessToken } from "@m2m/token-verifier/express";
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 import type * as JwtBearer from "express-oauth2-jwt-bearer";
@@ -28,9 +28,9 @@ import type { RunningServer } from "./running.js";
  * Scenario 2's servers: one `POST /charge` handler of the bench's own, on
  * the service kit's base app (security headers, request id, one
  * `http.request` line, the one error renderer), run three ways: bare, behind
- * our guard (token-verifier's `requireAccessToken`), and behind
- * express-oauth2-jwt-bearer. Only what sits in front of the handler differs,
- * so the ratios isolate the guards.
+ * our guard (token-verifier's `requireAccessToken`, with or without a DPoP
+ * verifier), and behind express-oauth2-jwt-bearer. Only what sits in front
+ * of the handler differs, so the ratios isolate the guards.
  *
  * Why a handler of the bench's own: payment-service exports nothing, and a
  * runtime switch that turns its auth off would be a path no deployment
@@ -48,12 +48,26 @@ export function startBareCharges(spec: ServerSpec): Promise<RunningServer> {
   return startChargeServer(spec, [], () => BENCH_CLIENT);
 }
 
-/** Our guard as payment-service mounts it: `requireAccessToken` with its realm and scope, the body parsed only after it. */
+/**
+ * Our guard as payment-service mounts it: `requireAccessToken` with its
+ * realm and scope, the body parsed only after it. With `spec.dpopMode`, also
+ * with payment-service's `dpop` option: a `createDPoPVerifier` of that mode
+ * whose `publicUrl` is this server's own origin (the port chosen in
+ * advance), as PUBLIC_URL sets it for payment-service.
+ */
 export async function startGuardedCharges(spec: ServerSpec): Promise<RunningServer> {
   const verifier = createVerifier({ issuer: required(spec.issuer), audience: PAYMENT_AUDIENCE });
   await verifier.load();
+  const dpop =
+    spec.dpopMode === undefined
+      ? undefined
+      : createDPoPVerifier({
+          mode: spec.dpopMode,
+          publicUrl: `http://127.0.0.1:${requiredPort(spec.port)}`,
+          ...(spec.replayCacheMaxEntries === undefined ? {} : { replayCacheMaxEntries: spec.replayCacheMaxEntries }),
+        });
   // no onVerified/onRejected listeners: payment-service's log a token's first use only (a cached one at debug), nothing per request
-  const guard = requireAccessToken(verifier, { realm: "payment-service", scope: CHARGE_SCOPE });
+  const guard = requireAccessToken(verifier, { realm: "payment-service", scope: CHARGE_SCOPE, ...(dpop ? { dpop } : {}) });
   return startChargeServer(spec, [guard], (_req, res) => accessTokenClaims(res).client_id);
 }
 
@@ -176,6 +190,11 @@ const renderBearerErrors: ErrorRequestHandler = (error: unknown, _req, res, next
   if (e.headers) res.set(e.headers);
   res.status(e.status).json(typeof e.code === "string" ? { error: e.code, error_description: e.message } : { error: "unauthorized" });
 };
+
+function requiredPort(port: number | undefined): number {
+  if (port === undefined) throw new Error("bench: a DPoP resource needs its port chosen in advance (its public URL)");
+  return port;
+}
 
 function required(issuer: string | undefined): string {
   if (issuer === undefined) throw new Error("bench: this server needs the issuer");

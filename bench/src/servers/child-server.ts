@@ -199,9 +199,15 @@ function ownEnv(kind: AppKind, spec: Omit<ServerSpec, "kind">, common: Env): Env
         ISSUER: `http://127.0.0.1:${spec.port}`,
         ACCESS_TOKEN_TTL: String(spec.tokenTtl ?? 300),
         SIGNING_ALG: spec.alg ?? "RS256",
+        ...(spec.dpopNonceRequired === undefined ? {} : { DPOP_NONCE_REQUIRED: String(spec.dpopNonceRequired) }),
       };
     case "payment-service":
-      return { ...common, AUTH_SERVER_URL: required(spec.issuer, "issuer") };
+      return {
+        ...common,
+        AUTH_SERVER_URL: required(spec.issuer, "issuer"),
+        // as a deployment taking DPoP sets it: the origin clients call, which every proof's htu must name
+        ...(spec.dpopMode === undefined ? {} : { DPOP_MODE: spec.dpopMode, PUBLIC_URL: `http://127.0.0.1:${spec.port}` }),
+      };
     case "order-service":
       return { ...common, AUTH_SERVER_URL: required(spec.issuer, "issuer"), PAYMENT_SERVICE_URL: required(spec.paymentUrl, "paymentUrl") };
   }
@@ -214,7 +220,7 @@ function required(value: string | undefined, name: string): string {
 
 /** Variables our apps read (their src/config.ts, and `<NAME>_FILE` for secrets): a server's configuration comes from its spec, never from the shell. */
 const APP_VARIABLES =
-  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS|DATABASE_URL|REDIS_URL|OTEL_[A-Z_]+)$/;
+  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS|DATABASE_URL|REDIS_URL|OTEL_[A-Z_]+|DPOP_[A-Z_]+|PUBLIC_URL|TRUST_PROXY)$/;
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };

@@ -37,6 +37,19 @@ export interface ServerSpec {
   /** Our apps: more environment, as an operator would set it (the shared stores: `DATABASE_URL`, `REDIS_URL`, `KEY_ENCRYPTION_KEY_FILE`). */
   env?: Record<string, string>;
   /**
+   * DPoP at a resource server (RFC 9449 §7): payment-service's `DPOP_MODE`,
+   * or the mode of the bench's guarded charge server's `createDPoPVerifier`;
+   * either way with its own origin as the public URL proofs must name
+   * (`PUBLIC_URL`), so the port is chosen before it starts. Unset: the
+   * app's default (payment-service: `allowed`, no `PUBLIC_URL`), no `dpop`
+   * option for the bench's guard.
+   */
+  dpopMode?: "off" | "allowed" | "required";
+  /** The bench's guarded charge server with `dpopMode`: its replay cache's `replayCacheMaxEntries` (default the package's). */
+  replayCacheMaxEntries?: number;
+  /** auth-server: `DPOP_NONCE_REQUIRED` (unset: the app's default, true). */
+  dpopNonceRequired?: boolean;
+  /**
    * Our apps: where to export traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, the SDK's
    * default protocol); unset, no OpenTelemetry SDK is loaded, as deployed
    * without the variables.

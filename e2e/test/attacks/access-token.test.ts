@@ -22,6 +22,8 @@ import {
 import {
   REALM,
   countingServer,
+  rawExchange,
+  startAuthServer,
   expectInsufficientScope,
   expectInvalidToken,
   expectMalformedOrInvalid,
@@ -89,14 +91,14 @@ describe("controls: the forging is right, so every refusal below is the verifier
 });
 
 describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
-  it("refuses alg none, in any spelling, with or without a signature", async () => {
-    for (const alg of ["none", "None", "NONE", "nOnE"]) {
+  it("refuses alg none in all 16 case spellings, with or without a signature (RFC 8725 §2.1, RFC 7518 §3.6)", async () => {
+    for (const alg of caseSpellings("none")) {
       expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer))), alg);
       expectInvalidToken(await withBearer(forge(header({ alg }), goodClaims(issuer), key.signer)), `${alg} with a signature`);
     }
   });
 
-  it("refuses HS256 keyed with the issuer's public key, as PEM or as JWK bytes", async () => {
+  it("refuses HS256 keyed with the issuer's public key, as PEM or as JWK bytes (RS/HS key confusion, CVE-2015-9235, RFC 8725 §3.1)", async () => {
     const publicKey = createPublicKey({ key: publicJwk as never, format: "jwk" });
     const spki = publicKey.export({ type: "spki", format: "pem" }).toString();
     const secrets: Array<[string, string | Buffer]> = [
@@ -134,7 +136,7 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
     expectInvalidToken(await withBearer(token), `${other} with the ${key.alg} key`);
   });
 
-  it("refuses a key embedded in the header (jwk, x5c)", async () => {
+  it("refuses a key embedded in the header (jwk, x5c) (CVE-2018-0114, RFC 8725 §3.10)", async () => {
     const attackerJwk = attacker.publicKey.export({ format: "jwk" }) as JWK;
     const attackerKid = await calculateJwkThumbprint(attackerJwk);
     for (const kid of [attackerKid, key.kid]) {
@@ -145,7 +147,7 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
     expectInvalidToken(await withBearer(attackerSigned(goodClaims(issuer), { kid: attackerKid, x5c: [certificate] })), "x5c with its kid");
   });
 
-  it("refuses a key pointed to by jku or x5u, and never fetches the URL", async () => {
+  it("refuses a key pointed to by jku or x5u, and never fetches the URL (SSRF, RFC 8725 §3.10, RFC 7515 §4.1.2, §4.1.5)", async () => {
     const attackerJwk = { ...(attacker.publicKey.export({ format: "jwk" }) as JWK), alg: "RS256", use: "sig" };
     const attackerKid = await calculateJwkThumbprint(attackerJwk);
     const pointed = await countingServer((req, res) => {
@@ -175,7 +177,7 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
     }
   });
 
-  it("refuses an unknown crit extension and the RFC 7797 unencoded payload", async () => {
+  it("refuses an unknown crit extension and the RFC 7797 unencoded payload (RFC 7515 §4.1.11, RFC 7797 §6)", async () => {
     expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer), { crit: ["x-evil"], "x-evil": true })), "crit");
     expectInvalidToken(await withBearer(issuerSigned(goodClaims(issuer), { crit: ["b64"], b64: false })), "b64 false");
   });
@@ -205,8 +207,14 @@ describe("signature and algorithm attacks (RFC 8725 §2.1, §3.1)", () => {
 });
 
 describe("kid handling", () => {
-  it("refuses kid injection (path traversal, SQL, header breaking, a huge kid) with a clean 401", async () => {
+  it("refuses kid injection (path traversal, SQL and shell metacharacters, header breaking, a huge kid, non-strings) with a clean 401 (RFC 8725 §3.10)", async () => {
     const kids = [
+      "$(touch /tmp/pwned)",
+      "`id`",
+      "x; rm -rf / #",
+      "x | nc 127.0.0.1 9",
+      "x && cat /etc/passwd",
+      "x\nid",
       "../../../../../../dev/null",
       `../keys/${key.kid}`,
       `${key.kid}/../${key.kid}`,
@@ -405,6 +413,94 @@ describe("introspection agrees (RFC 7662 §2.2)", () => {
   });
 });
 
+describe("the attack catalogue, what the tests above do not already name", () => {
+  it("refuses a null or truncated signature (RFC 7515 §5.2)", async () => {
+    const [h, p, s] = issuerSigned(goodClaims(issuer)).split(".") as [string, string, string];
+    const bytes = Buffer.from(s, "base64url");
+    const cases: Record<string, string> = {
+      "an empty signature": `${h}.${p}.`,
+      "no signature part": `${h}.${p}`,
+      "the word null": `${h}.${p}.null`,
+      "one byte": `${h}.${p}.${bytes.subarray(0, 1).toString("base64url")}`,
+      "all but the last byte": `${h}.${p}.${bytes.subarray(0, -1).toString("base64url")}`,
+      "half": `${h}.${p}.${bytes.subarray(0, bytes.length / 2).toString("base64url")}`,
+      "as many zero bytes": `${h}.${p}.${Buffer.alloc(bytes.length).toString("base64url")}`,
+    };
+    for (const [what, token] of Object.entries(cases)) expectInvalidToken(await withBearer(token), what);
+  });
+
+  it("refuses claims of the wrong type with genuine signatures: exp as a string, aud as an object, scope as an array (RFC 7519 §4.1, RFC 9068 §2.2)", async () => {
+    const now = nowSec();
+    const cases: Record<string, Json> = {
+      "exp as a string": goodClaims(issuer, { exp: String(now + 300) }),
+      "exp as an ISO date": goodClaims(issuer, { exp: new Date((now + 300) * 1000).toISOString() }),
+      "iat as a string": goodClaims(issuer, { iat: String(now) }),
+      "nbf as a boolean": goodClaims(issuer, { nbf: true }),
+      "aud as an object": goodClaims(issuer, { aud: { "payment-service": true } }),
+      "aud as an object with a toString": goodClaims(issuer, { aud: { toString: "payment-service" } }),
+      "scope as an array": goodClaims(issuer, { scope: ["charge:customer"] }),
+      "scope as an object": goodClaims(issuer, { scope: { "charge:customer": true } }),
+      "sub as a number": goodClaims(issuer, { sub: 42 }),
+      "client_id as null": goodClaims(issuer, { client_id: null }),
+      "jti as an array": goodClaims(issuer, { jti: ["a"] }),
+      "iss as an array": goodClaims(issuer, { iss: [issuer] }),
+    };
+    for (const [what, claims] of Object.entries(cases)) expectInvalidToken(await withBearer(issuerSigned(claims)), what);
+  });
+
+  it("refuses a member name twice in the header or the claims, though JSON.parse keeps the last (RFC 7515 §5.2, RFC 7519 §4)", async () => {
+    const text = (value: Json) => JSON.stringify(value).slice(1, -1);
+    const signText = (headerJson: string, claimsJson: string) => {
+      const input = `${b64url(headerJson)}.${b64url(claimsJson)}`;
+      return `${input}.${key.signer(input).toString("base64url")}`;
+    };
+    const claims = goodClaims(issuer);
+    // the control: the same texts with each name once charge, so only the second name refuses the others
+    const control = await withBearer(signText(`{${text(header())}}`, `{${text(claims)}}`), `${CONTROL}${randomUUID()}`);
+    expect(control.status, JSON.stringify(control.body)).toBe(201);
+    const cases: Record<string, string> = {
+      "alg none, then the real alg": signText(`{"alg":"none",${text(header())}}`, `{${text(goodClaims(issuer))}}`),
+      "typ JWT, then at+jwt": signText(`{"typ":"JWT",${text(header())}}`, `{${text(goodClaims(issuer))}}`),
+      "another audience, then ours": signText(`{${text(header())}}`, `{"aud":"order-service",${text(goodClaims(issuer))}}`),
+      "another scope, then ours": signText(`{${text(header())}}`, `{"scope":"charge:read",${text(goodClaims(issuer))}}`),
+      "aud twice, once escaped": signText(`{${text(header())}}`, `{${text(goodClaims(issuer))},"\\u0061ud":"payment-service"}`),
+    };
+    for (const [what, token] of Object.entries(cases)) expectInvalidToken(await withBearer(token), what);
+  });
+
+  it("refuses a 1 MB token before it reaches the verifier: 431, and nothing charged (RFC 6585 §5, RFC 9110 §15.5.14)", async () => {
+    // Node's 16 KiB header limit answers first: a bearer token only travels in the Authorization header
+    // (RFC 6750 §2.1). The verifier's own bound (8 KiB, before any parsing) is tested in token-verifier.
+    const huge = issuerSigned(goodClaims(issuer, { pad: "x".repeat(1024 * 1024) }));
+    expect(huge.length).toBeGreaterThan(1024 * 1024);
+    const url = new URL(`${stack.urls.payment}/charge`);
+    const body = JSON.stringify({ orderId: `${ATTACK}${randomUUID()}`, customerId: "cus_attack", amount: 1299, currency: "EUR" });
+    const reply = await rawExchange(
+      url.href,
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nIdempotency-Key: ${randomUUID()}\r\nAuthorization: Bearer ${huge}`,
+    );
+    expect(reply.status).toBe(431);
+    expect((await send(`${stack.urls.payment}/healthz`)).status).toBe(200);
+  });
+
+  it("refuses a token whose iss is ours but whose kid names a key of another issuer, signed by that key (RFC 8725 §3.10, RFC 9068 §4)", async () => {
+    const other = await startAuthServer();
+    try {
+      const foreignToken = await accessToken(other.url, "order-service", "super-secret", "charge:customer");
+      const foreignKid = decodeProtectedHeader(foreignToken).kid!;
+      const foreignKey = readIssuerKey(other.dataDir, foreignKid);
+      expect(foreignKid).not.toBe(key.kid);
+      const forged = forge({ alg: foreignKey.alg, typ: "at+jwt", kid: foreignKid }, goodClaims(issuer), foreignKey.signer);
+      expectInvalidToken(await withBearer(forged), "our iss, their kid and key");
+      expectInvalidToken(await withBearer(foreignToken), "their genuine token");
+      // and it never asked the other issuer for anything: payment-service knows one issuer only
+      expect(other.logs.filter((line) => line.msg === "http.request" && String(line.path).includes("jwks"))).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe("afterwards", () => {
   it("charged nothing for any attack, and the control charges show the check can see a charge", async () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -434,4 +530,11 @@ function selfSignedCertificate(): string {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every upper/lower-case spelling of `word`: 2^length of them. */
+function caseSpellings(word: string): string[] {
+  return Array.from({ length: 2 ** word.length }, (_, mask) =>
+    [...word].map((char, i) => (mask & (1 << i) ? char.toUpperCase() : char.toLowerCase())).join(""),
+  );
 }

@@ -40,9 +40,16 @@ for (const alg of ["ES256", "EdDSA"] as const) {
       expect((await charge(forge(header(), goodClaims(pair.urls.auth), key.signer))).status).toBe(201);
     });
 
-    it("refuses an all-zero signature (the psychic signature)", async () => {
+    it("refuses an all-zero signature: ECDSA r = s = 0, the psychic signature (CVE-2022-21449), and its EdDSA cousin", async () => {
       for (const length of [64, 0, 1, 128]) {
         expectInvalidToken(await charge(forge(header(), goodClaims(pair.urls.auth), () => Buffer.alloc(length))), `${length} zero bytes`);
+      }
+      if (alg === "ES256") {
+        // r and s at the group order n, or one of them zero: each verifies nothing (RFC 7518 §3.4, SEC 1 §4.1.4)
+        const n = Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex");
+        for (const [what, r, s] of [["r = s = n", n, n], ["r = 0, s = n", Buffer.alloc(32), n], ["r = n, s = 0", n, Buffer.alloc(32)]] as const) {
+          expectInvalidToken(await charge(forge(header(), goodClaims(pair.urls.auth), () => Buffer.concat([r, s]))), what);
+        }
       }
     });
 
@@ -58,7 +65,7 @@ for (const alg of ["ES256", "EdDSA"] as const) {
       expectInvalidToken(await charge(`${h}.${p}.${Buffer.concat([bytes, Buffer.alloc(1)]).toString("base64url")}`), "a signature with a byte more");
     });
 
-    it("refuses HMAC keyed with the public key, and the key under another algorithm", async () => {
+    it("refuses HMAC keyed with the public key (key confusion, CVE-2015-9235, RFC 8725 §3.1), and the key under another algorithm", async () => {
       const publicKey = createPublicKey({ key: publicJwk as never, format: "jwk" });
       for (const secret of [publicKey.export({ type: "spki", format: "pem" }).toString(), JSON.stringify(publicJwk)]) {
         expectInvalidToken(await charge(forge(header({ alg: "HS256" }), goodClaims(pair.urls.auth), hmacSigner(secret))), "HS256");

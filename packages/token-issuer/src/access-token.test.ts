@@ -49,4 +49,16 @@ describe("mintAccessToken", () => {
     const jtis = await Promise.all(Array.from({ length: 50 }, () => mintAccessToken({ clientId: "c", audience: "api", scope: "a" }, context).then((m) => m.claims.jti)));
     expect(new Set(jtis).size).toBe(50);
   });
+
+  it("says what it signed: the header, every claim and the lifetime, as in the token", async () => {
+    const keys = await keysFor("EdDSA");
+    const now = Date.parse("2026-12-04T12:00:00.999Z");
+    const minted = await mintAccessToken({ clientId: "c", audience: "api", scope: "a b" }, { issuer: "https://as.example", ttlSeconds: 120, keys, clock: () => now });
+    const iat = Math.floor(now / 1000);
+    expect(minted.claims).toEqual({ iss: "https://as.example", sub: "c", client_id: "c", aud: "api", scope: "a b", iat, exp: iat + 120, jti: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(minted.expiresIn).toBe(120);
+    const [header, payload] = minted.token.split(".") as [string, string];
+    expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual({ alg: "EdDSA", typ: "at+jwt", kid: keys.current().kid });
+    expect(JSON.parse(Buffer.from(payload, "base64url").toString())).toEqual(minted.claims);
+  });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SignJWT } from "jose";
+import { CompactSign, type CryptoKey, type JWSHeaderParameters } from "jose";
 import type { Clock } from "./clock.js";
 import type { SigningAlgorithm } from "./key-files.js";
 import type { SigningKeys } from "./signing-keys.js";
@@ -39,9 +39,9 @@ export interface MintedToken {
 
 /**
  * Signs an RFC 9068 JWT access token with the key that signs now, through
- * jose's `SignJWT`: the one place this server signs anything. The private
- * key is a non-extractable `CryptoKey` (see `SigningKeys`), so it cannot be
- * read back out of the process's key objects.
+ * {@link signCompactJws}. The private key is a non-extractable `CryptoKey`
+ * (see `SigningKeys`), so it cannot be read back out of the process's key
+ * objects.
  */
 export async function mintAccessToken(
   grant: { clientId: string; audience: string; scope: string; jkt?: string },
@@ -62,6 +62,17 @@ export async function mintAccessToken(
   };
   // RFC 9068 §2.1: typ "at+jwt" tells an access token apart from an ID token or any other JWT (RFC 8725 §3.11).
   const header: AccessTokenHeader = { alg: key.alg, typ: "at+jwt", kid: key.kid };
-  const token = await new SignJWT({ ...claims }).setProtectedHeader({ ...header }).sign(key.signingKey);
+  const token = await signCompactJws({ ...header }, new TextEncoder().encode(JSON.stringify(claims)), key.signingKey);
   return { token, header, claims, expiresIn: context.ttlSeconds };
+}
+
+/**
+ * A compact JWS (RFC 7515 §7.1) of `payload` under `header`, signed by jose's
+ * `CompactSign`: the one place this server signs anything. An access token
+ * is its claims as JSON (what jose's `SignJWT` would sign); on its own, it is
+ * what the RFC 7520 and RFC 8037 examples are checked against, byte for byte
+ * (src/signer-vectors.test.ts).
+ */
+export function signCompactJws(header: JWSHeaderParameters & { alg: string }, payload: Uint8Array, key: CryptoKey): Promise<string> {
+  return new CompactSign(payload).setProtectedHeader(header).sign(key);
 }

@@ -1,6 +1,7 @@
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import type { Clock } from "./clock.js";
 import { InvalidClientError, OAuthError, ServerError, TooManyRequestsError } from "./errors.js";
+import { jwsHasDuplicateMemberNames } from "./json.js";
 import type { ClientKey, ClientRegistration, ClientRegistry } from "./registry.js";
 import { MemoryUsedIdentifiers, ReplayQuotaError, type UsedIdentifiers } from "./used-identifiers.js";
 
@@ -60,6 +61,7 @@ export class ClientAssertionVerifier {
   async verify(assertion: string, registry: ClientRegistry): Promise<{ client: ClientRegistration; key: ClientKey }> {
     const clientId = this.claimedClientId(assertion);
     if (clientId === undefined) throw new InvalidClientError("the client assertion is not a readable JWT with an iss claim");
+    if (jwsHasDuplicateMemberNames(assertion)) throw new InvalidClientError("the client assertion names a member twice in its header or claims");
     const client = registry.client(clientId);
     if (client === undefined || client.disabled || client.keys === undefined) throw new InvalidClientError(NOT_VERIFIED);
     const keys = client.keys;

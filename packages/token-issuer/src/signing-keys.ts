@@ -176,8 +176,15 @@ export class SigningKeys {
     const publicJwk: JWK = Object.fromEntries(
       Object.entries(stored.privateJwk).filter(([member]) => !PRIVATE_MEMBERS.includes(member)),
     ) as JWK;
-    const signingKey = (await importJWK(stored.privateJwk, stored.alg, { extractable: false })) as CryptoKey;
-    const publicKey = (await importJWK(publicJwk, stored.alg)) as CryptoKey;
+    let signingKey: CryptoKey;
+    let publicKey: CryptoKey;
+    try {
+      signingKey = (await importJWK(stored.privateJwk, stored.alg, { extractable: false })) as CryptoKey;
+      publicKey = (await importJWK(publicJwk, stored.alg)) as CryptoKey;
+    } catch {
+      // OpenSSL read it, WebCrypto will not sign with it (Node 20 refuses RFC 7515 A.3's P-256 key): say which file
+      throw new KeyFileError(`${stored.source}: the key cannot be imported for signing (${stored.alg})`);
+    }
     const key: LoadedKey = Object.freeze({
       kid: stored.kid,
       alg: stored.alg,

@@ -23,6 +23,18 @@ export interface AccessTokenClaims {
   readonly [claim: string]: unknown;
 }
 
+/**
+ * RFC 9068 §4: the `typ` header is `at+jwt`, or the same media type written
+ * out (`application/at+jwt`, RFC 9068 §2.1), in any case (media types are
+ * case-insensitive, RFC 6838 §4.2). Anything else (`JWT`, none) is another
+ * kind of JWT signed by the same key: an ID token, a client assertion
+ * (RFC 8725 §3.11).
+ */
+export function checkAccessTokenType(header: { readonly typ?: unknown }): void {
+  const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : undefined;
+  if (typ !== "at+jwt" && typ !== "application/at+jwt") throw new InvalidTokenError("the access token's type is not at+jwt");
+}
+
 const STRING_CLAIMS = ["sub", "client_id", "jti", "scope"] as const;
 // an empty scope grants nothing (insufficient_scope later), it is not a malformed token
 const MAY_BE_EMPTY = new Set<string>(["scope"]);
@@ -32,8 +44,8 @@ const MAX_NUMERIC_DATE = 8.64e12;
 
 /**
  * The RFC 9068 §2.2 required claims, with their types (RFC 7519 §4.1: `exp`,
- * `iat`, `nbf` are NumericDates). jose checks `iss`, `exp` and `nbf` values;
- * this checks that everything a handler will rely on is really there.
+ * `iat`, `nbf` are NumericDates): everything a handler will rely on is
+ * really there, and of its type. `checkTimes` then checks the times.
  *
  * A NumericDate must also be one a `Date` can hold: RFC 7519 §2 allows any
  * JSON number, but an `exp` of 1e308 is no time, and whoever formats it as

@@ -147,7 +147,7 @@ export function createDPoPVerifier(options: DPoPOptions = {}): DPoPVerifier {
   };
 }
 
-/** The origin of a configured public URL; a path, query or fragment is a mistake worth stopping for. */
+/** The origin of a configured public URL; a path, query or fragment (an empty `?` or `#` too) is a mistake worth stopping for. */
 function publicOrigin(value: string): string {
   let url: URL;
   try {
@@ -155,7 +155,7 @@ function publicOrigin(value: string): string {
   } catch {
     throw new TypeError("publicUrl must be an absolute http(s) URL");
   }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.pathname !== "/" || url.search !== "" || url.hash !== "" || value.endsWith("#")) {
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.pathname !== "/" || /[?#]/.test(value)) {
     throw new TypeError("publicUrl must be an origin: scheme, host and port only");
   }
   return url.origin;

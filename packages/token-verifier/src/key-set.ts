@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+import { createPublicKey, type JsonWebKey } from "node:crypto";
 import { createLocalJWKSet, errors, type JWK, type JWSHeaderParameters } from "jose";
 import { InvalidTokenError } from "./errors.js";
 import { KeySourceError } from "./fetch-json.js";
@@ -25,14 +27,16 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
  * are kept: symmetric keys (`kty: "oct"`) and anything holding private
  * members are dropped, so no token can ever be checked against a secret;
  * keys with `use` other than `sig` are ignored by jose's selection too.
- * A set with no usable key is refused, so a broken response never replaces
- * good keys.
+ * So is every key that could not safely verify anything (see
+ * {@link isSafePublicKey}): one that does not import, or an RSA key too
+ * small, with a public exponent of 1, or with the ROCA weakness. A set with
+ * no usable key is refused, so a broken response never replaces good keys.
  */
 export function buildKeySet(json: unknown, source: string): KeySet {
   if (typeof json !== "object" || json === null || !Array.isArray((json as { keys?: unknown }).keys)) {
     throw new KeySourceError(`${source}: not a JWK Set (RFC 7517 §5: a "keys" array)`);
   }
-  const usable = ((json as { keys: unknown[] }).keys as unknown[]).filter(isPublicSignatureKey);
+  const usable = ((json as { keys: unknown[] }).keys as unknown[]).filter((key): key is JWK => isPublicSignatureKey(key) && isSafePublicKey(key));
   if (usable.length === 0) throw new KeySourceError(`${source}: the JWK Set holds no usable public signature key`);
 
   let local: ReturnType<typeof createLocalJWKSet>;
@@ -76,4 +80,50 @@ function isPublicSignatureKey(value: unknown): value is JWK {
 
 function canonical(jwk: JWK): string {
   return JSON.stringify(Object.keys(jwk).sort().map((name) => [name, (jwk as Record<string, unknown>)[name]]));
+}
+
+/**
+ * Whether a public JWK is one a signature by it means something, checked
+ * once, when the set is built, instead of failing (or passing) on each token
+ * (Google's Wycheproof JWK vectors found each of these):
+ * - it imports: an EC point off its curve, or members of another `kty`,
+ *   would otherwise make every token naming it a server error;
+ * - an RSA modulus of at least 2048 bits (RFC 7518 §3.3; jose throws on
+ *   smaller ones at verification, which would be a 500);
+ * - an RSA public exponent that is odd and at least 3: with `e = 1` the
+ *   "signature" is the padded message itself, which anyone can write;
+ * - not an RSA modulus with the ROCA fingerprint (CVE-2017-15361, keys from
+ *   Infineon chips whose private key can be computed from the public one).
+ */
+function isSafePublicKey(jwk: JWK): boolean {
+  let details: ReturnType<typeof createPublicKey>["asymmetricKeyDetails"];
+  try {
+    details = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" }).asymmetricKeyDetails;
+  } catch {
+    return false;
+  }
+  if (jwk.kty !== "RSA") return true;
+  const { modulusLength = 0, publicExponent = 0n } = details ?? {};
+  return modulusLength >= 2048 && publicExponent >= 3n && publicExponent % 2n === 1n && !hasRocaFingerprint(jwk.n!);
+}
+
+/** The small primes of the ROCA test (Nemec et al., CCS 2017), each with the powers of 65537 modulo it. */
+const ROCA_PRINTS: ReadonlyArray<readonly [bigint, ReadonlySet<bigint>]> = [
+  3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137,
+  139, 149, 151, 157, 163, 167,
+].map((p) => {
+  const prime = BigInt(p);
+  const powers = new Set<bigint>();
+  for (let power = 1n; !powers.has(power); power = (power * 65537n) % prime) powers.add(power);
+  return [prime, powers] as const;
+});
+
+/**
+ * The ROCA fingerprint: a modulus made by the flawed generator is, modulo
+ * each of those primes, a power of 65537. A sound key passes this by chance
+ * with a probability below 2^-150.
+ */
+export function hasRocaFingerprint(modulus: string): boolean {
+  const n = BigInt(`0x${Buffer.from(modulus, "base64url").toString("hex") || "0"}`);
+  return ROCA_PRINTS.every(([prime, powers]) => powers.has(n % prime));
 }

@@ -227,6 +227,33 @@ describe("malformed input", () => {
     expect((await rejection("a".repeat(9000))).description).toBe("the access token is too large");
   });
 
+  it("refuses a member name twice, in the header or the claims (RFC 7515 §5.2, RFC 7519 §4), though JSON.parse would keep the last", async () => {
+    const header = (typ: string) => `{"alg":"RS256","kid":${JSON.stringify(issuer.key.kid)},${typ}}`;
+    const claims = (aud: string) =>
+      `{"iss":${JSON.stringify(issuer.issuer)},"sub":"order-service","client_id":"order-service",${aud},"scope":"charge:customer","iat":${clock.sec},"exp":${clock.sec + 300},"jti":"j"}`;
+    // the control: the same texts without the second member verify
+    await expect(verifier().verify(await issuer.signText(header('"typ":"at+jwt"'), claims('"aud":"payment-service"')))).resolves.toBeDefined();
+    for (const token of [
+      await issuer.signText(header('"typ":"JWT","typ":"at+jwt"'), claims('"aud":"payment-service"')),
+      await issuer.signText(header('"typ":"at+jwt","alg":"RS256"'), claims('"aud":"payment-service"')),
+      await issuer.signText(header('"typ":"at+jwt"'), claims('"aud":"other-service","aud":"payment-service"')),
+      await issuer.signText(header('"typ":"at+jwt"'), claims('"aud":"payment-service","a\\u0075d":"x","x":{"y":1,"y":2}')),
+      await issuer.signText(header('"typ":"at+jwt"'), claims('"aud":"payment-service","\\u0061ud":"payment-service"')),
+    ]) {
+      expect((await rejection(token)).description).toBe("the access token is malformed");
+    }
+  });
+
+  it("refuses an RFC 7797 unencoded payload (b64 false), with or without crit", async () => {
+    const claims = JSON.stringify({ iss: issuer.issuer, sub: "order-service", client_id: "order-service", aud: "payment-service", scope: "charge:customer", iat: clock.sec, exp: clock.sec + 300, jti: "j" });
+    for (const extra of [{ b64: false, crit: ["b64"] }, { b64: false }, { b64: "false" }]) {
+      const token = await issuer.signText(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid: issuer.key.kid, ...extra }), claims);
+      expect((await rejection(token)).description, JSON.stringify(extra)).toBe("the access token is malformed");
+    }
+    // b64 true is what every JWS means without it (RFC 7797 §3)
+    await expect(verifier().verify(await issuer.signText(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid: issuer.key.kid, b64: true }), claims))).resolves.toBeDefined();
+  });
+
   it("refuses a non-string kid (kid injection) as malformed", async () => {
     const token = await mint({ header: { kid: { $ne: null } } });
     expect((await rejection(token)).description).toBe("the access token is malformed");

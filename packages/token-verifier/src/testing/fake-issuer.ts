@@ -116,6 +116,17 @@ export class FakeIssuer {
     return new SignJWT(dropUndefined(claims)).setProtectedHeader(dropUndefined(header) as { alg: string }).sign(key.privateKey);
   }
 
+  /**
+   * A token signed with this issuer's RS256 key whose header and claims are
+   * the JSON texts given, byte for byte: for what JSON.stringify never
+   * writes (a member name twice).
+   */
+  async signText(headerJson: string, claimsJson: string): Promise<string> {
+    const input = `${Buffer.from(headerJson).toString("base64url")}.${Buffer.from(claimsJson).toString("base64url")}`;
+    const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", this.key.privateKey, new TextEncoder().encode(input));
+    return `${input}.${Buffer.from(signature).toString("base64url")}`;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
