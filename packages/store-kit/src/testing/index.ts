@@ -37,16 +37,30 @@ export interface TestPostgres extends TestServer {
   database(name: string): Promise<string>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
+// Below Linux's ephemeral range (32768–60999 by default), from which the OS
+// picks both `listen(0)` ports and the local ports of outgoing connections: a
+// port taken with `listen(0)` and released can be reused by a connection
+// opened before the server binds it (EADDRINUSE under load). Ports here are
+// never handed out that way, so only another listener can take one, and the
+// probe sees it. The same rule as the repository's scripts/free-port.mjs.
+const FIRST_PORT = 20000;
+const PORT_COUNT = 12000;
+
+/** A TCP port on 127.0.0.1 that nothing listens on now, below the ephemeral range, for a server about to start. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FIRST_PORT + Math.floor(Math.random() * PORT_COUNT);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 in ${FIRST_PORT}–${FIRST_PORT + PORT_COUNT - 1} after 100 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
   });
 }
 
