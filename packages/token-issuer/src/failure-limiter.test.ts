@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TooManyRequestsError } from "./errors.js";
+import { StoreUnavailableError, TooManyRequestsError } from "./errors.js";
+import { MemoryFailureCounts } from "./failure-counts.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { MemoryTrustedCallers } from "./trusted-callers.js";
 
@@ -104,13 +105,28 @@ describe("FailureLimiter", () => {
   });
 
   it("keeps bounded memory under a flood of distinct addresses and made-up ids, without resetting a real client's count", async () => {
-    const { limiter: l } = limiter({ maxEntries: 100 });
+    const counts = new MemoryFailureCounts(100);
+    const { limiter: l } = limiter({ counts });
     for (let i = 0; i < 21; i++) await fail(l, "order-service", "192.0.2.3");
     for (let i = 0; i < 10_000; i++) await fail(l, `made-up-${i}`, `addr-${i}`, false);
-    const tables = l as unknown as { addresses: Map<string, unknown>; unknownClients: Map<string, unknown> };
-    expect(tables.addresses.size).toBeLessThanOrEqual(100);
-    expect(tables.unknownClients.size).toBeLessThanOrEqual(100);
+    const { tables } = counts as unknown as { tables: Map<string, Map<string, unknown>> };
+    expect(tables.get("address")!.size).toBeLessThanOrEqual(100);
+    expect(tables.get("unknown-client")!.size).toBeLessThanOrEqual(100);
     expect((await fail(l, "order-service", "192.0.2.4"))?.status).toBe(429);
+  });
+});
+
+describe("FailureLimiter, when its stores fail", () => {
+  it("refuses with 503 and Retry-After when the counts cannot answer, and never lets the attempt through", async () => {
+    const counts = { reserve: () => Promise.reject(new StoreUnavailableError("failure counts")) };
+    const { limiter: l } = limiter({ counts });
+    const refusal = await l.begin("order-service", true, "10.0.0.20").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(StoreUnavailableError);
+    expect((refusal as StoreUnavailableError).status).toBe(503);
+    expect((refusal as StoreUnavailableError).headers["Retry-After"]).toBe("3");
   });
 });
 

@@ -1,18 +1,21 @@
 import type { Clock } from "./clock.js";
 import { TooManyRequestsError } from "./errors.js";
+import { MemoryFailureCounts, type FailureBucket, type FailureCounts } from "./failure-counts.js";
 import { MemoryTrustedCallers, type TrustedCallers } from "./trusted-callers.js";
 
 export interface FailureLimiterOptions {
   clock: Clock;
   /** Where the (client, address) pairs that authenticated are remembered (default: this process's memory). */
   trusted?: TrustedCallers;
+  /** Where failures are counted (default: this process's memory, bounded by `maxEntries`); a Redis shared by every instance counts across them. */
+  counts?: FailureCounts;
   /** Failed authentications tolerated per client id within the window; more lock it (default 20). */
   perClient?: number;
   /** Failed authentications tolerated per remote address within the window; more lock it (default 100). */
   perAddress?: number;
   /** Window length, ms (default 60 000). */
   windowMs?: number;
-  /** Most unknown client ids and addresses counted at once; the oldest go first (default 10 000). */
+  /** Most unknown client ids and addresses counted at once in memory; the oldest go first (default 10 000). */
   maxEntries?: number;
   /** How long a success trusts its (client, address) pair, ms (default 30 days); renewed by later successes. */
   trustMs?: number;
@@ -24,11 +27,6 @@ export interface Attempt {
   succeeded(clientId: string): Promise<void>;
   /** Something other than the credential went wrong (a store outage): the attempt no longer counts. */
   abandoned(): void;
-}
-
-interface Window {
-  resetAt: number;
-  count: number;
 }
 
 /**
@@ -51,21 +49,19 @@ interface Window {
  *   no more than the limit (plus the one that goes over it) are ever checked,
  *   and a correct guess past the limit is refused unchecked.
  *
- * Memory is bounded: unknown client ids and addresses are counted in tables
- * of at most `maxEntries` keys each (the oldest go first); registered
- * clients and trusted pairs are never evicted, so flooding made-up ids or
- * addresses cannot reset a real client's count.
+ * The counting is a {@link FailureCounts}: this process's memory by default,
+ * where unknown client ids and addresses are counted in tables of at most
+ * `maxEntries` keys each (the oldest go first) while registered clients and
+ * trusted pairs are never evicted, so flooding made-up ids or addresses
+ * cannot reset a real client's count. Given counts shared by every instance
+ * (apps/auth-server keeps them in Redis), the limits hold across instances.
  */
 export class FailureLimiter {
-  private readonly registeredClients = new Map<string, Window>();
-  private readonly unknownClients = new Map<string, Window>();
-  private readonly addresses = new Map<string, Window>();
-  private readonly trustedPairs = new Map<string, Window>();
   private readonly trusted: TrustedCallers;
+  private readonly counts: FailureCounts;
   private readonly perClient: number;
   private readonly perAddress: number;
   private readonly windowMs: number;
-  private readonly maxEntries: number;
   private readonly trustMs: number;
 
   constructor(private readonly options: FailureLimiterOptions) {
@@ -73,7 +69,7 @@ export class FailureLimiter {
     this.perClient = options.perClient ?? 20;
     this.perAddress = options.perAddress ?? 100;
     this.windowMs = options.windowMs ?? 60_000;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.counts = options.counts ?? new MemoryFailureCounts(options.maxEntries ?? 10_000);
     this.trustMs = options.trustMs ?? 30 * 24 * 3600_000;
   }
 
@@ -85,49 +81,34 @@ export class FailureLimiter {
    */
   async begin(clientId: string | undefined, registered: boolean, address: string): Promise<Attempt> {
     const trustedUntil = clientId !== undefined && registered ? await this.trusted.trustedUntil(clientId, address, this.options.clock()) : undefined;
-    // nothing is awaited between the check and the reservation: concurrent attempts see each other's
-    const now = this.options.clock();
-    const counted: [Window, number][] =
+    const buckets: FailureBucket[] =
       trustedUntil !== undefined
-        ? [[this.window(this.trustedPairs, `${clientId}\0${address}`, now, false), this.perClient]]
+        ? [{ table: "trusted-pair", key: `${clientId}\0${address}`, limit: this.perClient }]
         : [
-            ...(clientId === undefined ? [] : [[this.window(registered ? this.registeredClients : this.unknownClients, clientId, now, !registered), this.perClient] as [Window, number]]),
-            [this.window(this.addresses, address, now, true), this.perAddress],
+            ...(clientId === undefined ? [] : [{ table: registered ? "registered-client" : "unknown-client", key: clientId, limit: this.perClient } as const]),
+            { table: "address", key: address, limit: this.perAddress },
           ];
-    for (const [window, limit] of counted) if (window.count > limit) throw this.refusal(window, now);
-    for (const [window] of counted) window.count++;
-    let settled = false;
-    const release = () => {
-      if (settled) return;
-      settled = true;
-      for (const [window] of counted) window.count--;
-    };
+    // one atomic step checks every bucket and counts in every bucket: concurrent attempts see each other's
+    const reservation = await this.counts.reserve(buckets, this.windowMs, this.options.clock());
+    if (!reservation.granted) throw this.refusal(reservation.retryAfterMs);
+    // Taking a count back cannot weaken the limit, only failing to: an outage of
+    // the counts here leaves the attempt counted until its window ends.
+    const release = () => reservation.release().catch(() => undefined);
     return {
       succeeded: async (authenticated) => {
-        release();
+        await release();
         // a busy client succeeds many times a second: renewing its trust once half of it is used up is plenty
         const now = this.options.clock();
         if (trustedUntil === undefined || authenticated !== clientId || trustedUntil - now < this.trustMs / 2) {
           await this.trusted.trust(authenticated, address, now + this.trustMs);
         }
       },
-      abandoned: release,
+      abandoned: () => void release(),
     };
   }
 
-  /** The live window of `key`, a new one if it has none or its window ended. */
-  private window(table: Map<string, Window>, key: string, now: number, bounded: boolean): Window {
-    const window = table.get(key);
-    if (window !== undefined && window.resetAt > now) return window;
-    table.delete(key);
-    if (bounded) while (table.size >= this.maxEntries) table.delete(table.keys().next().value!);
-    const fresh = { resetAt: now + this.windowMs, count: 0 };
-    table.set(key, fresh);
-    return fresh;
-  }
-
-  private refusal(window: Window, now: number): TooManyRequestsError {
-    const seconds = Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+  private refusal(retryAfterMs: number): TooManyRequestsError {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     return new TooManyRequestsError(`too many failed client authentications; retry after ${seconds} s`, seconds);
   }
 }
