@@ -186,6 +186,12 @@ describe.skipIf(storeServersMissing())("RedisFailureCounts", () => {
     await expect(a.token(request(basic("order-service", "wrong"), "10.9.0.3"))).rejects.toMatchObject({ status: 401 });
   });
 
+  it("never refuses a client's own burst: 64 concurrent requests with the right secret at two instances all get tokens", async () => {
+    const [a, b] = await issuers("burst");
+    const settled = await Promise.allSettled(Array.from({ length: 64 }, (_, i) => (i % 2 ? a : b).token(request(basic("order-service", "super-secret"), "10.9.0.4"))));
+    expect(settled.filter((s) => s.status === "rejected").map((s) => (s as PromiseRejectedResult).reason?.status)).toEqual([]);
+  });
+
   it("fails closed when Redis cannot answer: 503 with Retry-After, not a check skipped", async () => {
     const client = await redis();
     const counts = new RedisFailureCounts(client, "down:");

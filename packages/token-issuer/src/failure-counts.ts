@@ -19,10 +19,18 @@ export interface FailureBucket {
 
 /** The answer to {@link FailureCounts.reserve}. */
 export type FailureReservation =
-  /** Counted in every bucket; `release` takes it back (the attempt succeeded, or was not a guess). */
-  | { readonly granted: true; release(): Promise<void> }
-  /** Counted nowhere: a bucket is over its limit until its window ends, `retryAfterMs` from now. */
-  | { readonly granted: false; readonly retryAfterMs: number };
+  /**
+   * Counted in every bucket, as an attempt still being checked. Then either
+   * `release`, which takes it back (the attempt succeeded, or was not a
+   * guess), or `settle`, which leaves it counted as a failure.
+   */
+  | { readonly granted: true; release(): Promise<void>; settle(): Promise<void> }
+  /**
+   * Counted nowhere: a bucket is over its limit until its window ends,
+   * `retryAfterMs` from now. `busy` when the bucket is over it only with
+   * attempts still being checked: it may have room once they settle.
+   */
+  | { readonly granted: false; readonly retryAfterMs: number; readonly busy: boolean };
 
 /**
  * Failure counts in fixed windows, shared by every process that must see
@@ -35,17 +43,22 @@ export type FailureReservation =
 export interface FailureCounts {
   /**
    * Atomically: when any bucket holds more than its `limit` in its live
-   * window, counts nothing and says when that window ends; otherwise counts
-   * one in every bucket (a bucket with no live window starts one of
-   * `windowMs` at `now`). A released reservation is taken back only from
-   * the windows it was counted in: a window that has ended since is left alone.
+   * window (failures and attempts still being checked together), counts
+   * nothing and says when that window ends, and whether only attempts still
+   * being checked put it over; otherwise counts one in every bucket (a bucket
+   * with no live window starts one of `windowMs` at `now`). A reservation is
+   * released or settled only in the windows it was counted in: a window that
+   * has ended since is left alone.
    */
   reserve(buckets: readonly FailureBucket[], windowMs: number, now: number): Promise<FailureReservation>;
 }
 
 interface Window {
   resetAt: number;
+  /** Failures and attempts still being checked. */
   count: number;
+  /** Attempts still being checked, of `count`. */
+  pending: number;
 }
 
 /**
@@ -62,18 +75,28 @@ export class MemoryFailureCounts implements FailureCounts {
     // synchronous from here on: no other attempt runs between the check and the count
     const windows = buckets.map((bucket) => this.window(bucket, windowMs, now));
     for (const [i, window] of windows.entries()) {
-      if (window.count > buckets[i]!.limit) return { granted: false, retryAfterMs: window.resetAt - now };
+      if (window.count - window.pending > buckets[i]!.limit) return { granted: false, retryAfterMs: window.resetAt - now, busy: false };
     }
-    for (const window of windows) window.count++;
-    let released = false;
+    const full = windows.find((window, i) => window.count > buckets[i]!.limit);
+    if (full !== undefined) return { granted: false, retryAfterMs: full.resetAt - now, busy: true };
+    for (const window of windows) {
+      window.count++;
+      window.pending++;
+    }
+    let done = false;
+    // a window replaced since (ended, or evicted) is no longer in any table: changing it changes nothing
+    const finish = (failed: boolean) => {
+      if (done) return;
+      done = true;
+      for (const window of windows) {
+        window.pending--;
+        if (!failed) window.count--;
+      }
+    };
     return {
       granted: true,
-      async release() {
-        if (released) return;
-        released = true;
-        // a window replaced since (ended, or evicted) is no longer in any table: decrementing it changes nothing
-        for (const window of windows) window.count--;
-      },
+      release: async () => finish(false),
+      settle: async () => finish(true),
     };
   }
 
@@ -85,7 +108,7 @@ export class MemoryFailureCounts implements FailureCounts {
     if (window !== undefined && window.resetAt > now) return window;
     table.delete(bucket.key);
     if (BOUNDED_TABLES.has(bucket.table)) while (table.size >= this.maxEntries) table.delete(table.keys().next().value!);
-    const fresh = { resetAt: now + windowMs, count: 0 };
+    const fresh = { resetAt: now + windowMs, count: 0, pending: 0 };
     table.set(bucket.key, fresh);
     return fresh;
   }

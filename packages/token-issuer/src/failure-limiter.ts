@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Clock } from "./clock.js";
 import { TooManyRequestsError } from "./errors.js";
-import { MemoryFailureCounts, type FailureBucket, type FailureCounts } from "./failure-counts.js";
+import { MemoryFailureCounts, type FailureBucket, type FailureCounts, type FailureReservation } from "./failure-counts.js";
 import { MemoryTrustedCallers, type TrustedCallers } from "./trusted-callers.js";
 
 export interface FailureLimiterOptions {
@@ -19,12 +20,21 @@ export interface FailureLimiterOptions {
   maxEntries?: number;
   /** How long a success trusts its (client, address) pair, ms (default 30 days); renewed by later successes. */
   trustMs?: number;
+  /**
+   * How long an attempt waits, ms, when its bucket is over the limit only
+   * with attempts still being checked, before it is refused (default 1 000):
+   * a client's own concurrent requests queue for a moment rather than count
+   * against it.
+   */
+  busyWaitMs?: number;
 }
 
 /** One authentication attempt, counted as a failure from before its credential is checked until it succeeds. */
 export interface Attempt {
   /** The credential was right: the attempt no longer counts, and the caller's address is trusted for the client. */
   succeeded(clientId: string): Promise<void>;
+  /** The credential was wrong: the attempt stays counted, as a failure, until its window ends. */
+  failed(): void;
   /** Something other than the credential went wrong (a store outage): the attempt no longer counts. */
   abandoned(): void;
 }
@@ -47,7 +57,12 @@ export interface Attempt {
  * - Each attempt is counted before its credential is checked, and only
  *   stops counting once it succeeds: however many guesses arrive at once,
  *   no more than the limit (plus the one that goes over it) are ever checked,
- *   and a correct guess past the limit is refused unchecked.
+ *   and a correct guess past the limit is refused unchecked. When a bucket
+ *   is over the limit only with attempts still being checked, a new attempt
+ *   waits for them (at most `busyWaitMs`) rather than being refused: so a
+ *   client's own burst of concurrent requests, which all succeed, is never
+ *   refused for being in flight at once, while guesses are still checked
+ *   no more than the limit allows.
  *
  * The counting is a {@link FailureCounts}: this process's memory by default,
  * where unknown client ids and addresses are counted in tables of at most
@@ -63,6 +78,7 @@ export class FailureLimiter {
   private readonly perAddress: number;
   private readonly windowMs: number;
   private readonly trustMs: number;
+  private readonly busyWaitMs: number;
 
   constructor(private readonly options: FailureLimiterOptions) {
     this.trusted = options.trusted ?? new MemoryTrustedCallers();
@@ -71,6 +87,7 @@ export class FailureLimiter {
     this.windowMs = options.windowMs ?? 60_000;
     this.counts = options.counts ?? new MemoryFailureCounts(options.maxEntries ?? 10_000);
     this.trustMs = options.trustMs ?? 30 * 24 * 3600_000;
+    this.busyWaitMs = options.busyWaitMs ?? 1_000;
   }
 
   /**
@@ -88,13 +105,12 @@ export class FailureLimiter {
             ...(clientId === undefined ? [] : [{ table: registered ? "registered-client" : "unknown-client", key: clientId, limit: this.perClient } as const]),
             { table: "address", key: address, limit: this.perAddress },
           ];
-    // one atomic step checks every bucket and counts in every bucket: concurrent attempts see each other's
-    const reservation = await this.counts.reserve(buckets, this.windowMs, this.options.clock());
-    if (!reservation.granted) throw this.refusal(reservation.retryAfterMs);
+    const reservation = await this.reserve(buckets);
     // Taking a count back cannot weaken the limit, only failing to: an outage of
     // the counts here leaves the attempt counted until its window ends.
     const release = () => reservation.release().catch(() => undefined);
     return {
+      failed: () => void reservation.settle().catch(() => undefined),
       succeeded: async (authenticated) => {
         await release();
         // a busy client succeeds many times a second: renewing its trust once half of it is used up is plenty
@@ -105,6 +121,23 @@ export class FailureLimiter {
       },
       abandoned: () => void release(),
     };
+  }
+
+  /**
+   * One atomic step checks every bucket and counts in every bucket, so
+   * concurrent attempts see each other's. A bucket full only of attempts
+   * still being checked is asked again, a little later each time, until
+   * they settle or `busyWaitMs` has passed.
+   */
+  private async reserve(buckets: FailureBucket[]): Promise<Extract<FailureReservation, { granted: true }>> {
+    const started = performance.now();
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      const reservation = await this.counts.reserve(buckets, this.windowMs, this.options.clock());
+      if (reservation.granted) return reservation;
+      if (!reservation.busy) throw this.refusal(reservation.retryAfterMs);
+      if (performance.now() - started + pause > this.busyWaitMs) throw this.refusal(1_000);
+      await sleep(pause);
+    }
   }
 
   private refusal(retryAfterMs: number): TooManyRequestsError {

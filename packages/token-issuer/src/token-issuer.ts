@@ -316,7 +316,8 @@ export class TokenIssuer {
       result = await this.verifyCredentials(presented, registry);
     } catch (error) {
       // a wrong credential stays counted; anything else (a store that failed) was not a guess
-      if (!(error instanceof InvalidClientError)) attempt.abandoned();
+      if (error instanceof InvalidClientError) attempt.failed();
+      else attempt.abandoned();
       throw error;
     }
     await attempt.succeeded(result.client.clientId);
