@@ -65,7 +65,7 @@ export function stackEnv(ports, dataDirs = {}) {
 export function spawnApp(name, env, onLog) {
   const child = spawn("npm", ["start", "--silent", "-w", `apps/${name}`], {
     cwd: ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", NODE_ENV: "development", ...env },
+    env: { ...withoutSharedStores(process.env), HOST: "127.0.0.1", NODE_ENV: "development", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -87,6 +87,17 @@ export function spawnApp(name, env, onLog) {
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
   return { name, url: `http://127.0.0.1:${env.PORT}`, child, exit, stderr };
+}
+
+/**
+ * The environment without the shared-store variables: an app started here
+ * uses PostgreSQL or Redis only when its caller says so, never because the
+ * shell that ran `npm test` or `npm start` happened to have them set.
+ * @param {NodeJS.ProcessEnv} env
+ */
+function withoutSharedStores(env) {
+  const { DATABASE_URL: _db, REDIS_URL: _redis, KEY_ENCRYPTION_KEY: _kek, KEY_ENCRYPTION_KEY_FILE: _kekFile, ...rest } = env;
+  return rest;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { storeServersMissing } from "@m2m/store-kit/testing";
 import { BenchContext } from "./context.js";
 import { planCores } from "./cores.js";
 import { LoadGenerator } from "./load/load-generator.js";
@@ -23,6 +24,7 @@ import { runCrypto } from "./scenarios/crypto.js";
 import { runE2e } from "./scenarios/e2e.js";
 import { runDPoPFlood } from "./scenarios/dpop-flood.js";
 import { runFlood } from "./scenarios/flood.js";
+import { runStores } from "./scenarios/stores.js";
 import { runToken } from "./scenarios/token.js";
 
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
@@ -90,6 +92,13 @@ async function main(): Promise<number> {
     await scenario("charge", "2 + 4b. POST /charge: our guard vs no auth vs express-oauth2-jwt-bearer, and the real payment-service", async () => {
       results.charge = await runCharge(ctx);
       for (const m of results.charge.measurements) failures.push(...m.failureDetail);
+    });
+    await scenario("stores", "shared stores: /token and /charge on PostgreSQL and Redis vs embedded, and two instances vs one", async () => {
+      // on a machine without Debian's postgresql and redis-server, not run (its targets say so), as in npm test
+      const missing = storeServersMissing();
+      if (missing !== undefined) return log(`  not run: ${missing}`);
+      results.stores = await runStores(ctx);
+      for (const m of results.stores.measurements) failures.push(...m.failureDetail);
     });
     await scenario("e2e", "3. POST /orders end to end", async () => {
       results.e2e = await runE2e(ctx);

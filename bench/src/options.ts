@@ -26,7 +26,7 @@ export interface BenchOptions {
   whatIf: boolean;
 }
 
-export const SCENARIOS = ["crypto", "token", "charge", "e2e", "flood", "dpop-flood"] as const;
+export const SCENARIOS = ["crypto", "token", "charge", "stores", "e2e", "flood", "dpop-flood"] as const;
 
 export function parseArgs(argv: readonly string[], defaultOut: string): BenchOptions {
   const quick = argv.includes("--quick");

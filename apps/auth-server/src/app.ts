@@ -14,6 +14,13 @@ export interface AuthServerDeps {
 }
 
 /**
+ * The JWK Set's `Cache-Control: max-age`, seconds: how long a resource server
+ * may go on using the key set it fetched. A rotated-in key must be published
+ * at least this long (plus `KEY_RELOAD_INTERVAL`) before it signs.
+ */
+export const JWKS_MAX_AGE_SECONDS = 60;
+
+/**
  * The authorization server: `POST /token`, `POST /introspect`, RFC 8414
  * metadata and the JWK Set, on the shared base (security headers, request
  * span and log, health, metrics) and the shared error renderer. No
@@ -21,6 +28,6 @@ export interface AuthServerDeps {
  */
 export function createApp(deps: AuthServerDeps): Express {
   const app = createBaseApp({ logger: deps.logger, ready: deps.ready, metrics: deps.metrics });
-  app.use(oauthRouter(deps.issuer));
+  app.use(oauthRouter(deps.issuer, { jwksMaxAge: JWKS_MAX_AGE_SECONDS }));
   return finishApp(app, deps.logger);
 }

@@ -3,6 +3,8 @@ import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
+import { databaseUrlFrom, redisUrlFrom } from "@m2m/store-kit";
+import { KeyEncryptionKey } from "./stores/key-encryption.js";
 import {
   isKeyFileName,
   loadRegistryFileSync,
@@ -31,6 +33,24 @@ export interface KeyConfig {
   reloadIntervalSeconds: number;
 }
 
+/**
+ * Where state shared by several instances lives (the shared-stores extension
+ * of the wire contract). Nothing set: everything under `DATA_DIR` and in
+ * memory, as on one machine.
+ */
+export interface SharedStoresConfig {
+  /** `DATABASE_URL`: the signing keys and the trusted callers in PostgreSQL. */
+  databaseUrl?: string;
+  /** `REDIS_URL`: the used-identifier (`jti`) cache and the failure counts in Redis. */
+  redisUrl?: string;
+  /**
+   * `KEY_ENCRYPTION_KEY_FILE` (or `KEY_ENCRYPTION_KEY`): seals private keys in
+   * PostgreSQL. Required with `DATABASE_URL` in production; outside it, one
+   * is generated under `DATA_DIR` when none is given.
+   */
+  keyEncryptionKey?: KeyEncryptionKey;
+}
+
 export interface AuthServerConfig {
   port: number;
   host: string;
@@ -45,6 +65,7 @@ export interface AuthServerConfig {
   /** The registry: the built-in development one, or a validated file (hashes only, no secrets). */
   clients: { source: "development" } | { source: "file"; path: string; data: RegistryData } | { source: "inline"; data: RegistryData };
   keys: KeyConfig;
+  stores: SharedStoresConfig;
   dpop: DPoPConfig;
 }
 
@@ -82,7 +103,9 @@ export function loadConfig(env: Env): AuthServerConfig {
   const dataDir = resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR));
   const clients = loadClients(read, production);
   const keys = loadKeyConfig(env, dataDir);
-  if (production) checkProductionKeys(keys);
+  const stores = loadSharedStores(env, production);
+  // with DATABASE_URL the keys are in PostgreSQL, provisioned there by rotate-keys
+  if (production && stores.databaseUrl === undefined) checkProductionKeys(keys);
   return {
     port: read.port("PORT", 4000),
     host: read.string("HOST", "127.0.0.1"),
@@ -93,7 +116,30 @@ export function loadConfig(env: Env): AuthServerConfig {
     production,
     clients,
     keys,
+    stores,
     dpop: loadDPoPConfig(read),
+  };
+}
+
+/** `DATABASE_URL`, `REDIS_URL` and the key-encryption key, checked together. */
+export function loadSharedStores(env: Env, production = env.NODE_ENV === "production"): SharedStoresConfig {
+  const read = new EnvReader(env);
+  const databaseUrl = databaseUrlFrom(env);
+  const redisUrl = redisUrlFrom(env);
+  const text = read.secret("KEY_ENCRYPTION_KEY");
+  let keyEncryptionKey: KeyEncryptionKey | undefined;
+  if (text !== undefined) {
+    keyEncryptionKey = KeyEncryptionKey.parse(text);
+    const name = read.raw("KEY_ENCRYPTION_KEY_FILE") !== undefined ? "KEY_ENCRYPTION_KEY_FILE" : "KEY_ENCRYPTION_KEY";
+    if (keyEncryptionKey === undefined) throw new ConfigError(`invalid ${name}: expected 32 bytes in base64 or hex (openssl rand -base64 32)`);
+  }
+  if (production && databaseUrl !== undefined && keyEncryptionKey === undefined) {
+    throw new ConfigError("invalid KEY_ENCRYPTION_KEY_FILE: required with DATABASE_URL in production (private signing keys are never stored in clear)");
+  }
+  return {
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
+    ...(keyEncryptionKey !== undefined ? { keyEncryptionKey } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { telemetry } from "./telemetry.js";
 import { ConfigError, createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
+import { MigrationError } from "@m2m/store-kit";
 import { KeyFileError } from "@m2m/token-issuer";
 import { loadConfig } from "./config.js";
 import { startAuthServer } from "./server.js";
@@ -10,7 +11,11 @@ const logger = createLogger({ service: "auth-server", level: loadConfigOrExit(()
 // Problems of the environment, not bugs: one line naming the variable, no stack.
 const app = await startOrExit(() =>
   startAuthServer(config, { logger }).catch((error: unknown) => {
-    throw error instanceof KeyFileError ? new ConfigError(`invalid SIGNING_KEYS: ${error.message}`) : error;
+    if (error instanceof KeyFileError) {
+      throw new ConfigError(`invalid ${config.stores.databaseUrl !== undefined ? "DATABASE_URL" : "SIGNING_KEYS"}: ${error.message}`);
+    }
+    if (error instanceof MigrationError) throw new ConfigError(`invalid DATABASE_URL: ${error.message}`);
+    throw error;
   }),
 );
 

@@ -1,7 +1,5 @@
-import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
 import {
   ClientRegistry,
@@ -12,11 +10,11 @@ import {
   TokenIssuer,
   type Clock,
 } from "@m2m/token-issuer";
-import { createApp } from "./app.js";
+import { createApp, JWKS_MAX_AGE_SECONDS } from "./app.js";
 import { logIssuerEvents } from "./events.js";
 import { countIssuerEvents } from "./metrics.js";
-import { openAuthServerStore, STATE_FILE } from "./store.js";
 import type { AuthServerConfig } from "./config.js";
+import { openStores } from "./stores/index.js";
 
 export interface StartOptions {
   logger?: Logger;
@@ -33,17 +31,18 @@ export interface RunningAuthServer {
   reload(): Promise<void>;
   /** Stops being ready and stops the reload timer (the first step of a shutdown). */
   stop(): Promise<void>;
-  /** Closes the database (the last step, once the server has closed). */
-  release(): void;
+  /** Closes the stores (the last step, once the server has closed). */
+  release(): Promise<void>;
   /** {@link RunningAuthServer.stop}, then closes the server, then {@link RunningAuthServer.release}. */
   close(): Promise<void>;
 }
 
 /**
- * Everything `main` does but signal handling: loads the registry and the
- * signing keys (generating the first one under `DATA_DIR` outside
- * production), listens, and re-reads keys and registry every
- * `KEY_RELOAD_INTERVAL` so rotations and disabled clients take effect.
+ * Everything `main` does but signal handling: opens the stores (under
+ * `DATA_DIR`, or shared: PostgreSQL and Redis), loads the registry and the
+ * signing keys (generating the first one outside production), listens, and
+ * re-reads keys and registry every `KEY_RELOAD_INTERVAL` so rotations,
+ * another instance's included, and disabled clients take effect.
  */
 export async function startAuthServer(config: AuthServerConfig, options: StartOptions = {}): Promise<RunningAuthServer> {
   const logger = options.logger ?? createLogger({ service: "auth-server" });
@@ -53,18 +52,24 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     logger.warn({ clients: registry.data.clients.map((c) => c.clientId) }, "registry.development");
   }
 
-  const keys = await SigningKeys.open({
-    path: config.keys.path,
-    alg: config.keys.alg,
-    tokenTtlSeconds: config.accessTokenTtl,
-    manage: config.keys.managed,
-    generateIfMissing: !config.production,
-    publishLeadSeconds: config.keys.publishLeadSeconds,
-    ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
-    clock,
-  });
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = openAuthServerStore(join(config.dataDir, STATE_FILE));
+  const stores = await openStores(config, logger);
+  let keys: SigningKeys;
+  try {
+    keys = await SigningKeys.open({
+      // in PostgreSQL every instance manages the one ring, taking turns; files only where they are the server's own
+      ...(stores.keyRing ? { ring: stores.keyRing } : { path: config.keys.path }),
+      alg: config.keys.alg,
+      tokenTtlSeconds: config.accessTokenTtl,
+      manage: stores.keyRing !== undefined || config.keys.managed,
+      generateIfMissing: !config.production,
+      publishLeadSeconds: config.keys.publishLeadSeconds,
+      ...(config.keys.rotationIntervalSeconds !== undefined ? { rotationIntervalSeconds: config.keys.rotationIntervalSeconds } : {}),
+      clock,
+    });
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
   const metrics = createMetricsRegistry();
   const issuer = new TokenIssuer({
     issuer: config.issuer,
@@ -72,7 +77,11 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     keys,
     accessTokenTtl: config.accessTokenTtl,
     clock,
-    stores: { trustedCallers: store.trustedCallers, usedIdentifiers: store.usedIdentifiers },
+    stores: {
+      trustedCallers: stores.trustedCallers,
+      usedIdentifiers: stores.usedIdentifiers,
+      ...(stores.failureCounts ? { failureCounts: stores.failureCounts } : {}),
+    },
     dpop: { requireNonce: config.dpop.requireNonce, ...(config.dpop.nonceSecret ? { nonceSecret: config.dpop.nonceSecret } : {}) },
     ...countIssuerEvents(metrics, logIssuerEvents(logger)),
   });
@@ -81,6 +90,16 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   if (current.alg !== config.keys.alg) {
     logger.warn({ alg: current.alg, configured: config.keys.alg }, "keys.algorithm_differs");
   }
+  // A rotated-in key reaches every instance's JWK Set within the reload interval, and a resource
+  // server may keep the set it fetched for its max-age: a shorter lead lets a token signed with the
+  // new key reach a resource server that does not hold it yet (it refetches once on an unknown kid).
+  const leadNeeded = config.keys.reloadIntervalSeconds + JWKS_MAX_AGE_SECONDS;
+  if (config.keys.publishLeadSeconds < leadNeeded) {
+    logger.warn(
+      { publish_lead: config.keys.publishLeadSeconds, reload_interval: config.keys.reloadIntervalSeconds, jwks_max_age: JWKS_MAX_AGE_SECONDS, needed: leadNeeded },
+      "keys.publish_lead_short",
+    );
+  }
 
   let ready = true;
   const app = createApp({ issuer, logger, metrics, ready: () => ready });
@@ -88,7 +107,7 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
   try {
     server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
-    store.close();
+    await stores.close();
     throw error;
   }
   const url = serverUrl(server);
@@ -147,11 +166,11 @@ export async function startAuthServer(config: AuthServerConfig, options: StartOp
     keys,
     reload,
     stop,
-    release: () => store.close(),
+    release: () => stores.close(),
     async close() {
       await stop();
       await closeServer(server);
-      store.close();
+      await stores.close();
     },
   };
 }

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { postForm, REPORTING_SERVICE, send, startTestServer, tempDir, token, type TestServer } from "./support.js";
+import { loadConfig } from "../src/config.js";
 import { run, start } from "./processes.js";
 
 const servers: TestServer[] = [];
@@ -118,6 +119,23 @@ describe("key rotation without a failed request", () => {
     const second = kidOf(await token(server));
     expect(second).not.toBe(first);
     expect(kids).toContain(second);
+  });
+});
+
+describe("the publish lead", () => {
+  it("is long enough by default: a new key reaches every JWK Set within KEY_RELOAD_INTERVAL, and resource servers' caches within the set's max-age after", async () => {
+    const server = await serve(dataDir());
+    const maxAge = Number(/max-age=(\d+)/.exec((await send(`${server.url}/.well-known/jwks.json`)).headers.get("cache-control") ?? "")?.[1]);
+    const { keys } = loadConfig({ ISSUER: server.url, DATA_DIR: server.dataDir });
+    expect(keys.publishLeadSeconds).toBeGreaterThanOrEqual(keys.reloadIntervalSeconds + maxAge);
+    expect(server.logs.filter((line) => line.msg === "keys.publish_lead_short")).toEqual([]);
+  });
+
+  it("says at start when KEY_PUBLISH_LEAD is shorter than KEY_RELOAD_INTERVAL plus the JWK Set's max-age", async () => {
+    const server = await serve(dataDir(), { KEY_PUBLISH_LEAD: "69", KEY_RELOAD_INTERVAL: "10" });
+    expect(server.logs.filter((line) => line.msg === "keys.publish_lead_short")).toEqual([
+      expect.objectContaining({ level: "warn", publish_lead: 69, reload_interval: 10, jwks_max_age: 60, needed: 70 }),
+    ]);
   });
 });
 

@@ -3,11 +3,12 @@ import { createBaseApp, finishApp, type Logger } from "@m2m/service-kit";
 import type { OrderMetrics } from "./metrics.js";
 import { orderRoutes } from "./orders/routes.js";
 import type { Settler } from "./orders/settler.js";
-import type { OrderStore } from "./orders/store.js";
+import type { OrderBook } from "./orders/order-book.js";
 
 export interface OrderServiceDeps {
   logger: Logger;
-  store: OrderStore;
+  /** Orders and their settle queue: SQLite under `DATA_DIR`, or PostgreSQL. */
+  store: OrderBook;
   settler: Settler;
   /** How long `POST /orders` waits for the charge before answering `202 pending`, ms. */
   settleWaitMs: number;

@@ -2,6 +2,7 @@ import { createPrivateKey, type JsonWebKeyInput, type KeyObject } from "node:cry
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
+import { databaseUrlFrom } from "@m2m/store-kit";
 import { clientSecretBasic, clientSecretPost, privateKeyJwt, type ClientAuth, type TokenParams } from "@m2m/token-client";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -25,6 +26,10 @@ export interface OrderServiceConfig {
   /** The token's target and scope for payment-service. */
   paymentToken: Required<Pick<TokenParams, "scope">> & Pick<TokenParams, "audience" | "resource">;
   dataDir: string;
+  /** `DATABASE_URL`: orders and the settle queue in PostgreSQL, shared by every instance. */
+  databaseUrl?: string;
+  /** How long an instance holds an order it works on (`SETTLE_LEASE_MS`); a dead instance's orders wait this long. */
+  settleLeaseMs: number;
   /** How long `POST /orders` waits for the charge before answering `202 pending`, ms. */
   settleWaitMs: number;
   /** Ceiling of the backoff between attempts to settle one order, ms. */
@@ -52,6 +57,7 @@ export function loadConfig(env: Env): OrderServiceConfig {
   const authServerUrl = read.url("AUTH_SERVER_URL", "http://localhost:4000");
   const clientId = read.string("CLIENT_ID", "order-service");
   const settleWaitMs = read.int("SETTLE_WAIT_MS", 3_000, { min: 0, max: 60_000 });
+  const databaseUrl = databaseUrlFrom(env);
   return {
     port: read.port("PORT", 4001),
     host: read.string("HOST", "127.0.0.1"),
@@ -63,6 +69,9 @@ export function loadConfig(env: Env): OrderServiceConfig {
     paymentServiceUrl: read.url("PAYMENT_SERVICE_URL", "http://localhost:4002"),
     paymentToken: loadPaymentTarget(read),
     dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    // longer than an attempt can take (a charge gives up after 10 s), with room to spare
+    settleLeaseMs: read.int("SETTLE_LEASE_MS", 30_000, { min: 11_000, max: 3_600_000 }),
     settleWaitMs,
     retryMaxDelayMs: read.int("RETRY_MAX_DELAY_MS", 30_000, { min: 100, max: 3_600_000 }),
     ...loadDPoP(read),

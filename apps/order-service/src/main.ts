@@ -1,17 +1,23 @@
 import { telemetry } from "./telemetry.js";
-import { createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
+import { ConfigError, createLogger, handleShutdown, loadConfigOrExit, logLevelFrom, startOrExit } from "@m2m/service-kit";
+import { MigrationError } from "@m2m/store-kit";
 import { loadConfig } from "./config.js";
 import { startOrderService } from "./server.js";
 
 const config = loadConfigOrExit(() => loadConfig(process.env));
 const logger = createLogger({ service: "order-service", level: loadConfigOrExit(() => logLevelFrom(process.env)) });
-const service = await startOrExit(() => startOrderService(config, { logger }));
+const service = await startOrExit(() =>
+  startOrderService(config, { logger }).catch((error: unknown) => {
+    // a database that cannot be reached or migrated: one line naming the variable
+    throw error instanceof MigrationError ? new ConfigError(`invalid DATABASE_URL: ${error.message}`) : error;
+  }),
+);
 handleShutdown({
   logger,
   server: service.server,
   beforeClose: service.stopBackground,
   afterClose: async () => {
-    service.release();
+    await service.release();
     await telemetry.shutdown();
   },
 });

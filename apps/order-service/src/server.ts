@@ -1,16 +1,23 @@
 import { setMaxListeners } from "node:events";
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { closeServer, createLogger, createMetricsRegistry, listen, serverUrl, type Logger } from "@m2m/service-kit";
+import { migrate, openPostgres, redactUrl } from "@m2m/store-kit";
 import { generateDPoPKey, importDPoPKey, TokenClient } from "@m2m/token-client";
 import { createApp } from "./app.js";
 import { logTokenEvents } from "./events.js";
 import type { OrderServiceConfig } from "./config.js";
 import { OrderMetrics } from "./metrics.js";
 import { createPaymentClient } from "./orders/payment-client.js";
+import type { OrderBook } from "./orders/order-book.js";
+import { PostgresOrderBook } from "./orders/postgres-order-book.js";
 import { Settler } from "./orders/settler.js";
-import { OrderStore } from "./orders/store.js";
+import { SqliteOrderBook } from "./orders/sqlite-order-book.js";
 import { SettlementWorker } from "./orders/worker.js";
+
+/** The SQL migrations of the orders' schema, versioned beside the app. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 
 export interface StartOptions {
   logger?: Logger;
@@ -25,8 +32,8 @@ export interface RunningOrderService {
   url: string;
   /** Stops the worker and the attempts in flight (their orders stay pending). */
   stopBackground(): Promise<void>;
-  /** Releases what is left once the server is closed: connections, the database. */
-  release(): void;
+  /** Releases what is left once the server is closed: connections, the database (and the orders it holds). */
+  release(): Promise<void>;
   /** Everything: background work, the server, then connections and the database. */
   close(): Promise<void>;
 }
@@ -37,7 +44,7 @@ export interface RunningOrderService {
  */
 export async function startOrderService(config: OrderServiceConfig, options: StartOptions = {}): Promise<RunningOrderService> {
   const logger = options.logger ?? createLogger({ service: "order-service" });
-  const store = new OrderStore(join(config.dataDir, "orders.db"));
+  const store = await openOrderBook(config, logger);
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal);
   const metrics = new OrderMetrics(createMetricsRegistry());
@@ -69,13 +76,13 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
   const worker = new SettlementWorker({ store, settler, logger, pollIntervalMs: options.pollIntervalMs });
 
   let closing = false;
-  const resumed = store.resumeAll(Date.now());
+  const resumed = await store.resumeAll(Date.now());
   const app = createApp({ logger, store, settler, metrics, settleWaitMs: config.settleWaitMs, ready: () => store.open && !closing });
   let server: Server;
   try {
     server = await listen(app, config.port, config.host, config.http);
   } catch (error) {
-    store.close();
+    await store.close();
     payments.close();
     throw error;
   }
@@ -99,9 +106,9 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     await settler.stop();
     await stopped;
   };
-  const release = () => {
+  const release = async () => {
     payments.close();
-    store.close();
+    await store.close();
   };
   return {
     server,
@@ -111,7 +118,25 @@ export async function startOrderService(config: OrderServiceConfig, options: Sta
     async close() {
       await stopBackground();
       await closeServer(server);
-      release();
+      await release();
     },
   };
+}
+
+/** The order book the configuration asks for: PostgreSQL with `DATABASE_URL` (migrated first), else SQLite under `DATA_DIR`. */
+async function openOrderBook(config: OrderServiceConfig, logger: Logger): Promise<OrderBook> {
+  if (config.databaseUrl === undefined) return new SqliteOrderBook(join(config.dataDir, "orders.db"));
+  const pool = openPostgres(config.databaseUrl, {
+    applicationName: "order-service",
+    onError: (error) => logger.warn({ store: "postgres", error: error.message }, "store.connection_lost"),
+  });
+  try {
+    const applied = await migrate(pool, { app: "order-service", dir: MIGRATIONS_DIR });
+    const book = new PostgresOrderBook(pool, { leaseMs: config.settleLeaseMs });
+    logger.info({ store: "postgres", url: redactUrl(config.databaseUrl), migrations_applied: applied, instance: book.instanceId }, "store.opened");
+    return book;
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
 }

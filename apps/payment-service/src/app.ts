@@ -4,7 +4,7 @@ import type { Express } from "express";
 import { Charges } from "./charges/charges.js";
 import type { CardProcessor } from "./charges/processor.js";
 import { chargeRoutes } from "./charges/routes.js";
-import type { ChargeStore } from "./charges/store.js";
+import type { Ledger } from "./charges/ledger.js";
 import { logGuardEvents } from "./events.js";
 import type { PaymentMetrics } from "./metrics.js";
 
@@ -15,7 +15,8 @@ export interface AppDeps {
   dpop?: DPoPVerifier;
   /** Express's `trust proxy`: whose `X-Forwarded-*` headers say this service's public origin. Default `false`. */
   trustProxy?: boolean | number | string[];
-  store: ChargeStore;
+  /** Charges and idempotency keys: SQLite under `DATA_DIR`, or PostgreSQL. */
+  ledger: Ledger;
   processor: CardProcessor;
   /** Milliseconds since the epoch. Default `Date.now`. */
   clock?: () => number;
@@ -34,7 +35,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const { logger, verifier, metrics } = deps;
   const charges = new Charges({
-    store: deps.store,
+    ledger: deps.ledger,
     processor: deps.processor,
     logger,
     clock: deps.clock,

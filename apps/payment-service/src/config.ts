@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { ConfigError, EnvReader, httpLimitsFrom, type HttpLimits } from "@m2m/service-kit";
+import { databaseUrlFrom } from "@m2m/store-kit";
 import { DPOP_MODES, type DPoPMode } from "@m2m/token-verifier";
 
 /** payment-service's configuration, read once from the environment (docs/wire-contract.md, "Starting an app, and its configuration"). */
@@ -19,8 +20,12 @@ export interface PaymentConfig {
   audience: string;
   /** Charges above this amount, in minor units, are declined. */
   chargeLimit: number;
-  /** Where the SQLite ledger lives. */
+  /** Where the SQLite ledger lives (when `DATABASE_URL` is not set). */
   dataDir: string;
+  /** `DATABASE_URL`: the ledger in PostgreSQL, shared by every instance. */
+  databaseUrl?: string;
+  /** How long an idempotency key is kept (`IDEMPOTENCY_KEY_RETENTION`, seconds); then it is pruned and its charge stays. */
+  idempotencyKeyRetentionMs: number;
   /** The issuer's JWK Set is fetched again this often (`JWKS_MAX_AGE`, seconds): a withdrawn key is trusted no longer. */
   jwksMaxAgeMs: number;
   /** Keys not confirmed by a fetch for this long (`JWKS_MAX_STALE`, seconds) are not used: 503 and not ready. */
@@ -53,6 +58,7 @@ const DEFAULT_DATA_DIR = fileURLToPath(new URL("../data", import.meta.url));
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): PaymentConfig {
   const read = new EnvReader(env);
   const authServerUrl = read.url("AUTH_SERVER_URL", "http://localhost:4000");
+  const databaseUrl = databaseUrlFrom(env);
   return {
     port: read.port("PORT", 4002),
     host: read.string("HOST", "127.0.0.1"),
@@ -62,6 +68,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): P
     audience: read.string("AUDIENCE", "payment-service"),
     chargeLimit: read.positiveInt("CHARGE_LIMIT", 100_000),
     dataDir: resolve(read.string("DATA_DIR", DEFAULT_DATA_DIR)),
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    // a week: far longer than any outage a client keeps retrying through (Stripe keeps keys a day)
+    idempotencyKeyRetentionMs: read.int("IDEMPOTENCY_KEY_RETENTION", 7 * 86_400, { min: 3_600, max: 366 * 86_400 }) * 1000,
     ...readJwksTimes(read),
     dpop: readDPoP(read),
     trustProxy: readTrustProxy(read),

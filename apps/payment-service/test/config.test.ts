@@ -14,6 +14,7 @@ describe("loadConfig", () => {
       audience: "payment-service",
       chargeLimit: 100_000,
       dataDir: fileURLToPath(new URL("../data", import.meta.url)),
+      idempotencyKeyRetentionMs: 7 * 86_400_000,
       jwksMaxAgeMs: 60_000,
       jwksMaxStaleMs: 600_000,
       dpop: { mode: "allowed", requireNonce: false },
@@ -41,6 +42,16 @@ describe("loadConfig", () => {
   it("hardening #7: takes JWKS_MAX_AGE and JWKS_MAX_STALE in seconds", () => {
     expect(loadConfig({ JWKS_MAX_AGE: "30", JWKS_MAX_STALE: "3600" })).toMatchObject({ jwksMaxAgeMs: 30_000, jwksMaxStaleMs: 3_600_000 });
     expect(loadConfig({ JWKS_MAX_AGE: "900" })).toMatchObject({ jwksMaxAgeMs: 900_000, jwksMaxStaleMs: 900_000 });
+  });
+
+  it("takes DATABASE_URL for the shared ledger without ever echoing it, and IDEMPOTENCY_KEY_RETENTION in seconds", () => {
+    expect(loadConfig({ DATABASE_URL: "postgres://app:pw@db:5432/payments", IDEMPOTENCY_KEY_RETENTION: "86400" })).toMatchObject({
+      databaseUrl: "postgres://app:pw@db:5432/payments",
+      idempotencyKeyRetentionMs: 86_400_000,
+    });
+    expect(() => loadConfig({ DATABASE_URL: "mysql://app:s3cret@db/payments" })).toThrow(/^invalid DATABASE_URL: expected a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://app:s3cret@db/payments" })).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ IDEMPOTENCY_KEY_RETENTION: "60" })).toThrow(/^invalid IDEMPOTENCY_KEY_RETENTION/);
   });
 
   it("takes ISSUER from AUTH_SERVER_URL unless set", () => {

@@ -7,6 +7,8 @@ import type { DPoPProofSpec } from "./dpop-proofs.js";
 export interface LoadJob {
   title: string;
   url: string;
+  /** More servers to spread the connections over, round robin (several instances of one app). */
+  moreUrls?: string[];
   method: "GET" | "POST";
   path: string;
   headers: Record<string, string>;

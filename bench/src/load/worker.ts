@@ -74,7 +74,8 @@ async function run(job: LoadJob): Promise<LoadResult> {
 
   const result = await autocannon({
     title: job.title,
-    url: job.url,
+    // autocannon spreads the connections over several URLs in turn (lib/url.js); its types know one URL only
+    url: (job.moreUrls ? [job.url, ...job.moreUrls] : job.url) as string,
     connections: job.connections,
     duration: job.seconds,
     requests: [request],

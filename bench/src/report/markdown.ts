@@ -1,15 +1,56 @@
 import type { MachineInfo } from "../machine.js";
 import type { BenchOptions } from "../options.js";
 import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
-import { BARE, DPOP_GUARDED, GUARDED, JWT_BEARER, PAYMENT_SERVICE, PAYMENT_SERVICE_DPOP } from "../scenarios/charge.js";
-import { REPLAY_TTL_SECONDS, type DPoPFloodPart } from "../scenarios/dpop-flood.js";
-import { DPOP_NONCE_TOKEN, DPOP_TOKEN, EXPRESS_FLOOR, FLOOR, LOGS_OFF, TOKEN_ALGS, TRANSPORT } from "../scenarios/token.js";
+import {
+  BARE,
+  DPOP_GUARDED,
+  GUARDED,
+  JWT_BEARER,
+  PAYMENT_SERVICE,
+  PAYMENT_SERVICE_DPOP,
+} from "../scenarios/charge.js";
+import {
+  REPLAY_TTL_SECONDS,
+  type DPoPFloodPart,
+} from "../scenarios/dpop-flood.js";
+import {
+  CHARGE_POSTGRES,
+  CHARGE_SQLITE,
+  TOKEN_EMBEDDED,
+  TOKEN_POSTGRES,
+  TOKEN_REDIS,
+  TOKEN_SHARED,
+  TOKEN_TWO,
+} from "../scenarios/stores.js";
+import {
+  DPOP_NONCE_TOKEN,
+  DPOP_TOKEN,
+  EXPRESS_FLOOR,
+  FLOOR,
+  LOGS_OFF,
+  TOKEN_ALGS,
+  TRANSPORT,
+} from "../scenarios/token.js";
 import { median } from "../stats.js";
-import { added, checkTargets, DEFAULT_REPLAY_CACHE, find, JOSE_SHARE_LIMIT, joseShares, mb, perCpuSecond, replayCacheEstimate, type BenchResults } from "./targets.js";
+import {
+  added,
+  checkTargets,
+  DEFAULT_REPLAY_CACHE,
+  find,
+  JOSE_SHARE_LIMIT,
+  joseShares,
+  mb,
+  perCpuSecond,
+  replayCacheEstimate,
+  type BenchResults,
+} from "./targets.js";
 
-const n0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
-const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 10) / 10} ms` : "—");
-const spread = (m: Measurement) => `${n0(m.rps.median)} (${n0(m.rps.min)}–${n0(m.rps.max)})`;
+const n0 = (n: number) =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—";
+const ms = (n: number) =>
+  Number.isFinite(n) ? `${Math.round(n * 10) / 10} ms` : "—";
+const spread = (m: Measurement) =>
+  `${n0(m.rps.median)} (${n0(m.rps.min)}–${n0(m.rps.max)})`;
 const us = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} µs` : "—");
 
 /** Throughput, latency, ratio to `ref`, and the same by CPU cost: the cells every server table has. */
@@ -29,7 +70,12 @@ function metrics(m: Measurement, ref: Measurement | undefined): string[] {
 const cells = (values: string[]) => `| ${values.join(" | ")} |`;
 
 /** A table row: name (and alg), then {@link metrics}. */
-function row(name: string, alg: string | undefined, m: Measurement, ref: Measurement | undefined): string {
+function row(
+  name: string,
+  alg: string | undefined,
+  m: Measurement,
+  ref: Measurement | undefined
+): string {
   return cells([name, ...(alg === undefined ? [] : [alg]), ...metrics(m, ref)]);
 }
 
@@ -44,7 +90,12 @@ function tokenBudget(r: BenchResults): string | undefined {
   for (const alg of ["ES256", "EdDSA"]) {
     const ref = find(measurements, `oidc-provider ${alg}`);
     const ours = find(measurements, `ours ${alg}`);
-    if (ref && ours) parts.push(`${alg} ${us(median(ref.cpuPerRequest) / 1.5)} (ours: ${us(median(ours.cpuPerRequest))})`);
+    if (ref && ours)
+      parts.push(
+        `${alg} ${us(median(ref.cpuPerRequest) / 1.5)} (ours: ${us(
+          median(ours.cpuPerRequest)
+        )})`
+      );
   }
   if (parts.length === 0) return undefined;
   const transport = find(measurements, `${TRANSPORT} EdDSA`);
@@ -52,27 +103,56 @@ function tokenBudget(r: BenchResults): string | undefined {
   const onExpress = find(measurements, `${EXPRESS_FLOOR} EdDSA`);
   const sign = r.crypto?.find((c) => c.alg === "EdDSA")?.joseSign;
   return (
-    `Budget: 1.5× oidc-provider leaves a token at most ${parts.join(", ")} of CPU.` +
-    (transport ? ` node:http alone, reading the same request and writing a token-sized answer, took ${us(median(transport.cpuPerRequest))} of it` : "") +
-    (sign ? `; jose's SignJWT a whole EdDSA token ${us(1e6 / sign)} (scenario 5)` : "") +
-    (floor ? `; the floor server spent ${us(median(floor.cpuPerRequest))} per EdDSA token` : "") +
-    (onExpress ? `, the same floor as one Express route ${us(median(onExpress.cpuPerRequest))}.` : ".")
+    `Budget: 1.5× oidc-provider leaves a token at most ${parts.join(
+      ", "
+    )} of CPU.` +
+    (transport
+      ? ` node:http alone, reading the same request and writing a token-sized answer, took ${us(
+          median(transport.cpuPerRequest)
+        )} of it`
+      : "") +
+    (sign
+      ? `; jose's SignJWT a whole EdDSA token ${us(1e6 / sign)} (scenario 5)`
+      : "") +
+    (floor
+      ? `; the floor server spent ${us(
+          median(floor.cpuPerRequest)
+        )} per EdDSA token`
+      : "") +
+    (onExpress
+      ? `, the same floor as one Express route ${us(
+          median(onExpress.cpuPerRequest)
+        )}.`
+      : ".")
   );
 }
 
 /** Renders RESULTS.md: machine, method, one table per scenario, the targets. */
-export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: BenchOptions, failures: string[]): string {
+export function renderMarkdown(
+  r: BenchResults,
+  machine: MachineInfo,
+  options: BenchOptions,
+  failures: string[]
+): string {
   const out: string[] = [];
   const line = (s = "") => out.push(s);
   line("# Benchmark results");
   line();
   if (options.quick) {
-    line("> **Smoke run (`--quick`)**: one short round per server, to prove the benchmark still runs. The numbers below are not");
-    line("> measurements and the targets are not judged from them; run `npm run bench` for those.");
+    line(
+      "> **Smoke run (`--quick`)**: one short round per server, to prove the benchmark still runs. The numbers below are not"
+    );
+    line(
+      "> measurements and the targets are not judged from them; run `npm run bench` for those."
+    );
     line();
   }
   const args = process.argv.slice(2).join(" ");
-  line(`Generated by \`npm run bench${args ? ` -- ${args}` : ""}\` on ${machine.date}.`);
+  line(
+    `Generated by \`npm run bench${args ? ` -- ${args}` : ""}\` on ${
+      machine.date
+    }.`
+  );
   line();
   line("| machine | |");
   line("| --- | --- |");
@@ -85,13 +165,17 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   line();
   line(
     `Method: each server runs in its own Node.js process; autocannon runs in another, ${options.connections} connections, loopback only. ` +
-      `Every server is warmed up for ${options.warmupSeconds} s (thrown away), then measured for ${options.rounds} round(s) of ${options.roundSeconds} s (two halves of ${options.roundSeconds / 2} s); ` +
+      `Every server is warmed up for ${
+        options.warmupSeconds
+      } s (thrown away), then measured for ${options.rounds} round(s) of ${
+        options.roundSeconds
+      } s (two halves of ${options.roundSeconds / 2} s); ` +
       "servers compared with each other take turns within each round (the order rotating), each round split into two halves mirrored around its middle (A B C, then C B A), so a busier moment on the machine hits them all, and alike. " +
       "req/s is the median over rounds with the min–max in brackets; latencies are medians over rounds of each round's p50 and p99; " +
       "CPU per request is the CPU time (user + system, all threads, from /proc) the serving process used during a round divided by the requests it answered; " +
       "our three apps run as `npm start` runs them (their dist/main.js, configured by environment variables, JSON logs on stdout to /dev/null or, where the bench counts events, a file); " +
       "a ratio is the median over rounds of the per-round ratio. " +
-      "This machine is shared with other engineers running builds and tests, so absolute numbers are noisy; the ratios, measured in the same run, are what the targets judge.",
+      "This machine is shared with other engineers running builds and tests, so absolute numbers are noisy; the ratios, measured in the same run, are what the targets judge."
   );
   line();
 
@@ -107,35 +191,71 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   line(
     "Judged twice: by throughput, as the targets are stated, and by server CPU per request (the ratio the throughput would show on a quiet core; " +
       "contention from other work on the machine moves it much less than throughput, though not to zero). " +
-      "Rows marked informational are shown, not judged.",
+      "Rows marked informational are shown, not judged."
   );
   line();
-  line("| target | by throughput | verdict | by CPU cost per request | verdict |");
+  line(
+    "| target | by throughput | verdict | by CPU cost per request | verdict |"
+  );
   line("| --- | --- | --- | --- | --- |");
-  const judged = (v: string) => (v === "n/a" ? "" : options.quick ? `(${v}, not judged)` : `**${v}**`);
+  const judged = (v: string) =>
+    v === "n/a" ? "" : options.quick ? `(${v}, not judged)` : `**${v}**`;
   for (const c of checkTargets(r)) {
-    line(`| ${c.target} | ${c.measured} | ${judged(c.verdict)} | ${c.byCpu?.measured ?? "n/a"} | ${c.byCpu ? judged(c.byCpu.verdict) : ""} |`);
+    line(
+      `| ${c.target} | ${c.measured} | ${judged(c.verdict)} | ${
+        c.byCpu?.measured ?? "n/a"
+      } | ${c.byCpu ? judged(c.byCpu.verdict) : ""} |`
+    );
   }
   line();
 
   if (r.token) {
     line("## 1 and 4a. Token issuance: `POST /token`, client_secret_basic");
     line();
-    line("| server | alg | req/s | p50 | p99 | vs oidc-provider | CPU per request | req per CPU-second | vs oidc-provider, by CPU |");
+    line(
+      "| server | alg | req/s | p50 | p99 | vs oidc-provider | CPU per request | req per CPU-second | vs oidc-provider, by CPU |"
+    );
     line("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const alg of TOKEN_ALGS) {
       const ours = find(r.token.measurements, `ours ${alg}`);
       const ref = find(r.token.measurements, `oidc-provider ${alg}`);
       if (ours) line(row(`auth-server (ours)`, alg, ours, ref));
       const silent = find(r.token.measurements, `${LOGS_OFF} ${alg}`);
-      if (silent) line(row("auth-server (ours), logging off (what-if)", alg, silent, ref));
+      if (silent)
+        line(
+          row("auth-server (ours), logging off (what-if)", alg, silent, ref)
+        );
       if (ref) line(row("oidc-provider", alg, ref, ref));
       const onExpress = find(r.token.measurements, `${EXPRESS_FLOOR} ${alg}`);
-      if (onExpress) line(row("floor on Express: the same work as one Express route, express.raw body parser (bench-only)", alg, onExpress, ref));
+      if (onExpress)
+        line(
+          row(
+            "floor on Express: the same work as one Express route, express.raw body parser (bench-only)",
+            alg,
+            onExpress,
+            ref
+          )
+        );
       const floor = find(r.token.measurements, `${FLOOR} ${alg}`);
-      if (floor) line(row("floor: node:http + the essential checks + jose's SignJWT + one log line (bench-only)", alg, floor, ref));
+      if (floor)
+        line(
+          row(
+            "floor: node:http + the essential checks + jose's SignJWT + one log line (bench-only)",
+            alg,
+            floor,
+            ref
+          )
+        );
       const transport = find(r.token.measurements, `${TRANSPORT} ${alg}`);
-      if (transport) line(row("transport: node:http alone, a token response built once, no work per request (bench-only)", alg, transport, ref));
+      if (transport)
+        line(
+          row(
+            "transport: node:http alone, a token response built once, no work per request (bench-only)",
+            alg,
+            transport,
+            ref
+          )
+        );
     }
     line();
     const budget = tokenBudget(r);
@@ -146,16 +266,20 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   }
 
   if (r.charge) {
-    line("## 2 and 4b. Protected resource: `POST /charge`, one token reused, a new Idempotency-Key per request");
+    line(
+      "## 2 and 4b. Protected resource: `POST /charge`, one token reused, a new Idempotency-Key per request"
+    );
     line();
     line(
       "Every request is a real charge written to SQLite (a temp `DATA_DIR` per server). The first three rows are one charge handler of the bench's own " +
         "(body checked, idempotency key looked up, charge and key written in one transaction, one log line) on the service kit's base app, every request through Express: " +
         "behind our guard (token-verifier's `requireAccessToken`), bare, and behind express-oauth2-jwt-bearer. The last is the real payment-service app, for comparison. " +
-        "Every server gets the same requests, the `Authorization: Bearer` header included (the bare one ignores it), so only what each does with the token differs.",
+        "Every server gets the same requests, the `Authorization: Bearer` header included (the bare one ignores it), so only what each does with the token differs."
     );
     line();
-    line("| server | req/s | p50 | p99 | vs no auth | CPU per request | req per CPU-second | vs no auth, by CPU |");
+    line(
+      "| server | req/s | p50 | p99 | vs no auth | CPU per request | req per CPU-second | vs no auth, by CPU |"
+    );
     line("| --- | --- | --- | --- | --- | --- | --- | --- |");
     const ref = find(r.charge.measurements, BARE);
     for (const name of [GUARDED, BARE, JWT_BEARER, PAYMENT_SERVICE]) {
@@ -168,17 +292,71 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   const dpopSection = dpop(r);
   if (dpopSection.length > 0) out.push(...dpopSection);
 
+  if (r.stores) {
+    line("## Shared stores: PostgreSQL and Redis against the embedded stores");
+    line();
+    line(
+      "The same apps with `DATABASE_URL` and `REDIS_URL` set, against nothing set (SQLite under `DATA_DIR`, memory), one instance each, in the same rounds. " +
+        "`POST /token` is client_secret_basic with an RS256 key; `POST /charge` a new Idempotency-Key per request, every one a real charge. " +
+        "PostgreSQL and Redis are Debian's servers on loopback, unpinned: on this machine they share the load generator's core, so their own CPU is not in the server's column. " +
+        "The last `/token` row is two auth-server instances on the same stores, the connections spread over both, both pinned to the one server core that one instance has alone: " +
+        "with the same CPU on each side, it shows what running two costs, not what a second machine would add."
+    );
+    line();
+    line(
+      "| server | req/s | p50 | p99 | vs embedded | CPU per request | req per CPU-second | vs embedded, by CPU |"
+    );
+    line("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    const tokenRef = find(r.stores.measurements, TOKEN_EMBEDDED);
+    for (const name of [
+      TOKEN_EMBEDDED,
+      TOKEN_POSTGRES,
+      TOKEN_REDIS,
+      TOKEN_SHARED,
+    ]) {
+      const m = find(r.stores.measurements, name);
+      if (m) line(row(`\`/token\` ${name}`, undefined, m, tokenRef));
+    }
+    const two = find(r.stores.measurements, TOKEN_TWO);
+    if (two)
+      line(
+        row(
+          `\`/token\` ${TOKEN_TWO} (vs one on PostgreSQL + Redis)`,
+          undefined,
+          two,
+          find(r.stores.measurements, TOKEN_SHARED)
+        )
+      );
+    const chargeRef = find(r.stores.measurements, CHARGE_SQLITE);
+    for (const name of [CHARGE_SQLITE, CHARGE_POSTGRES]) {
+      const m = find(r.stores.measurements, name);
+      if (m) line(row(`\`/charge\` ${name}`, undefined, m, chargeRef));
+    }
+    line();
+  }
+
   if (r.e2e) {
     const e = r.e2e;
     const m = e.measurement;
     line("## 3. End to end: `POST /orders` → order-service → payment-service");
     line();
-    line("| req/s | p50 | p99 | CPU per order (3 processes) | orders paid / pending / answered (measured rounds) | `POST /token` requests in the whole run | `token.issued` by (client, audience, scope) |");
-    line("| --- | --- | --- | --- | --- | --- | --- |");
-    const issued = Object.entries(e.tokensIssued).map(([k, v]) => `${k}: ${v}`).join("; ") || "none";
     line(
-      `| ${spread(m)} | ${ms(m.p50)} | ${ms(m.p99)} | ${us(median(m.cpuPerRequest))} | ${n0(e.paid)} / ${n0(e.pending)} / ${n0(e.answered)} | ` +
-        `${e.tokenRequests} for ${n0(e.orders)} orders in ${e.elapsedSeconds.toFixed(0)} s (token lifetime ${e.tokenTtl} s) | ${issued} |`,
+      "| req/s | p50 | p99 | CPU per order (3 processes) | orders paid / pending / answered (measured rounds) | `POST /token` requests in the whole run | `token.issued` by (client, audience, scope) |"
+    );
+    line("| --- | --- | --- | --- | --- | --- | --- |");
+    const issued =
+      Object.entries(e.tokensIssued)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("; ") || "none";
+    line(
+      `| ${spread(m)} | ${ms(m.p50)} | ${ms(m.p99)} | ${us(
+        median(m.cpuPerRequest)
+      )} | ${n0(e.paid)} / ${n0(e.pending)} / ${n0(e.answered)} | ` +
+        `${e.tokenRequests} for ${n0(
+          e.orders
+        )} orders in ${e.elapsedSeconds.toFixed(0)} s (token lifetime ${
+          e.tokenTtl
+        } s) | ${issued} |`
     );
     line();
   }
@@ -189,25 +367,42 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     line(
       "jose as token-issuer and token-verifier use it (WebCrypto underneath, 8 operations in flight; jose's sign is a whole token from `SignJWT`), " +
         "node:crypto directly (synchronous), and whole access tokens (claims JSON, base64url, signature) from the few lines of node:crypto " +
-        "a reader would otherwise copy (src/scenarios/node-token.ts); pinned to the server core, per CPU-second of the process (all threads), medians.",
+        "a reader would otherwise copy (src/scenarios/node-token.ts); pinned to the server core, per CPU-second of the process (all threads), medians."
     );
     line();
-    line("| alg | jose sign, whole token | jose verify | node:crypto sign | node:crypto verify | node:crypto, whole token |");
+    line(
+      "| alg | jose sign, whole token | jose verify | node:crypto sign | node:crypto verify | node:crypto, whole token |"
+    );
     line("| --- | --- | --- | --- | --- | --- |");
-    for (const c of r.crypto) line(`| ${c.alg} | ${n0(c.joseSign)} | ${n0(c.joseVerify)} | ${n0(c.nodeSign)} | ${n0(c.nodeVerify)} | ${n0(c.nodeToken)} |`);
+    for (const c of r.crypto)
+      line(
+        `| ${c.alg} | ${n0(c.joseSign)} | ${n0(c.joseVerify)} | ${n0(
+          c.nodeSign
+        )} | ${n0(c.nodeVerify)} | ${n0(c.nodeToken)} |`
+      );
     line();
     const shares = joseShares(r);
     if (shares.length > 0) {
       line(
         "What signing with jose rather than node:crypto costs a `/token` request of ours: the difference of the two whole-token costs above, " +
-          `as a share of our auth-server's measured CPU per request (scenario 1). On a saturated core that is the share of throughput jose costs; the line is ${JOSE_SHARE_LIMIT * 100} %.`,
+          `as a share of our auth-server's measured CPU per request (scenario 1). On a saturated core that is the share of throughput jose costs; the line is ${
+            JOSE_SHARE_LIMIT * 100
+          } %.`
       );
       line();
-      line("| alg | jose, CPU per token | node:crypto, CPU per token | jose's extra | ours, CPU per `/token` | share | ≤ 10 % |");
+      line(
+        "| alg | jose, CPU per token | node:crypto, CPU per token | jose's extra | ours, CPU per `/token` | share | ≤ 10 % |"
+      );
       line("| --- | --- | --- | --- | --- | --- | --- |");
       for (const s of shares) {
         const share = `${(s.share * 100).toFixed(1)} %`;
-        line(`| ${s.alg} | ${us(s.joseUs)} | ${us(s.nodeUs)} | ${us(s.extraUs)} | ${us(s.requestUs)} | ${share} | ${s.share <= JOSE_SHARE_LIMIT ? "yes" : "no"} |`);
+        line(
+          `| ${s.alg} | ${us(s.joseUs)} | ${us(s.nodeUs)} | ${us(
+            s.extraUs
+          )} | ${us(s.requestUs)} | ${share} | ${
+            s.share <= JOSE_SHARE_LIMIT ? "yes" : "no"
+          } |`
+        );
       }
       line();
     }
@@ -216,16 +411,24 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
   if (r.flood) {
     line("## Memory under a flood of forged tokens at `/charge`");
     line();
-    line("Every request carries a distinct token (a fresh `jti`; half with the issuer's real `kid` and a bad signature, half with an unknown `kid`). Memory after a full GC:");
+    line(
+      "Every request carries a distinct token (a fresh `jti`; half with the issuer's real `kid` and a bad signature, half with an unknown `kid`). Memory after a full GC:"
+    );
     line();
     line("| after | forged tokens/s | heap used | RSS |");
     line("| --- | --- | --- | --- |");
     r.flood.samples.forEach((s, i) => {
       const seg = i === 0 ? undefined : r.flood!.segments[i - 1];
-      line(`| ${i === 0 ? "warm-up" : `segment ${i}`} | ${seg ? n0(seg.rps) : "—"} | ${mb(s.heapUsed)} | ${mb(s.rss)} |`);
+      line(
+        `| ${i === 0 ? "warm-up" : `segment ${i}`} | ${
+          seg ? n0(seg.rps) : "—"
+        } | ${mb(s.heapUsed)} | ${mb(s.rss)} |`
+      );
     });
     line();
-    line(`The flood made payment-service fetch the JWKS ${r.flood.jwksFetches} time(s).`);
+    line(
+      `The flood made payment-service fetch the JWKS ${r.flood.jwksFetches} time(s).`
+    );
     line();
   }
 
@@ -235,23 +438,43 @@ export function renderMarkdown(r: BenchResults, machine: MachineInfo, options: B
     line(
       "One DPoP-bound token and its key; every request a new valid proof (a new `jti`), the same Idempotency-Key and body (after the first, a replayed charge), " +
         `as fast as the server answers. Each proof that passes is remembered by the resource server's replay cache for ${REPLAY_TTL_SECONDS} s, up to its bound; ` +
-        "full, it answers 503 with Retry-After. Memory after a full GC, seconds since the flood began:",
+        "full, it answers 503 with Retry-After. Memory after a full GC, seconds since the flood began:"
     );
     line();
     for (const part of [r.dpopFlood.app, r.dpopFlood.small]) {
-      line(`${part.server}, replay cache bound ${n0(part.replayCacheMaxEntries ?? DEFAULT_REPLAY_CACHE)}:`);
+      line(
+        `${part.server}, replay cache bound ${n0(
+          part.replayCacheMaxEntries ?? DEFAULT_REPLAY_CACHE
+        )}:`
+      );
       line();
       out.push(...floodTable(part));
       line();
       const estimate = replayCacheEstimate(part);
       if (estimate && part.replayCacheMaxEntries === undefined) {
         line(
-          `At the end it remembered ≈${n0(estimate.entries)} proofs (the 201s of the last ${REPLAY_TTL_SECONDS} s), ≈${n0(estimate.bytesPerEntry)} bytes of heap each: ` +
-            `the default bound of ${n0(DEFAULT_REPLAY_CACHE)} would be ≈${mb(estimate.bytesPerEntry * DEFAULT_REPLAY_CACHE)}, reached at ${n0(DEFAULT_REPLAY_CACHE / REPLAY_TTL_SECONDS)} accepted proofs per second.`,
+          `At the end it remembered ≈${n0(
+            estimate.entries
+          )} proofs (the 201s of the last ${REPLAY_TTL_SECONDS} s), ≈${n0(
+            estimate.bytesPerEntry
+          )} bytes of heap each: ` +
+            `the default bound of ${n0(DEFAULT_REPLAY_CACHE)} would be ≈${mb(
+              estimate.bytesPerEntry * DEFAULT_REPLAY_CACHE
+            )}, reached at ${n0(
+              DEFAULT_REPLAY_CACHE / REPLAY_TTL_SECONDS
+            )} accepted proofs per second.`
         );
         line();
       }
-      line(`Answers: ${describeAnswers(part.answers)}. A good request afterwards: ${part.afterwards}${part.retriedAfterwards ? " (after its Retry-After, if it got one)" : ""}.`);
+      line(
+        `Answers: ${describeAnswers(
+          part.answers
+        )}. A good request afterwards: ${part.afterwards}${
+          part.retriedAfterwards
+            ? " (after its Retry-After, if it got one)"
+            : ""
+        }.`
+      );
       line();
     }
   }
@@ -275,21 +498,58 @@ function dpop(r: BenchResults): string[] {
   const token = r.token?.measurements ?? [];
   const charge = r.charge?.measurements ?? [];
   const rows: string[] = [];
-  const add = (request: string, server: string, alg: string, m: Measurement | undefined, bearer: Measurement | undefined) => {
-    if (m) rows.push(cells([request, server, alg, ...metrics(m, bearer), bearer && bearer !== m ? added(m, bearer) : "—"]));
+  const add = (
+    request: string,
+    server: string,
+    alg: string,
+    m: Measurement | undefined,
+    bearer: Measurement | undefined
+  ) => {
+    if (m)
+      rows.push(
+        cells([
+          request,
+          server,
+          alg,
+          ...metrics(m, bearer),
+          bearer && bearer !== m ? added(m, bearer) : "—",
+        ])
+      );
   };
   for (const alg of TOKEN_ALGS) {
     const bearer = find(token, `ours ${alg}`);
     const withProof = find(token, `${DPOP_TOKEN} ${alg}`);
     const withNonce = find(token, `${DPOP_NONCE_TOKEN} ${alg}`);
     if (!withProof && !withNonce) continue;
-    add("`POST /token`", "auth-server, client_secret_basic", alg, bearer, bearer);
-    add("`POST /token`", "the same + a DPoP proof, nonces off (`DPOP_NONCE_REQUIRED=false`)", alg, withProof, bearer);
-    add("`POST /token`", "the same + a DPoP proof with the current nonce (the default; informational)", alg, withNonce, bearer);
+    add(
+      "`POST /token`",
+      "auth-server, client_secret_basic",
+      alg,
+      bearer,
+      bearer
+    );
+    add(
+      "`POST /token`",
+      "the same + a DPoP proof, nonces off (`DPOP_NONCE_REQUIRED=false`)",
+      alg,
+      withProof,
+      bearer
+    );
+    add(
+      "`POST /token`",
+      "the same + a DPoP proof with the current nonce (the default; informational)",
+      alg,
+      withNonce,
+      bearer
+    );
   }
   for (const [bearerName, dpopName, label] of [
     [GUARDED, DPOP_GUARDED, DPOP_GUARDED],
-    [PAYMENT_SERVICE, PAYMENT_SERVICE_DPOP, `${PAYMENT_SERVICE_DPOP} (informational)`],
+    [
+      PAYMENT_SERVICE,
+      PAYMENT_SERVICE_DPOP,
+      `${PAYMENT_SERVICE_DPOP} (informational)`,
+    ],
   ] as const) {
     const withProof = find(charge, dpopName);
     if (!withProof) continue;
@@ -316,9 +576,18 @@ function dpop(r: BenchResults): string[] {
 }
 
 function floodTable(part: DPoPFloodPart): string[] {
-  const lines = ["| after | at | proofs/s | answered 503 | heap used | RSS |", "| --- | --- | --- | --- | --- | --- |"];
+  const lines = [
+    "| after | at | proofs/s | answered 503 | heap used | RSS |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
   for (const s of part.samples) {
-    lines.push(`| ${s.after} | ${s.at.toFixed(0)} s | ${s.load ? n0(s.load.rps) : "—"} | ${s.load ? n0(s.load.statuses["503"] ?? 0) : "—"} | ${mb1(s.heapUsed)} | ${mb(s.rss)} |`);
+    lines.push(
+      `| ${s.after} | ${s.at.toFixed(0)} s | ${
+        s.load ? n0(s.load.rps) : "—"
+      } | ${s.load ? n0(s.load.statuses["503"] ?? 0) : "—"} | ${mb1(
+        s.heapUsed
+      )} | ${mb(s.rss)} |`
+    );
   }
   return lines;
 }
@@ -327,7 +596,10 @@ const mb1 = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** `201: 983, 503 with Retry-After 31–35 s: 3,320, ...`: answers by status, the Retry-After values of each status as a range. */
 export function describeAnswers(answers: Record<string, number>): string {
-  const byStatus = new Map<string, { n: number; retryAfter: number[]; without: number }>();
+  const byStatus = new Map<
+    string,
+    { n: number; retryAfter: number[]; without: number }
+  >();
   for (const [key, n] of Object.entries(answers)) {
     const [status = "?", value] = key.split(" ");
     const entry = byStatus.get(status) ?? { n: 0, retryAfter: [], without: 0 };
@@ -341,7 +613,9 @@ export function describeAnswers(answers: Record<string, number>): string {
     .map(([status, { n, retryAfter, without }]) => {
       if (retryAfter.length === 0) return `${status}: ${n0(n)}`;
       const range = `${Math.min(...retryAfter)}–${Math.max(...retryAfter)} s`;
-      return `${status} with Retry-After ${range}: ${n0(n - without)}${without > 0 ? `, ${status} without: ${n0(without)}` : ""}`;
+      return `${status} with Retry-After ${range}: ${n0(n - without)}${
+        without > 0 ? `, ${status} without: ${n0(without)}` : ""
+      }`;
     })
     .join(", ");
 }

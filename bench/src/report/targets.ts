@@ -13,15 +13,37 @@ import {
 } from "../scenarios/charge.js";
 import type { CryptoRates } from "../scenarios/crypto-worker.js";
 import type { E2eResults } from "../scenarios/e2e.js";
-import { REPLAY_TTL_SECONDS, type DPoPFloodPart, type DPoPFloodResults } from "../scenarios/dpop-flood.js";
+import {
+  REPLAY_TTL_SECONDS,
+  type DPoPFloodPart,
+  type DPoPFloodResults,
+} from "../scenarios/dpop-flood.js";
 import type { FloodResults } from "../scenarios/flood.js";
-import { DPOP_NONCE_TOKEN, DPOP_TOKEN, TOKEN_ALGS, TRACED, TRACED_ALG, type TokenResults } from "../scenarios/token.js";
+import {
+  CHARGE_POSTGRES,
+  CHARGE_SQLITE,
+  TOKEN_EMBEDDED,
+  TOKEN_POSTGRES,
+  TOKEN_REDIS,
+  TOKEN_SHARED,
+  TOKEN_TWO,
+  type StoresResults,
+} from "../scenarios/stores.js";
+import {
+  DPOP_NONCE_TOKEN,
+  DPOP_TOKEN,
+  TOKEN_ALGS,
+  TRACED,
+  TRACED_ALG,
+  type TokenResults,
+} from "../scenarios/token.js";
 import type { ChildServer } from "../servers/child-server.js";
 
 export interface BenchResults {
   crypto?: CryptoRates[];
   token?: TokenResults;
   charge?: ChargeResults;
+  stores?: StoresResults;
   e2e?: E2eResults;
   flood?: FloodResults;
   dpopFlood?: DPoPFloodResults;
@@ -59,11 +81,15 @@ export const DEFAULT_REPLAY_CACHE = 200_000;
 export const JOSE_SHARE_LIMIT = 0.1;
 const OUR_APPS = new Set(["auth-server", "payment-service", "order-service"]);
 
-export function find(measurements: Measurement[] | undefined, name: string): Measurement | undefined {
+export function find(
+  measurements: Measurement[] | undefined,
+  name: string
+): Measurement | undefined {
   return measurements?.find((m) => m.name === name);
 }
 
-const verdict = (ok: boolean | undefined): Verdict => (ok === undefined ? "not run" : ok ? "PASS" : "FAIL");
+const verdict = (ok: boolean | undefined): Verdict =>
+  ok === undefined ? "not run" : ok ? "PASS" : "FAIL";
 const x = (n: number) => `${n.toFixed(2)}×`;
 const us = (n: number) => `${Math.round(n)} µs`;
 const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
@@ -99,24 +125,54 @@ export function joseShares(r: BenchResults): JoseShare[] {
     const joseUs = 1e6 / rates.joseSign;
     const nodeUs = 1e6 / rates.nodeToken;
     const requestUs = median(ours.cpuPerRequest);
-    return [{ alg, joseUs, nodeUs, extraUs: joseUs - nodeUs, requestUs, share: (joseUs - nodeUs) / requestUs }];
+    return [
+      {
+        alg,
+        joseUs,
+        nodeUs,
+        extraUs: joseUs - nodeUs,
+        requestUs,
+        share: (joseUs - nodeUs) / requestUs,
+      },
+    ];
   });
 }
 
 /** Evaluates the issue's targets from ratios measured within this run. */
 export function checkTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const ratioCheck = (target: string, a: Measurement | undefined, b: Measurement | undefined, min: number, cpuNote = "") => {
+  const ratioCheck = (
+    target: string,
+    a: Measurement | undefined,
+    b: Measurement | undefined,
+    min: number,
+    cpuNote = ""
+  ) => {
     if (!a || !b) {
       checks.push({ target, measured: "—", verdict: "not run" });
       return;
     }
     const ratio = pairedRatio(a, b);
     const cost = cpuRatio(a, b);
-    checks.push({ target, measured: x(ratio), verdict: verdict(ratio >= min), byCpu: { measured: `${x(cost)}${cpuNote}`, verdict: verdict(cost >= min) } });
+    checks.push({
+      target,
+      measured: x(ratio),
+      verdict: verdict(ratio >= min),
+      byCpu: {
+        measured: `${x(cost)}${cpuNote}`,
+        verdict: verdict(cost >= min),
+      },
+    });
   };
   const info = (target: string, measured: string, byCpu?: string) =>
-    checks.push({ target, measured, verdict: "n/a", ...(byCpu === undefined ? {} : { byCpu: { measured: byCpu, verdict: "n/a" as const } }) });
+    checks.push({
+      target,
+      measured,
+      verdict: "n/a",
+      ...(byCpu === undefined
+        ? {}
+        : { byCpu: { measured: byCpu, verdict: "n/a" as const } }),
+    });
 
   const charge = r.charge?.measurements;
   const guarded = find(charge, GUARDED);
@@ -128,19 +184,71 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     guarded,
     bare,
     0.9,
-    guarded && bare ? ` (the guard: ${added(guarded, bare)})` : "",
+    guarded && bare ? ` (the guard: ${added(guarded, bare)})` : ""
   );
   if (guarded && jwtBearer) {
-    info("(informational, was ≥ 1.5×) `POST /charge` with our guard vs the same handler behind express-oauth2-jwt-bearer", x(pairedRatio(guarded, jwtBearer)), x(cpuRatio(guarded, jwtBearer)));
+    info(
+      "(informational, was ≥ 1.5×) `POST /charge` with our guard vs the same handler behind express-oauth2-jwt-bearer",
+      x(pairedRatio(guarded, jwtBearer)),
+      x(cpuRatio(guarded, jwtBearer))
+    );
   }
   if (guarded && bare && jwtBearer) {
-    info("(informational) what each guard adds to the same handler, CPU per request", "—", `ours ${added(guarded, bare)}, express-oauth2-jwt-bearer ${added(jwtBearer, bare)}`);
+    info(
+      "(informational) what each guard adds to the same handler, CPU per request",
+      "—",
+      `ours ${added(guarded, bare)}, express-oauth2-jwt-bearer ${added(
+        jwtBearer,
+        bare
+      )}`
+    );
   }
   if (payment && guarded) {
     info(
       "(informational) the real payment-service vs the bench's guarded handler, same token and request",
       x(pairedRatio(payment, guarded)),
-      `${us(median(payment.cpuPerRequest))} vs ${us(median(guarded.cpuPerRequest))} per request (${added(payment, guarded)})`,
+      `${us(median(payment.cpuPerRequest))} vs ${us(
+        median(guarded.cpuPerRequest)
+      )} per request (${added(payment, guarded)})`
+    );
+  }
+  const stores = r.stores?.measurements;
+  const embedded = find(stores, TOKEN_EMBEDDED);
+  const shared = find(stores, TOKEN_SHARED);
+  const pgOnly = find(stores, TOKEN_POSTGRES);
+  const redisOnly = find(stores, TOKEN_REDIS);
+  ratioCheck(
+    "`POST /token` on PostgreSQL + Redis ≥ 0.8× on the embedded stores, one instance each",
+    shared,
+    embedded,
+    0.8,
+    shared && embedded && pgOnly && redisOnly
+      ? ` (the shared stores ${added(
+          shared,
+          embedded
+        )}: PostgreSQL alone ${added(pgOnly, embedded)}, Redis alone ${added(
+          redisOnly,
+          embedded
+        )})`
+      : ""
+  );
+  const sqlite = find(stores, CHARGE_SQLITE);
+  const pgLedger = find(stores, CHARGE_POSTGRES);
+  ratioCheck(
+    "`POST /charge` on PostgreSQL ≥ 0.8× on SQLite, one instance each",
+    pgLedger,
+    sqlite,
+    0.8,
+    pgLedger && sqlite ? ` (PostgreSQL ${added(pgLedger, sqlite)})` : ""
+  );
+  const two = find(stores, TOKEN_TWO);
+  if (two && shared) {
+    info(
+      "(informational) two auth-server instances vs one, on PostgreSQL + Redis, both sides on the same one server core",
+      x(pairedRatio(two, shared)),
+      `${x(
+        cpuRatio(two, shared)
+      )}: equal CPU on both sides, so this is the cost of running two, not scale-out`
     );
   }
 
@@ -152,16 +260,33 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     find(token, "ours RS256"),
     find(token, "oidc-provider RS256"),
     1.0,
-    rs256 ? `; ours ${us(rs256.requestUs)} per token, ${us(rs256.requestUs - rs256.joseUs)} beyond jose's RS256 signature (${us(rs256.joseUs)}, scenario 5)` : "",
+    rs256
+      ? `; ours ${us(rs256.requestUs)} per token, ${us(
+          rs256.requestUs - rs256.joseUs
+        )} beyond jose's RS256 signature (${us(rs256.joseUs)}, scenario 5)`
+      : ""
   );
   for (const alg of ["ES256", "EdDSA"]) {
-    ratioCheck(`\`POST /token\` ${alg} ≥ 1.5× oidc-provider`, find(token, `ours ${alg}`), find(token, `oidc-provider ${alg}`), 1.5);
+    ratioCheck(
+      `\`POST /token\` ${alg} ≥ 1.5× oidc-provider`,
+      find(token, `ours ${alg}`),
+      find(token, `oidc-provider ${alg}`),
+      1.5
+    );
   }
-  const joseTarget = "jose's cost over node:crypto's `sign` ≤ 10 % of `/token` (CPU per request; above it a node:crypto signer may stay)";
+  const joseTarget =
+    "jose's cost over node:crypto's `sign` ≤ 10 % of `/token` (CPU per request; above it a node:crypto signer may stay)";
   if (shares.length > 0) {
     checks.push({
       target: joseTarget,
-      measured: shares.map((s) => `${s.alg} ${pct(s.share)} (${s.extraUs >= 0 ? "+" : "−"}${us(Math.abs(s.extraUs))} of ${us(s.requestUs)})`).join(", "),
+      measured: shares
+        .map(
+          (s) =>
+            `${s.alg} ${pct(s.share)} (${s.extraUs >= 0 ? "+" : "−"}${us(
+              Math.abs(s.extraUs)
+            )} of ${us(s.requestUs)})`
+        )
+        .join(", "),
       verdict: verdict(shares.every((s) => s.share <= JOSE_SHARE_LIMIT)),
     });
   } else checks.push({ target: joseTarget, measured: "—", verdict: "not run" });
@@ -173,14 +298,17 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     dpopGuarded,
     guarded,
     DPOP_CHARGE_MIN,
-    dpopGuarded && guarded ? ` (the proof: ${added(dpopGuarded, guarded)})` : "",
+    dpopGuarded && guarded ? ` (the proof: ${added(dpopGuarded, guarded)})` : ""
   );
   const paymentDPoP = find(charge, PAYMENT_SERVICE_DPOP);
   if (paymentDPoP && payment) {
     info(
       "(informational) the real payment-service, `DPOP_MODE=allowed`: DPoP-bound token and proof vs Bearer",
       x(pairedRatio(paymentDPoP, payment)),
-      `${x(cpuRatio(paymentDPoP, payment))} (the proof: ${added(paymentDPoP, payment)})`,
+      `${x(cpuRatio(paymentDPoP, payment))} (the proof: ${added(
+        paymentDPoP,
+        payment
+      )})`
     );
   }
 
@@ -192,14 +320,19 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       dpop,
       bearer,
       DPOP_TOKEN_MIN,
-      dpop && bearer ? ` (the proof: ${added(dpop, bearer)})` : "",
+      dpop && bearer ? ` (the proof: ${added(dpop, bearer)})` : ""
     );
   }
   for (const m of token ?? []) {
     if (!m.name.startsWith(DPOP_NONCE_TOKEN)) continue;
     const alg = m.name.split(" ").at(-1)!;
     const bearer = find(token, `ours ${alg}`);
-    if (bearer) info(`(informational) \`POST /token\` ${alg} with a DPoP proof and nonces required (the app's default) vs without a proof`, x(pairedRatio(m, bearer)), `${x(cpuRatio(m, bearer))} (proof and nonce: ${added(m, bearer)})`);
+    if (bearer)
+      info(
+        `(informational) \`POST /token\` ${alg} with a DPoP proof and nonces required (the app's default) vs without a proof`,
+        x(pairedRatio(m, bearer)),
+        `${x(cpuRatio(m, bearer))} (proof and nonce: ${added(m, bearer)})`
+      );
   }
 
   // the signals, on and off, in this run: metrics counting every request, and traces exported over OTLP
@@ -207,26 +340,51 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     "`POST /charge`: our guarded handler counting into /metrics ≥ 0.97× the same without (no exporter in either: the spans are the API's no-ops)",
     find(charge, GUARDED_METRICS),
     guarded,
-    0.97,
+    0.97
   );
   const paymentTraced = find(charge, PAYMENT_SERVICE_TRACED);
   if (payment && paymentTraced) {
-    info("(informational) `POST /charge`: payment-service exporting its traces vs the same with no exporter", x(pairedRatio(paymentTraced, payment)), `${x(cpuRatio(paymentTraced, payment))} (${added(paymentTraced, payment)})`);
+    info(
+      "(informational) `POST /charge`: payment-service exporting its traces vs the same with no exporter",
+      x(pairedRatio(paymentTraced, payment)),
+      `${x(cpuRatio(paymentTraced, payment))} (${added(
+        paymentTraced,
+        payment
+      )})`
+    );
   }
   const tokenTraced = find(token, `${TRACED} ${TRACED_ALG}`);
   const tokenPlain = find(token, `ours ${TRACED_ALG}`);
   if (tokenTraced && tokenPlain) {
-    info(`(informational) \`POST /token\` ${TRACED_ALG}: auth-server exporting its traces vs the same with no exporter`, x(pairedRatio(tokenTraced, tokenPlain)), `${x(cpuRatio(tokenTraced, tokenPlain))} (${added(tokenTraced, tokenPlain)})`);
+    info(
+      `(informational) \`POST /token\` ${TRACED_ALG}: auth-server exporting its traces vs the same with no exporter`,
+      x(pairedRatio(tokenTraced, tokenPlain)),
+      `${x(cpuRatio(tokenTraced, tokenPlain))} (${added(
+        tokenTraced,
+        tokenPlain
+      )})`
+    );
   }
 
-  const e2eTarget = "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)";
+  const e2eTarget =
+    "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)";
   if (r.e2e) {
-    const allowed = Math.max(1, Math.ceil(r.e2e.elapsedSeconds / r.e2e.tokenTtl));
+    const allowed = Math.max(
+      1,
+      Math.ceil(r.e2e.elapsedSeconds / r.e2e.tokenTtl)
+    );
     const keys = Object.entries(r.e2e.tokensIssued);
-    const ok = keys.length > 0 && keys.every(([, n]) => n <= allowed) && r.e2e.tokenRequests <= allowed * keys.length;
+    const ok =
+      keys.length > 0 &&
+      keys.every(([, n]) => n <= allowed) &&
+      r.e2e.tokenRequests <= allowed * keys.length;
     checks.push({
       target: e2eTarget,
-      measured: `${r.e2e.tokenRequests} request(s) for ${r.e2e.orders} orders in ${r.e2e.elapsedSeconds.toFixed(0)} s (TTL ${r.e2e.tokenTtl} s: ≤ ${allowed} allowed per key)`,
+      measured: `${r.e2e.tokenRequests} request(s) for ${
+        r.e2e.orders
+      } orders in ${r.e2e.elapsedSeconds.toFixed(0)} s (TTL ${
+        r.e2e.tokenTtl
+      } s: ≤ ${allowed} allowed per key)`,
       verdict: verdict(ok),
     });
   } else checks.push({ target: e2eTarget, measured: "—", verdict: "not run" });
@@ -236,19 +394,27 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   checks.push({
     target: "every app's RSS < 200 MB throughout",
     measured: worst ? `max ${mb(worst.maxRss)} (${worst.label})` : "—",
-    verdict: verdict(worst === undefined ? undefined : worst.maxRss < RSS_LIMIT),
+    verdict: verdict(
+      worst === undefined ? undefined : worst.maxRss < RSS_LIMIT
+    ),
   });
 
-  const floodTarget = "a flood of distinct forged tokens does not grow payment-service without bound";
+  const floodTarget =
+    "a flood of distinct forged tokens does not grow payment-service without bound";
   if (r.flood) {
     const f = r.flood;
     const ok = f.heapGrowth < FLOOD_HEAP_GROWTH_LIMIT && f.maxRss < RSS_LIMIT;
     checks.push({
       target: floodTarget,
-      measured: `${f.tokensSent} forged tokens: heap after GC ${signedMb(f.heapGrowth)} over the flood, max RSS ${mb(f.maxRss)}, ${f.jwksFetches} JWKS fetch(es)`,
+      measured: `${f.tokensSent} forged tokens: heap after GC ${signedMb(
+        f.heapGrowth
+      )} over the flood, max RSS ${mb(f.maxRss)}, ${
+        f.jwksFetches
+      } JWKS fetch(es)`,
       verdict: verdict(ok),
     });
-  } else checks.push({ target: floodTarget, measured: "—", verdict: "not run" });
+  } else
+    checks.push({ target: floodTarget, measured: "—", verdict: "not run" });
 
   checks.push(dpopFloodCheck(r.dpopFlood?.app));
   checks.push(fullCacheCheck(r.dpopFlood?.small));
@@ -256,7 +422,10 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
 }
 
 /** The `503`s of a flood part, and how many of them came without `Retry-After`. */
-function refusals(part: DPoPFloodPart): { refused: number; withoutRetryAfter: number } {
+function refusals(part: DPoPFloodPart): {
+  refused: number;
+  withoutRetryAfter: number;
+} {
   let refused = 0;
   let withoutRetryAfter = 0;
   for (const [key, n] of Object.entries(part.answers)) {
@@ -276,7 +445,9 @@ function remembered(part: DPoPFloodPart, i: number): number {
   for (let j = i; j > 0 && seconds < REPLAY_TTL_SECONDS; j--) {
     const load = part.samples[j]!.load;
     if (!load) break;
-    entries += Math.min(1, (REPLAY_TTL_SECONDS - seconds) / load.seconds) * (load.statuses["201"] ?? 0);
+    entries +=
+      Math.min(1, (REPLAY_TTL_SECONDS - seconds) / load.seconds) *
+      (load.statuses["201"] ?? 0);
     seconds += load.seconds;
   }
   return Math.min(entries, part.replayCacheMaxEntries ?? DEFAULT_REPLAY_CACHE);
@@ -289,14 +460,21 @@ function remembered(part: DPoPFloodPart, i: number): number {
  * warm-up itself allocates, compiled code and buffers, is not counted).
  * Undefined before the flood has lasted 36 s.
  */
-export function replayCacheEstimate(part: DPoPFloodPart): { entries: number; bytesPerEntry: number } | undefined {
+export function replayCacheEstimate(
+  part: DPoPFloodPart
+): { entries: number; bytesPerEntry: number } | undefined {
   const lastIndex = part.samples.length - 1;
   const last = part.samples[lastIndex];
   const warm = part.samples[1];
-  if (!last || !warm || lastIndex < 2 || last.at < REPLAY_TTL_SECONDS) return undefined;
+  if (!last || !warm || lastIndex < 2 || last.at < REPLAY_TTL_SECONDS)
+    return undefined;
   const entries = remembered(part, lastIndex);
   const more = entries - remembered(part, 1);
-  return { entries: Math.round(entries), bytesPerEntry: more > 0 ? (last.heapUsed - warm.heapUsed) / more : Number.NaN };
+  return {
+    entries: Math.round(entries),
+    bytesPerEntry:
+      more > 0 ? (last.heapUsed - warm.heapUsed) / more : Number.NaN,
+  };
 }
 
 /**
@@ -316,14 +494,40 @@ export function dpopFloodCheck(part: DPoPFloodPart | undefined): TargetCheck {
   const { refused, withoutRetryAfter } = refusals(part);
   const estimate = replayCacheEstimate(part);
   const measured =
-    `${part.proofsSent} proofs in ${last.at.toFixed(0)} s (${refused} answered 503${withoutRetryAfter > 0 ? `, ${withoutRetryAfter} without Retry-After` : ""}): ` +
-    `heap after GC ${signedMb(last.heapUsed - part.samples[0]!.heapUsed)} over the flood, ` +
-    (settled && settled !== last ? `${signedMb(last.heapUsed - settled.heapUsed)} from ${settled.at.toFixed(0)} s on` : `the flood too short to level off (${REPLAY_TTL_SECONDS} s)`) +
-    (estimate ? `; ≈${estimate.entries} proofs remembered, ≈${Math.round(estimate.bytesPerEntry)} B each (the bound, ${DEFAULT_REPLAY_CACHE}, ≈${mb(estimate.bytesPerEntry * DEFAULT_REPLAY_CACHE)})` : "") +
-    `; max RSS ${mb(part.maxRss)}; afterwards a good request got ${part.afterwards}`;
-  if (!settled || settled === last) return { target, measured, verdict: "not run" };
-  const allowed = Math.max(DPOP_FLOOD_LEVEL_LIMIT, (settled.heapUsed - part.samples[0]!.heapUsed) / 4);
-  const ok = last.heapUsed - settled.heapUsed <= allowed && part.maxRss < RSS_LIMIT && withoutRetryAfter === 0 && openedAfterwards(part);
+    `${part.proofsSent} proofs in ${last.at.toFixed(
+      0
+    )} s (${refused} answered 503${
+      withoutRetryAfter > 0 ? `, ${withoutRetryAfter} without Retry-After` : ""
+    }): ` +
+    `heap after GC ${signedMb(
+      last.heapUsed - part.samples[0]!.heapUsed
+    )} over the flood, ` +
+    (settled && settled !== last
+      ? `${signedMb(
+          last.heapUsed - settled.heapUsed
+        )} from ${settled.at.toFixed(0)} s on`
+      : `the flood too short to level off (${REPLAY_TTL_SECONDS} s)`) +
+    (estimate
+      ? `; ≈${estimate.entries} proofs remembered, ≈${Math.round(
+          estimate.bytesPerEntry
+        )} B each (the bound, ${DEFAULT_REPLAY_CACHE}, ≈${mb(
+          estimate.bytesPerEntry * DEFAULT_REPLAY_CACHE
+        )})`
+      : "") +
+    `; max RSS ${mb(part.maxRss)}; afterwards a good request got ${
+      part.afterwards
+    }`;
+  if (!settled || settled === last)
+    return { target, measured, verdict: "not run" };
+  const allowed = Math.max(
+    DPOP_FLOOD_LEVEL_LIMIT,
+    (settled.heapUsed - part.samples[0]!.heapUsed) / 4
+  );
+  const ok =
+    last.heapUsed - settled.heapUsed <= allowed &&
+    part.maxRss < RSS_LIMIT &&
+    withoutRetryAfter === 0 &&
+    openedAfterwards(part);
   return { target, measured, verdict: verdict(ok) };
 }
 
@@ -333,7 +537,8 @@ export function dpopFloodCheck(part: DPoPFloodPart | undefined): TargetCheck {
  * after GC does not grow while it is full.
  */
 export function fullCacheCheck(part: DPoPFloodPart | undefined): TargetCheck {
-  const target = "with its replay cache full (the bench's guard, a small `replayCacheMaxEntries`), `/charge` answers 503 with Retry-After and memory stops growing";
+  const target =
+    "with its replay cache full (the bench's guard, a small `replayCacheMaxEntries`), `/charge` answers 503 with Retry-After and memory stops growing";
   if (!part) return { target, measured: "—", verdict: "not run" };
   const { refused, withoutRetryAfter } = refusals(part);
   // samples taken after a segment that met the full cache
@@ -346,22 +551,42 @@ export function fullCacheCheck(part: DPoPFloodPart | undefined): TargetCheck {
     .filter(Number.isFinite);
   const measured =
     `bound ${part.replayCacheMaxEntries}: ${part.proofsSent} proofs, ${refused} answered 503` +
-    (retryAfters.length > 0 ? ` (Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s${withoutRetryAfter > 0 ? `; ${withoutRetryAfter} without` : ""})` : "") +
-    (first && last && first !== last ? `; heap after GC ${signedMb(last.heapUsed - first.heapUsed)} while full (${first.at.toFixed(0)}–${last.at.toFixed(0)} s)` : "; never full for two segments") +
-    `; max RSS ${mb(part.maxRss)}; afterwards a good request got ${part.afterwards}`;
+    (retryAfters.length > 0
+      ? ` (Retry-After ${Math.min(...retryAfters)}–${Math.max(
+          ...retryAfters
+        )} s${withoutRetryAfter > 0 ? `; ${withoutRetryAfter} without` : ""})`
+      : "") +
+    (first && last && first !== last
+      ? `; heap after GC ${signedMb(
+          last.heapUsed - first.heapUsed
+        )} while full (${first.at.toFixed(0)}–${last.at.toFixed(0)} s)`
+      : "; never full for two segments") +
+    `; max RSS ${mb(part.maxRss)}; afterwards a good request got ${
+      part.afterwards
+    }`;
   if (!first || !last || first === last) {
     // more proofs accepted than the bound before any could expire: the cache did not hold its bound
     const accepted = part.answers["201"] ?? 0;
-    const overflowed = part.replayCacheMaxEntries !== undefined && accepted > part.replayCacheMaxEntries && (part.samples.at(-1)?.at ?? 0) < REPLAY_TTL_SECONDS;
+    const overflowed =
+      part.replayCacheMaxEntries !== undefined &&
+      accepted > part.replayCacheMaxEntries &&
+      (part.samples.at(-1)?.at ?? 0) < REPLAY_TTL_SECONDS;
     return { target, measured, verdict: overflowed ? "FAIL" : "not run" };
   }
-  const ok = withoutRetryAfter === 0 && last.heapUsed - first.heapUsed <= DPOP_FLOOD_LEVEL_LIMIT / 2 && part.maxRss < RSS_LIMIT && openedAfterwards(part);
+  const ok =
+    withoutRetryAfter === 0 &&
+    last.heapUsed - first.heapUsed <= DPOP_FLOOD_LEVEL_LIMIT / 2 &&
+    part.maxRss < RSS_LIMIT &&
+    openedAfterwards(part);
   return { target, measured, verdict: verdict(ok) };
 }
 
 /** A good request after the flood was served (or, in a smoke run that did not wait, told to come back). */
 function openedAfterwards(part: DPoPFloodPart): boolean {
-  return part.afterwards === 201 || (!part.retriedAfterwards && part.afterwards === 503);
+  return (
+    part.afterwards === 201 ||
+    (!part.retriedAfterwards && part.afterwards === 503)
+  );
 }
 
 export function mb(bytes: number): string {
@@ -369,13 +594,22 @@ export function mb(bytes: number): string {
 }
 
 function signedMb(bytes: number): string {
-  return `${bytes >= 0 ? "+" : "−"}${(Math.abs(bytes) / 1024 / 1024).toFixed(1)} MB`;
+  return `${bytes >= 0 ? "+" : "−"}${(Math.abs(bytes) / 1024 / 1024).toFixed(
+    1
+  )} MB`;
 }
 
 /** `+N µs (P %)`: the CPU per request `a` costs over `b` (median of per-round differences; the share of `b`'s median). */
 export function added(a: Measurement, b: Measurement): string {
   const n = Math.min(a.cpuPerRequest.length, b.cpuPerRequest.length);
-  const more = median(Array.from({ length: n }, (_, i) => a.cpuPerRequest[i]! - b.cpuPerRequest[i]!));
+  const more = median(
+    Array.from(
+      { length: n },
+      (_, i) => a.cpuPerRequest[i]! - b.cpuPerRequest[i]!
+    )
+  );
   const sign = more >= 0 ? "+" : "−";
-  return `${sign}${Math.abs(more).toFixed(0)} µs (${sign}${Math.abs((more / median(b.cpuPerRequest)) * 100).toFixed(0)} %)`;
+  return `${sign}${Math.abs(more).toFixed(0)} µs (${sign}${Math.abs(
+    (more / median(b.cpuPerRequest)) * 100
+  ).toFixed(0)} %)`;
 }

@@ -66,7 +66,9 @@ export class ChildServer {
       server.url = ready.url;
     } catch (error) {
       await server.stop();
-      throw error;
+      // what the process said on its way out is the diagnosis: a config line, a stack
+      const said = server.stderr.trim();
+      throw said === "" ? error : new Error(`${(error as Error).message}; its stderr: ${said.slice(-1000)}`);
     }
     server.sampleRss();
     return server;
@@ -186,6 +188,10 @@ export function appEnv(kind: AppKind, spec: Omit<ServerSpec, "kind">): Env {
     LOG_LEVEL: spec.logLevel ?? "info",
     ...(spec.traces === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: spec.traces }),
   };
+  return { ...ownEnv(kind, spec, common), ...spec.env };
+}
+
+function ownEnv(kind: AppKind, spec: Omit<ServerSpec, "kind">, common: Env): Env {
   switch (kind) {
     case "auth-server":
       return {
@@ -214,7 +220,7 @@ function required(value: string | undefined, name: string): string {
 
 /** Variables our apps read (their src/config.ts, and `<NAME>_FILE` for secrets): a server's configuration comes from its spec, never from the shell. */
 const APP_VARIABLES =
-  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS|OTEL_[A-Z_]+|DPOP_[A-Z_]+|PUBLIC_URL|TRUST_PROXY)$/;
+  /^(NODE_ENV|NODE_OPTIONS|LOG_LEVEL|PORT|HOST|DATA_DIR|ISSUER|AUDIENCE|AUTH_SERVER_URL|PAYMENT_SERVICE_URL|PAYMENT_AUDIENCE|PAYMENT_RESOURCE|PAYMENT_SCOPE|ACCESS_TOKEN_TTL|SIGNING_ALG|SIGNING_KEYS|KEY_[A-Z_]+|CLIENTS|CLIENTS_FILE|CLIENT_[A-Z_]+|CHARGE_LIMIT|SETTLE_WAIT_MS|RETRY_MAX_DELAY_MS|DATABASE_URL|REDIS_URL|OTEL_[A-Z_]+|DPOP_[A-Z_]+|PUBLIC_URL|TRUST_PROXY)$/;
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };

@@ -34,6 +34,8 @@ export interface ServerSpec {
   issuer?: string;
   /** order-service: where payment-service listens. */
   paymentUrl?: string;
+  /** Our apps: more environment, as an operator would set it (the shared stores: `DATABASE_URL`, `REDIS_URL`, `KEY_ENCRYPTION_KEY_FILE`). */
+  env?: Record<string, string>;
   /**
    * DPoP at a resource server (RFC 9449 §7): payment-service's `DPOP_MODE`,
    * or the mode of the bench's guarded charge server's `createDPoPVerifier`;

@@ -1,6 +1,6 @@
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import type { Clock } from "./clock.js";
-import { InvalidClientError, ServerError, TooManyRequestsError } from "./errors.js";
+import { InvalidClientError, OAuthError, ServerError, TooManyRequestsError } from "./errors.js";
 import { jwsHasDuplicateMemberNames } from "./json.js";
 import type { ClientKey, ClientRegistration, ClientRegistry } from "./registry.js";
 import { MemoryUsedIdentifiers, ReplayQuotaError, type UsedIdentifiers } from "./used-identifiers.js";
@@ -107,6 +107,8 @@ export class ClientAssertionVerifier {
       if (error instanceof ReplayQuotaError) {
         throw new TooManyRequestsError("too many client assertions from this client in flight; retry shortly", this.maxLifetime);
       }
+      // a store that cannot answer (StoreUnavailableError) says so itself: never a replay let through
+      if (error instanceof OAuthError) throw error;
       throw new ServerError("too many client assertions in flight; retry shortly");
     }
     if (!fresh) throw new InvalidClientError("the client assertion was already used (jti replayed)");

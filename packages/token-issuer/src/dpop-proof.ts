@@ -1,5 +1,5 @@
 import { checkProof, NonceNeeded, ProofCheckFailed, type DPoPNonces } from "@m2m/dpop-proof";
-import { InvalidDPoPProofError, ServerError, TooManyRequestsError, UseDPoPNonceError } from "./errors.js";
+import { InvalidDPoPProofError, OAuthError, ServerError, TooManyRequestsError, UseDPoPNonceError } from "./errors.js";
 import { ASSERTION_ALGORITHMS } from "./registry-file.js";
 import { ReplayQuotaError, type UsedIdentifiers } from "./used-identifiers.js";
 
@@ -93,6 +93,8 @@ export class DPoPProofVerifier {
       fresh = await this.options.usedIdentifiers.use(`DPoP ${proof.jkt}`, proof.jti, until, now);
     } catch (error) {
       if (error instanceof ReplayQuotaError) throw new TooManyRequestsError("too many DPoP proofs of this key in flight; retry shortly", this.maxAge);
+      // a shared store that cannot answer (StoreUnavailableError: 503, Retry-After) says so itself
+      if (error instanceof OAuthError) throw error;
       throw new ServerError("too many DPoP proofs in flight; retry shortly");
     }
     if (!fresh) throw new InvalidDPoPProofError("jti was used before by this key");

@@ -156,3 +156,23 @@ export class ServerError extends OAuthError {
     super(status === 503 ? "temporarily_unavailable" : "server_error", status, description);
   }
 }
+
+/**
+ * A store the request needs cannot answer now (the failure counts, the
+ * used-identifier cache, the trusted callers): `503 temporarily_unavailable`
+ * with `Retry-After` (RFC 6749 §4.1.2.1, RFC 9110 §15.6.4). The token
+ * endpoint fails closed: a request whose checks cannot be made is refused,
+ * never let through unchecked. Store implementations throw this for an
+ * outage (connection refused, timed out), so the answer is the same whichever store failed.
+ */
+export class StoreUnavailableError extends OAuthError {
+  constructor(
+    /** Which store, for the log only: never sent to the client. */
+    readonly store: string,
+    readonly retryAfterSeconds = 3,
+  ) {
+    super("temporarily_unavailable", 503, "the authorization server cannot check this request now; retry shortly", {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}

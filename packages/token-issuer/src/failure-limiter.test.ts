@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { TooManyRequestsError } from "./errors.js";
+import { StoreUnavailableError, TooManyRequestsError } from "./errors.js";
+import { MemoryFailureCounts } from "./failure-counts.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { MemoryTrustedCallers } from "./trusted-callers.js";
 
@@ -12,7 +14,7 @@ function limiter(options: Partial<FailureLimiterOptions> = {}) {
 /** One attempt that fails, as a wrong credential does; `undefined` when it was let through, else the refusal. */
 async function fail(l: FailureLimiter, clientId: string | undefined, address: string, registered = true): Promise<TooManyRequestsError | undefined> {
   try {
-    await l.begin(clientId, registered, address);
+    (await l.begin(clientId, registered, address)).failed();
     return undefined;
   } catch (error) {
     if (error instanceof TooManyRequestsError) return error;
@@ -37,11 +39,39 @@ describe("FailureLimiter", () => {
     expect(await fail(l, "order-service", "10.0.0.9")).toBeUndefined();
   });
 
-  it("counts an attempt before its credential is checked: of 300 at once, 21 are let through", async () => {
+  it("counts an attempt before its credential is checked: of 300 guesses at once, 21 are let through", async () => {
     const { limiter: l } = limiter();
-    const settled = await Promise.allSettled(Array.from({ length: 300 }, () => l.begin("order-service", true, "10.0.0.10")));
+    const guess = async () => {
+      const attempt = await l.begin("order-service", true, "10.0.0.10");
+      await sleep(5); // the check of a wrong credential
+      attempt.failed();
+    };
+    const settled = await Promise.allSettled(Array.from({ length: 300 }, guess));
     expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(21);
     expect(settled.filter((s) => s.status === "rejected" && s.reason instanceof TooManyRequestsError)).toHaveLength(279);
+  });
+
+  it("counts attempts still being checked, and refuses once the wait for them is over: none is let through unchecked", async () => {
+    const { limiter: l } = limiter({ busyWaitMs: 30 });
+    // 21 attempts whose checks never end: the 22nd waits for them, then is refused
+    for (let i = 0; i < 21; i++) await l.begin("order-service", true, "10.0.0.12");
+    const refused = await fail(l, "order-service", "10.0.0.12");
+    expect(refused?.status).toBe(429);
+    expect(refused?.headers["Retry-After"]).toBe("1");
+  });
+
+  it("never refuses a client's own burst: 64 concurrent requests with the right secret all get through, from a trusted address or a new one", async () => {
+    for (const trustedFirst of [true, false]) {
+      const { limiter: l } = limiter();
+      if (trustedFirst) await succeed(l, "order-service", "10.0.0.13");
+      const request = async () => {
+        const attempt = await l.begin("order-service", true, "10.0.0.13");
+        await sleep(2); // the check of the right credential
+        await attempt.succeeded("order-service");
+      };
+      const settled = await Promise.allSettled(Array.from({ length: 64 }, request));
+      expect(settled.filter((s) => s.status === "rejected"), `trusted first: ${trustedFirst}`).toEqual([]);
+    }
   });
 
   it("stops counting an attempt that succeeds", async () => {
@@ -104,13 +134,28 @@ describe("FailureLimiter", () => {
   });
 
   it("keeps bounded memory under a flood of distinct addresses and made-up ids, without resetting a real client's count", async () => {
-    const { limiter: l } = limiter({ maxEntries: 100 });
+    const counts = new MemoryFailureCounts(100);
+    const { limiter: l } = limiter({ counts });
     for (let i = 0; i < 21; i++) await fail(l, "order-service", "192.0.2.3");
     for (let i = 0; i < 10_000; i++) await fail(l, `made-up-${i}`, `addr-${i}`, false);
-    const tables = l as unknown as { addresses: Map<string, unknown>; unknownClients: Map<string, unknown> };
-    expect(tables.addresses.size).toBeLessThanOrEqual(100);
-    expect(tables.unknownClients.size).toBeLessThanOrEqual(100);
+    const { tables } = counts as unknown as { tables: Map<string, Map<string, unknown>> };
+    expect(tables.get("address")!.size).toBeLessThanOrEqual(100);
+    expect(tables.get("unknown-client")!.size).toBeLessThanOrEqual(100);
     expect((await fail(l, "order-service", "192.0.2.4"))?.status).toBe(429);
+  });
+});
+
+describe("FailureLimiter, when its stores fail", () => {
+  it("refuses with 503 and Retry-After when the counts cannot answer, and never lets the attempt through", async () => {
+    const counts = { reserve: () => Promise.reject(new StoreUnavailableError("failure counts")) };
+    const { limiter: l } = limiter({ counts });
+    const refusal = await l.begin("order-service", true, "10.0.0.20").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(StoreUnavailableError);
+    expect((refusal as StoreUnavailableError).status).toBe(503);
+    expect((refusal as StoreUnavailableError).headers["Retry-After"]).toBe("3");
   });
 });
 

@@ -31,9 +31,11 @@ export type { ClientAuthMethod } from "./client-auth.js";
 export type { IntrospectionResponse } from "./introspection.js";
 export type { AuthorizationServerMetadata } from "./metadata.js";
 
-/** Signing keys: loaded from files, generated, rotated (announce → sign → retire), published as a JWK Set. */
-export { rotateKeyDirectory, SigningKeys } from "./signing-keys.js";
-export type { LoadedKey, SigningKeysOptions } from "./signing-keys.js";
+/** Signing keys: kept in a key ring (files, or a database), generated, rotated (announce → sign → retire), published as a JWK Set. */
+export { rotateKeyDirectory, rotateKeys, SigningKeys } from "./signing-keys.js";
+export type { KeyLocation, LoadedKey, SigningKeysOptions, SigningKeysSchedule } from "./signing-keys.js";
+export type { KeyRing, KeyRingChange } from "./key-ring.js";
+export type { NewKey, StoredKey } from "./key-files.js";
 /** The algorithms access tokens are signed with, and the key file format's rules. */
 export { isKeyFileName, KeyFileError, SIGNING_ALGORITHMS } from "./key-files.js";
 export type { SigningAlgorithm } from "./key-files.js";
@@ -52,10 +54,14 @@ export type { SecretHashAlgorithm } from "./secret-hash.js";
 export type { FailureLimiterOptions } from "./failure-limiter.js";
 
 /**
- * What must outlive a request, behind small interfaces (`TokenIssuerOptions.stores`):
- * the callers that have authenticated, and the client assertion `jti`s already used.
- * The in-memory implementations are the defaults; a server implements both on its database.
+ * What must outlive a request, or be seen by every instance, behind small interfaces
+ * (`TokenIssuerOptions.stores`): the callers that have authenticated, the client
+ * assertion `jti`s already used, and the failure counts. The in-memory implementations
+ * are the defaults; a server implements them on its database, or on Redis.
+ * A store in an outage throws `StoreUnavailableError` (503, fail closed).
  */
+export { MemoryFailureCounts } from "./failure-counts.js";
+export type { FailureBucket, FailureCounts, FailureReservation, FailureTable } from "./failure-counts.js";
 export { MemoryTrustedCallers } from "./trusted-callers.js";
 export type { TrustedCallers } from "./trusted-callers.js";
 export { MemoryUsedIdentifiers, ReplayQuotaError } from "./used-identifiers.js";
@@ -73,6 +79,7 @@ export {
   InvalidTargetError,
   OAuthError,
   ServerError,
+  StoreUnavailableError,
   TooManyRequestsError,
   UnsupportedGrantTypeError,
   UseDPoPNonceError,

@@ -12,16 +12,20 @@ export class KeyFileError extends Error {
   override name = "KeyFileError";
 }
 
-/** A private signing key as read from disk, not yet imported. */
-export interface StoredKey {
+/** A private signing key and when it signs, not yet imported. */
+export interface NewKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   /** The private JWK (with `kid` and `alg`). */
   readonly privateJwk: JWK;
   /** When it starts signing, ms since the epoch. */
   readonly activatesAt: number;
-  /** The file it came from. */
-  readonly file: string;
+}
+
+/** A private signing key as a key ring holds it. */
+export interface StoredKey extends NewKey {
+  /** Where it is kept, for messages: its file, or its row. */
+  readonly source: string;
 }
 
 /**
@@ -79,7 +83,7 @@ async function readKeyFile(file: string, defaultAlg: SigningAlgorithm): Promise<
   const exported = keyObject.export({ format: "jwk" }) as JWK;
   const kid = typeof meta.kid === "string" && meta.kid !== "" ? meta.kid : await calculateJwkThumbprint(exported);
   const activatesAt = typeof meta.activates_at === "number" ? Math.round(meta.activates_at * 1000) : Math.floor(mtimeMs);
-  return { kid, alg, privateJwk: { ...exported, kid, alg, use: "sig" }, activatesAt, file };
+  return { kid, alg, privateJwk: { ...exported, kid, alg, use: "sig" }, activatesAt, source: file };
 }
 
 function algorithmFor(key: KeyObject, declared: string | undefined, fallback: SigningAlgorithm, file: string): SigningAlgorithm {
@@ -97,27 +101,31 @@ function algorithmFor(key: KeyObject, declared: string | undefined, fallback: Si
   return implied.includes(fallback) ? fallback : implied[0]!;
 }
 
-/**
- * Generates a key pair for `alg` and writes it as a private JWK file
- * `<kid>.json` (mode 0600, in a 0700 directory), atomically: written to a
- * temporary name, then renamed, so a reader never sees half a key.
- */
-export async function writeNewKey(dir: string, alg: SigningAlgorithm, activatesAt: number): Promise<StoredKey> {
+/** A new key pair for `alg`, as a private JWK whose `kid` is its RFC 7638 thumbprint. */
+export async function generateKey(alg: SigningAlgorithm, activatesAt: number): Promise<NewKey> {
   const privateKey = await generatePrivateKey(alg);
   const exported = privateKey.export({ format: "jwk" }) as JWK;
   const kid = await calculateJwkThumbprint(exported);
-  const privateJwk: JWK = { ...exported, kid, alg, use: "sig" };
-  const file = join(dir, `${kid}.json`);
+  return { kid, alg, privateJwk: { ...exported, kid, alg, use: "sig" }, activatesAt };
+}
+
+/**
+ * Writes a key as a private JWK file `<kid>.json` (mode 0600, in a 0700
+ * directory), atomically: written to a temporary name, then renamed, so a
+ * reader never sees half a key.
+ */
+export async function writeKeyFile(dir: string, key: NewKey): Promise<StoredKey> {
+  const file = join(dir, `${key.kid}.json`);
   const temporary = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // activates_at is a NumericDate (RFC 7519 §2): seconds, with a fraction so keys made in one second still order.
-    await writeFile(temporary, `${JSON.stringify({ ...privateJwk, activates_at: activatesAt / 1000 })}\n`, { mode: 0o600, flag: "wx" });
+    await writeFile(temporary, `${JSON.stringify({ ...key.privateJwk, activates_at: key.activatesAt / 1000 })}\n`, { mode: 0o600, flag: "wx" });
     await rename(temporary, file);
   } catch (error) {
     throw new KeyFileError(`cannot write a key to ${dir} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
-  return { kid, alg, privateJwk, activatesAt, file };
+  return { ...key, source: file };
 }
 
 /** Deletes a key file (a key past its publication window). */

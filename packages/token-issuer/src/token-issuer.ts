@@ -5,6 +5,7 @@ import { presentedCredentials, type ClientAuthMethod, type PresentedCredentials 
 import { systemClock, type Clock } from "./clock.js";
 import { DPoPNonces } from "@m2m/dpop-proof";
 import { DPoPProofVerifier, type VerifiedDPoPProof } from "./dpop-proof.js";
+import type { FailureCounts } from "./failure-counts.js";
 import { InvalidClientError, InvalidDPoPProofError, InvalidRequestError, OAuthError, UnsupportedGrantTypeError } from "./errors.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { inspectToken, type IntrospectionResponse } from "./introspection.js";
@@ -88,14 +89,17 @@ export interface TokenIssuerOptions {
   /** The realm of the Basic challenge (default: the issuer). */
   realm?: string;
   /** The brute-force limits (default: 20 failures per client, 100 per address, per minute). */
-  limits?: Omit<FailureLimiterOptions, "clock" | "trusted">;
+  limits?: Omit<FailureLimiterOptions, "clock" | "trusted" | "counts">;
   /**
-   * Where what must outlive a request is kept: the callers that have
-   * authenticated, and the client assertions already used. Default: this
-   * process's memory, forgotten at restart; a server keeps both in its
-   * database (apps/auth-server does).
+   * Where what must outlive a request, or be seen by every instance, is
+   * kept: the callers that have authenticated, the client assertions already
+   * used, and the failure counts. Default: this process's memory, forgotten
+   * at restart; apps/auth-server keeps the first two in its database, and
+   * all three where every instance shares them when it runs as several.
+   * A store that cannot answer throws `StoreUnavailableError`: the request
+   * is refused with 503, never let through unchecked.
    */
-  stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers };
+  stores?: { trustedCallers?: TrustedCallers; usedIdentifiers?: UsedIdentifiers; failureCounts?: FailureCounts };
   /** Sender-constrained tokens (RFC 9449): how proofs are checked, and whether nonces are required. */
   dpop?: DPoPOptions;
   /** Called for every token issued, before the response leaves (log `token.issued` here). */
@@ -162,7 +166,7 @@ export class TokenIssuer {
     this.clock = options.clock ?? systemClock;
     this.realm = options.realm ?? options.issuer;
     this.events = tracedListeners(options);
-    this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers });
+    this.limiter = new FailureLimiter({ ...options.limits, clock: this.clock, trusted: options.stores?.trustedCallers, counts: options.stores?.failureCounts });
     const usedIdentifiers = options.stores?.usedIdentifiers ?? new MemoryUsedIdentifiers();
     this.assertions = new ClientAssertionVerifier({ issuer: this.issuer, clock: this.clock, usedIdentifiers });
     const dpop = options.dpop ?? {};
@@ -312,7 +316,8 @@ export class TokenIssuer {
       result = await this.verifyCredentials(presented, registry);
     } catch (error) {
       // a wrong credential stays counted; anything else (a store that failed) was not a guess
-      if (!(error instanceof InvalidClientError)) attempt.abandoned();
+      if (error instanceof InvalidClientError) attempt.failed();
+      else attempt.abandoned();
       throw error;
     }
     await attempt.succeeded(result.client.clientId);

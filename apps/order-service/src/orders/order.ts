@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /** The states of an order. `pending` until the charge is known to have succeeded or failed. */
 export type OrderStatus = "pending" | "paid" | "payment_failed";
 
@@ -19,4 +21,9 @@ export interface Order extends OrderRequest {
   reason?: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What "the same request" means for an `Idempotency-Key`: the same three fields. */
+export function hashOrderRequest(request: OrderRequest): string {
+  return createHash("sha256").update(JSON.stringify([request.customerId, request.amount, request.currency])).digest("hex");
 }

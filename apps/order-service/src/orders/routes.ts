@@ -2,11 +2,11 @@ import { Router, type Response } from "express";
 import { HttpError, jsonBody, parseIdempotencyKey, type Logger } from "@m2m/service-kit";
 import type { Order } from "./order.js";
 import type { Settler } from "./settler.js";
-import type { OrderStore } from "./store.js";
+import type { OrderBook } from "./order-book.js";
 import { parseOrderRequest } from "./validate.js";
 
 export interface OrderRoutesDeps {
-  store: OrderStore;
+  store: OrderBook;
   settler: Settler;
   logger: Logger;
   /** How long `POST /orders` waits for the charge before answering `202`, ms. */
@@ -39,13 +39,13 @@ export function orderRoutes(deps: OrderRoutesDeps): Router {
     // A replay waits on the attempt in flight, if any, but never starts one:
     // a client retrying its POST must not bypass the backoff.
     const attempt = result.kind === "created" ? settler.settle(order.id) : settler.inflight(order.id);
-    const current = (attempt ? await within(attempt, settleWaitMs) : undefined) ?? store.get(order.id) ?? order;
+    const current = (attempt ? await within(attempt, settleWaitMs) : undefined) ?? (await store.get(order.id)) ?? order;
     if (result.kind === "replayed") res.set("Idempotent-Replayed", "true");
     send(res, current);
   });
 
-  router.get("/orders/:id", (req, res) => {
-    const order = store.get(req.params.id);
+  router.get("/orders/:id", async (req, res) => {
+    const order = await store.get(req.params.id);
     if (!order) throw new HttpError(404, "not_found", "no such order");
     res.json(publicOrder(order));
   });

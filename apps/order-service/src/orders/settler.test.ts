@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../test/support/stand-ins.js";
 import type { ChargeOutcome, PaymentClient } from "./payment-client.js";
 import { Settler } from "./settler.js";
-import { OrderStore } from "./store.js";
+import { SqliteOrderBook } from "./sqlite-order-book.js";
 
 const cleanup: (() => void)[] = [];
 const NOW = 1_700_000_000_000;
@@ -14,9 +14,9 @@ afterEach(() => cleanup.splice(0).forEach((f) => f()));
 async function setup(charge: PaymentClient["charge"]) {
   const dir = tempDir();
   const file = join(dir.path, "orders.db");
-  const store = new OrderStore(file);
+  const store = new SqliteOrderBook(file);
   cleanup.push(() => {
-    store.close();
+    void store.close();
     dir.remove();
   });
   const settler = new Settler({ store, payments: { charge, close() {} }, logger: silentLogger(), clock: () => NOW, random: () => 0.5, baseDelayMs: 1_000, maxDelayMs: 8_000 });
@@ -45,10 +45,12 @@ describe("Settler", () => {
     const second = settler.settle(id);
     expect(second).toBe(first);
     expect(settler.isSettling(id)).toBe(true);
+    // the attempt reads the order first (the store is asynchronous), then charges
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     finish({ kind: "paid", chargeId: "ch_1" });
     await first;
     expect(calls).toBe(1);
-    expect(store.get(id)).toMatchObject({ status: "paid", chargeId: "ch_1" });
+    expect(await store.get(id)).toMatchObject({ status: "paid", chargeId: "ch_1" });
   });
 
   it("never settles an order twice", async () => {
@@ -60,7 +62,7 @@ describe("Settler", () => {
     await settler.settle(id);
     await settler.settle(id);
     expect(calls).toBe(1);
-    expect(store.get(id)).toMatchObject({ status: "payment_failed", reason: "card_declined" });
+    expect(await store.get(id)).toMatchObject({ status: "payment_failed", reason: "card_declined" });
   });
 
   it("schedules the next attempt with growing, capped backoff, and at least Retry-After", async () => {
@@ -76,11 +78,11 @@ describe("Settler", () => {
     for (let i = 0; i < 5; i++) {
       await settler.settle(id);
       waits.push(nextAttemptAt() - NOW);
-      expect(store.get(id)!.attempts).toBe(i + 1);
+      expect((await store.get(id))!.attempts).toBe(i + 1);
     }
     // ceilings 1s, 2s, 4s, 8s, 8s (capped), drawn at 0.5; the last honours Retry-After
     expect(waits).toEqual([500, 1_000, 2_000, 4_000, 20_000]);
-    expect(store.get(id)!.status).toBe("pending");
+    expect((await store.get(id))!.status).toBe("pending");
   });
 
   it("leaves the order pending when stopped mid-attempt", async () => {
@@ -88,6 +90,6 @@ describe("Settler", () => {
     const attempt = settler.settle(id);
     await settler.stop();
     expect((await attempt)?.status).toBe("pending");
-    expect(store.get(id)!.status).toBe("pending");
+    expect((await store.get(id))!.status).toBe("pending");
   });
 });

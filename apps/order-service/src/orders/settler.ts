@@ -2,10 +2,10 @@ import { setMaxListeners } from "node:events";
 import { describeSpan, inSpan, type Logger, type Span } from "@m2m/service-kit";
 import type { Order } from "./order.js";
 import type { ChargeOutcome, PaymentClient } from "./payment-client.js";
-import type { OrderStore } from "./store.js";
+import type { OrderBook } from "./order-book.js";
 
 export interface SettlerOptions {
-  store: OrderStore;
+  store: OrderBook;
   payments: PaymentClient;
   logger: Logger;
   clock?: () => number;
@@ -48,7 +48,7 @@ export class Settler {
   settle(id: string): Promise<Order | undefined> {
     const running = this.#inflight.get(id);
     if (running) return running;
-    if (this.#abort.signal.aborted) return Promise.resolve(this.#options.store.get(id));
+    if (this.#abort.signal.aborted) return this.#options.store.get(id);
     // one span per attempt: the order, its token, its charge (the worker's attempts start their own trace)
     const attempt = inSpan("Settler.settle", (span) => this.#attempt(id, span)).finally(() => this.#inflight.delete(id));
     this.#inflight.set(id, attempt);
@@ -64,6 +64,11 @@ export class Settler {
     return this.#inflight.has(id);
   }
 
+  /** The orders with an attempt in flight now, the worker's and the requests' alike. */
+  settling(): string[] {
+    return [...this.#inflight.keys()];
+  }
+
   /** Aborts the attempts in flight (their orders stay pending) and waits for them to end. */
   async stop(): Promise<void> {
     this.#abort.abort();
@@ -72,7 +77,7 @@ export class Settler {
 
   async #attempt(id: string, span: Span): Promise<Order | undefined> {
     const { store, payments, logger, clock } = this.#options;
-    const order = store.get(id);
+    const order = await store.get(id);
     if (!order || order.status !== "pending") return order;
     describeSpan(span, () => ({
       "order.id": order.id,
@@ -85,7 +90,7 @@ export class Settler {
     try {
       outcome = await abortable(payments.charge(order, this.#abort.signal), this.#abort.signal);
     } catch (error) {
-      if (this.#abort.signal.aborted) return store.open ? store.get(id) : order; // shutting down: stays pending, resumed at restart
+      if (this.#abort.signal.aborted) return store.open ? await store.get(id) : order; // shutting down: stays pending, resumed at restart
       logger.error({ err: error, order_id: id }, "order.attempt_failed");
       outcome = { kind: "retry", reason: "internal_error" };
     }
@@ -94,7 +99,7 @@ export class Settler {
     const now = clock();
     if (outcome.kind === "retry") {
       const delay = this.#delay(order.attempts, outcome.retryAfterSeconds);
-      store.reschedule(id, now + delay, outcome.reason, now);
+      await store.reschedule(id, now + delay, outcome.reason, now);
       logger.warn({ order_id: id, attempt: order.attempts + 1, reason: outcome.reason, retry_in_ms: delay }, "order.retry_scheduled");
       this.#options.onOutcome?.(outcome);
     } else {
@@ -102,7 +107,7 @@ export class Settler {
         outcome.kind === "paid"
           ? { status: "paid" as const, chargeId: outcome.chargeId }
           : { status: "payment_failed" as const, reason: outcome.reason };
-      if (store.settle(id, settled, now)) {
+      if (await store.settle(id, settled, now)) {
         logger.info(
           { order_id: id, status: settled.status, ...(outcome.kind === "paid" ? { charge_id: outcome.chargeId } : { reason: outcome.reason }) },
           "order.settled",

@@ -3,11 +3,11 @@ import { activeSpan, describeSpan, HttpError, type JsonReply, type Logger } from
 import type { ChargeOutcome } from "../metrics.js";
 import { chargeCreatedBody, chargeView, type Charge } from "./charge.js";
 import type { CardProcessor } from "./processor.js";
-import type { ChargeStore, StoredResponse } from "./store.js";
+import type { KeyHold, Ledger, StoredResponse } from "./ledger.js";
 import { parseChargeRequest, requestFingerprint, requiredIdempotencyKey } from "./validate.js";
 
 export interface ChargesDeps {
-  store: ChargeStore;
+  ledger: Ledger;
   processor: CardProcessor;
   logger: Logger;
   /** Milliseconds since the epoch, for `createdAt`. Default `Date.now`. */
@@ -34,9 +34,11 @@ export interface ChargeAttempt {
  * the client that used it (the token's `client_id`). The first request with a
  * key is charged, and the charge, the key, the request fingerprint and the
  * response are written in one transaction; the same key with the same request
- * gets that response again (same charge id, also after a restart), with
- * another request `422 idempotency_key_reused`, and while the first is still
- * with the processor `409 idempotency_key_in_use`.
+ * gets that response again (same charge id, also after a restart, and at any
+ * instance sharing the ledger), with another request `422
+ * idempotency_key_reused`, and while the first is still with the processor
+ * `409 idempotency_key_in_use` (at another instance: whatever the body,
+ * since only the instance processing it knows the first request).
  */
 export class Charges {
   /** Keys whose first request is with the processor now, and that request's fingerprint. */
@@ -49,20 +51,24 @@ export class Charges {
 
   /** Charges once per (client, key); throws `HttpError`s for the client's mistakes. */
   async create(attempt: ChargeAttempt): Promise<JsonReply> {
-    const { store, processor, logger } = this.deps;
+    const { ledger, processor, logger } = this.deps;
     const key = requiredIdempotencyKey(attempt.idempotencyKey);
     const request = parseChargeRequest(attempt.body);
     const { clientId } = attempt;
     const fingerprint = requestFingerprint(request);
 
-    const stored = store.findResponse(clientId, key);
-    if (stored) return this.replay(stored, fingerprint);
+    // held here first, with the first request's fingerprint: a second one here gets 409 or 422 at once
     const lock = `${clientId}\n${key}`;
     const running = this.inProgress.get(lock);
     if (running !== undefined) throw running === fingerprint ? keyInUse() : keyReused();
 
     this.inProgress.set(lock, fingerprint);
+    let hold: KeyHold | undefined;
     try {
+      // then against every other instance sharing the ledger, which also says whether the key was recorded
+      hold = await ledger.hold(clientId, key);
+      if (hold === undefined) throw keyInUse();
+      if (hold.existing) return this.replay(hold.existing, fingerprint);
       const decision = await processor.authorize(request);
       const charge: Charge = {
         id: newChargeId(),
@@ -74,7 +80,7 @@ export class Charges {
       const response = decision.approved
         ? { status: 201, body: chargeCreatedBody(charge) }
         : { status: 402, body: { error: "card_declined", error_description: decision.reason } };
-      const result = store.record({ charge, idempotencyKey: key, fingerprint, response });
+      const result = await hold.record({ charge, idempotencyKey: key, fingerprint, response });
       if (!result.created) return this.replay(result.existing, fingerprint);
       logger.info(
         { charge_id: charge.id, order_id: charge.orderId, amount: charge.amount, currency: charge.currency, status: charge.status },
@@ -90,13 +96,14 @@ export class Charges {
       }));
       return response;
     } finally {
+      await hold?.release();
       this.inProgress.delete(lock);
     }
   }
 
   /** `GET /charges/:id`: the charge, or `404 not_found`. */
-  view(id: string): JsonReply {
-    const charge = this.deps.store.getCharge(id);
+  async view(id: string): Promise<JsonReply> {
+    const charge = await this.deps.ledger.getCharge(id);
     if (!charge) throw new HttpError(404, "not_found", "no such charge");
     return { status: 200, body: chargeView(charge) };
   }

@@ -28,8 +28,8 @@ export function chargeRoutes(deps: {
     const reply = await inSpan("Charges.create", () => charges.create(attempt));
     sendReply(res, reply);
   });
-  router.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", ...events }), (req, res) => {
-    sendReply(res, charges.view(String(req.params.id)));
+  router.get("/charges/:id", requireAccessToken(verifier, { realm: REALM, scope: "charge:read", ...events }), async (req, res) => {
+    sendReply(res, await charges.view(String(req.params.id)));
   });
   return router;
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../test/support/stand-ins.js";
-import { OrderStore } from "./store.js";
+import { SqliteOrderBook } from "./sqlite-order-book.js";
 
 const cleanup: (() => void)[] = [];
 afterEach(() => cleanup.splice(0).forEach((f) => f()));
@@ -9,13 +9,13 @@ afterEach(() => cleanup.splice(0).forEach((f) => f()));
 function openStore() {
   const dir = tempDir();
   const file = join(dir.path, "orders.db");
-  const stores: OrderStore[] = [];
+  const stores: SqliteOrderBook[] = [];
   cleanup.push(() => {
     stores.forEach((s) => s.close());
     dir.remove();
   });
   return () => {
-    const store = new OrderStore(file);
+    const store = new SqliteOrderBook(file);
     stores.push(store);
     return store;
   };
@@ -23,7 +23,7 @@ function openStore() {
 
 const order = (amount = 1299) => ({ customerId: "cus_1", amount, currency: "EUR" });
 
-describe("OrderStore", () => {
+describe("SqliteOrderBook", () => {
   it("commits the creations of one event-loop turn together, and a failing one fails alone", async () => {
     const open = openStore();
     const store = open();
@@ -31,11 +31,11 @@ describe("OrderStore", () => {
     const results = await Promise.allSettled([store.create(order(), undefined, 1), store.create(order(0), undefined, 1), store.create(order(5), undefined, 1)]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const ids = results.flatMap((r) => (r.status === "fulfilled" && r.value.kind === "created" ? [r.value.order.id] : []));
-    store.close();
+    await store.close();
 
     const reopened = open();
-    expect(ids.map((id) => reopened.get(id)?.status)).toEqual(["pending", "pending"]);
-    expect(reopened.due(Number.MAX_SAFE_INTEGER, 10)).toHaveLength(2);
+    expect(await Promise.all(ids.map(async (id) => (await reopened.get(id))?.status))).toEqual(["pending", "pending"]);
+    expect(await reopened.claimDue(Number.MAX_SAFE_INTEGER, 10)).toHaveLength(2);
   });
 
   it("sees an Idempotency-Key used earlier in the same group", async () => {
@@ -54,20 +54,20 @@ describe("OrderStore", () => {
     const open = openStore();
     const store = open();
     const creating = store.create(order(), "late", 1);
-    store.close();
+    void store.close();
     const result = await creating;
     expect(result.kind).toBe("created");
-    expect(open().get(result.kind === "created" ? result.order.id : "")?.status).toBe("pending");
+    expect((await open().get(result.kind === "created" ? result.order.id : ""))?.status).toBe("pending");
   });
 
   it("settles a pending order once, and never changes it again", async () => {
     const store = openStore()();
     const created = await store.create(order(), undefined, 1);
     const id = created.kind === "created" ? created.order.id : "";
-    expect(store.settle(id, { status: "paid", chargeId: "ch_1" }, 2)).toBe(true);
-    expect(store.settle(id, { status: "payment_failed", reason: "card_declined" }, 3)).toBe(false);
-    store.reschedule(id, 99, "late", 4);
-    expect(store.get(id)).toMatchObject({ status: "paid", chargeId: "ch_1", attempts: 0 });
-    expect(store.due(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    expect(await store.settle(id, { status: "paid", chargeId: "ch_1" }, 2)).toBe(true);
+    expect(await store.settle(id, { status: "payment_failed", reason: "card_declined" }, 3)).toBe(false);
+    await store.reschedule(id, 99, "late", 4);
+    expect(await store.get(id)).toMatchObject({ status: "paid", chargeId: "ch_1", attempts: 0 });
+    expect(await store.claimDue(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 });

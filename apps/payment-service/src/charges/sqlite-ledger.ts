@@ -1,37 +1,6 @@
 import Database from "better-sqlite3";
 import type { Charge } from "./charge.js";
-
-/** The answer given for an idempotency key, kept to be given again. */
-export interface StoredResponse {
-  chargeId: string;
-  orderId: string;
-  fingerprint: string;
-  status: number;
-  body: Record<string, unknown>;
-}
-
-export interface NewCharge {
-  charge: Charge;
-  idempotencyKey: string;
-  fingerprint: string;
-  response: { status: number; body: Record<string, unknown> };
-}
-
-export type RecordResult = { created: true } | { created: false; existing: StoredResponse };
-
-/** The ledger: charges and the idempotency keys that made them. */
-export interface ChargeStore {
-  /** The response already given for this client's key, if any. */
-  findResponse(clientId: string, idempotencyKey: string): StoredResponse | undefined;
-  /**
-   * Records the charge, the idempotency key, the request fingerprint and the
-   * response in one transaction. If the key was recorded meanwhile (another
-   * process sharing the file), nothing is written and that record returns.
-   */
-  record(entry: NewCharge): RecordResult;
-  getCharge(id: string): Charge | undefined;
-  close(): void;
-}
+import type { Ledger, NewCharge, RecordResult, StoredResponse } from "./ledger.js";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS charges (
@@ -54,6 +23,7 @@ const SCHEMA = `
     created_at      TEXT NOT NULL,
     PRIMARY KEY (client_id, key)
   ) STRICT, WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
 `;
 // WITHOUT ROWID: each table is one B-tree on its key, not a rowid tree plus a
 // separate index, so a charge writes half the pages to the WAL. No index on
@@ -79,13 +49,14 @@ interface KeyRow {
 }
 
 /**
- * Opens (or creates) the SQLite ledger at `file`. WAL journal with
- * `synchronous = NORMAL`: a committed charge survives the process being
- * killed (SIGKILL included), which is the failure this service is tested
- * against; surviving a power cut as well would take `synchronous = FULL`
- * and an fsync per charge.
+ * Opens (or creates) the SQLite {@link Ledger} at `file`, for one process.
+ * WAL journal with `synchronous = NORMAL`: a committed charge survives the
+ * process being killed (SIGKILL included), which is the failure this
+ * service is tested against; surviving a power cut as well would take
+ * `synchronous = FULL` and an fsync per charge. A key is held within this
+ * process only (the caller's own map): several instances need PostgreSQL.
  */
-export function openChargeStore(file: string): ChargeStore {
+export function openSqliteLedger(file: string): Ledger {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
@@ -104,6 +75,7 @@ export function openChargeStore(file: string): ChargeStore {
     INSERT INTO idempotency_keys (client_id, key, fingerprint, charge_id, response_status, response_body, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const selectCharge = db.prepare<[string], ChargeRow>("SELECT * FROM charges WHERE id = ?");
+  const pruneKeys = db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?");
 
   const findResponse = (clientId: string, key: string): StoredResponse | undefined => {
     const row = findKey.get(clientId, key);
@@ -134,10 +106,18 @@ export function openChargeStore(file: string): ChargeStore {
   });
 
   return {
-    findResponse,
-    // IMMEDIATE takes the write lock before the check, so two processes cannot both miss the key
-    record: (entry) => recordTx.immediate(entry),
-    getCharge(id) {
+    async hold(clientId, key) {
+      return {
+        existing: findResponse(clientId, key),
+        // IMMEDIATE takes the write lock before the check; the primary key would refuse a second row anyway
+        record: async (entry) => recordTx.immediate(entry),
+        release: async () => undefined,
+      };
+    },
+    async pruneKeys(before) {
+      return pruneKeys.run(new Date(before).toISOString()).changes;
+    },
+    async getCharge(id) {
       const row = selectCharge.get(id);
       return (
         row && {
@@ -152,7 +132,7 @@ export function openChargeStore(file: string): ChargeStore {
         }
       );
     },
-    close() {
+    async close() {
       if (db.open) db.close();
     },
   };

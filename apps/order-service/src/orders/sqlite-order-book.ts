@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { Order, OrderRequest, OrderStatus } from "./order.js";
+import { hashOrderRequest, type Order, type OrderRequest, type OrderStatus } from "./order.js";
+import type { CreateResult, OrderBook, PendingOrder, Settlement } from "./order-book.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS orders (
@@ -39,23 +40,6 @@ interface Row {
   updated_at: string;
 }
 
-/** A pending order as the settlement loop sees it. */
-export interface PendingOrder extends Order {
-  attempts: number;
-}
-
-export type CreateResult =
-  | { kind: "created"; order: Order }
-  | { kind: "replayed"; order: Order }
-  /** The key was used before with another body. */
-  | { kind: "conflict" };
-
-/**
- * Orders in SQLite (better-sqlite3, WAL). A new order is synced to disk
- * (`synchronous = FULL`) before its creation resolves, hence before any call
- * about it leaves the service: no crash can lose an order whose charge was
- * sent. Other writes commit before their method returns.
- */
 interface PendingCreate {
   request: OrderRequest;
   idempotencyKey: string | undefined;
@@ -64,7 +48,15 @@ interface PendingCreate {
   reject(error: unknown): void;
 }
 
-export class OrderStore {
+/**
+ * The {@link OrderBook} in SQLite (better-sqlite3, WAL), for one process: the
+ * settler's own map keeps one attempt per order, so no lease is needed. A new
+ * order is synced to disk (`synchronous = FULL`) before its creation
+ * resolves, hence before any call about it leaves the service: no crash can
+ * lose an order whose charge was sent. Other writes commit before their
+ * method returns.
+ */
+export class SqliteOrderBook implements OrderBook {
   readonly #db: Database.Database;
   readonly #pending: PendingCreate[] = [];
   readonly #statements;
@@ -93,8 +85,9 @@ export class OrderStore {
         `UPDATE orders SET attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_error = @lastError, updated_at = @now
          WHERE id = @id AND status = 'pending'`,
       ),
-      due: this.#db.prepare<[number, number], Row>(
-        "SELECT * FROM orders WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+      due: this.#db.prepare<[number, string, number], Row>(
+        `SELECT * FROM orders WHERE status = 'pending' AND next_attempt_at <= ?
+         AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at LIMIT ?`,
       ),
       resume: this.#db.prepare("UPDATE orders SET next_attempt_at = MIN(next_attempt_at, ?) WHERE status = 'pending'"),
     };
@@ -147,7 +140,7 @@ export class OrderStore {
   }
 
   #createOne({ request, idempotencyKey, now }: PendingCreate): CreateResult {
-    const requestHash = hashRequest(request);
+    const requestHash = hashOrderRequest(request);
     if (idempotencyKey !== undefined) {
       const existing = this.#statements.byKey.get(idempotencyKey);
       if (existing) return existing.request_hash === requestHash ? { kind: "replayed", order: toOrder(existing) } : { kind: "conflict" };
@@ -164,13 +157,13 @@ export class OrderStore {
     return { kind: "created", order: toOrder(this.#statements.byId.get(id)!) };
   }
 
-  get(id: string): PendingOrder | undefined {
+  async get(id: string): Promise<PendingOrder | undefined> {
     const row = this.#statements.byId.get(id);
     return row && { ...toOrder(row), attempts: row.attempts };
   }
 
   /** Records the outcome of a pending order; a settled order never changes again. */
-  settle(id: string, outcome: { status: "paid"; chargeId: string } | { status: "payment_failed"; reason: string }, now: number): boolean {
+  async settle(id: string, outcome: Settlement, now: number): Promise<boolean> {
     const result = this.#statements.settle.run({
       id,
       status: outcome.status,
@@ -182,17 +175,17 @@ export class OrderStore {
   }
 
   /** Counts a failed attempt and sets when the next one is due. */
-  reschedule(id: string, nextAttemptAt: number, lastError: string, now: number): void {
+  async reschedule(id: string, nextAttemptAt: number, lastError: string, now: number): Promise<void> {
     this.#statements.reschedule.run({ id, nextAttemptAt, lastError, now: new Date(now).toISOString() });
   }
 
-  /** Pending orders whose next attempt is due, oldest first. */
-  due(now: number, limit: number): PendingOrder[] {
-    return this.#statements.due.all(now, limit).map((row) => ({ ...toOrder(row), attempts: row.attempts }));
+  /** Pending orders whose next attempt is due, oldest first, but those in `skip` (one process: nothing else to hold them against). */
+  async claimDue(now: number, limit: number, skip: readonly string[] = []): Promise<PendingOrder[]> {
+    return this.#statements.due.all(now, JSON.stringify(skip), limit).map((row) => ({ ...toOrder(row), attempts: row.attempts }));
   }
 
   /** After a restart: every pending order is due now, whatever backoff it was in. Returns how many are pending. */
-  resumeAll(now: number): number {
+  async resumeAll(now: number): Promise<number> {
     return this.#statements.resume.run(now).changes;
   }
 
@@ -200,7 +193,7 @@ export class OrderStore {
     return this.#db.open;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (!this.#db.open) return;
     if (this.#pending.length > 0) this.#commitPending(); // orders accepted are orders kept
     this.#db.close();
@@ -219,9 +212,4 @@ function toOrder(row: Row): Order {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-}
-
-/** What "the same request" means for an Idempotency-Key: the same three fields. */
-function hashRequest(request: OrderRequest): string {
-  return createHash("sha256").update(JSON.stringify([request.customerId, request.amount, request.currency])).digest("hex");
 }
