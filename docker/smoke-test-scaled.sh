@@ -15,61 +15,19 @@ cd "$(dirname "$0")/.."
 BUILD_TIMEOUT=${BUILD_TIMEOUT:-1800}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-180}
 
-if docker compose version >/dev/null 2>&1; then
-  compose=(docker compose)
-elif command -v docker-compose >/dev/null; then
-  compose=(docker-compose)
-else
-  echo "smoke (scaled): neither 'docker compose' nor 'docker-compose' is available" >&2
-  exit 1
-fi
-compose+=(-f docker-compose.scaled.yml)
-docker info >/dev/null 2>&1 || { echo "smoke (scaled): no Docker engine answers (docker info failed)" >&2; exit 1; }
-
 export COMPOSE_PROJECT_NAME=m2m-smoke-scaled
-free_port() { node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+SMOKE="smoke (scaled)"
+LOG_TAIL=40
+COMPOSE_FILES=(-f docker-compose.scaled.yml)
+# shellcheck source=docker/smoke-lib.sh
+source docker/smoke-lib.sh
+
 ORDER_SERVICE_PORT=$(free_port)
 ORDER_SERVICE_2_PORT=$(free_port)
 AUTH_SERVER_PORT=$(free_port)
 export ORDER_SERVICE_PORT ORDER_SERVICE_2_PORT AUTH_SERVER_PORT
 ORDER_URLS=("http://127.0.0.1:${ORDER_SERVICE_PORT}" "http://127.0.0.1:${ORDER_SERVICE_2_PORT}")
 APPS=(auth-server-1 auth-server-2 payment-service-1 payment-service-2 order-service-1 order-service-2)
-
-passed=0
-started=$SECONDS
-step() { printf '\n── %s\n' "$*"; }
-ok() { passed=$((passed + 1)); printf '  ✓ %s\n' "$*"; }
-fail() {
-  printf '  ✗ %s\n' "$*" >&2
-  printf '\nsmoke (scaled): %d passed, 1 failed\n' "$passed" >&2
-  exit 1
-}
-dc() { timeout 300 "${compose[@]}" "$@"; }
-container() { "${compose[@]}" ps -q "$1"; }
-
-finish() {
-  local status=$?
-  if [ "$status" -ne 0 ]; then
-    echo "── logs (last 40 lines per service)" >&2
-    "${compose[@]}" logs --no-color --tail=40 >&2 || true
-  fi
-  timeout 120 "${compose[@]}" down --volumes --remove-orphans >/dev/null 2>&1 || true
-  printf 'smoke (scaled): took %ds\n' "$((SECONDS - started))"
-  exit "$status"
-}
-trap finish EXIT
-
-wait_healthy() {
-  local deadline=$((SECONDS + HEALTH_TIMEOUT)) service state
-  for service in "$@"; do
-    while :; do
-      state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(container "$service")" 2>/dev/null || echo missing)
-      [ "$state" = healthy ] && break
-      [ "$SECONDS" -lt "$deadline" ] || fail "$service is not healthy after ${HEALTH_TIMEOUT}s (state: $state)"
-      sleep 1
-    done
-  done
-}
 
 # POSTs N orders to each URL given; prints {"paid": n, "ids": [...]}; fails unless every one is paid.
 place_orders() {

@@ -14,19 +14,14 @@ cd "$(dirname "$0")/.."
 BUILD_TIMEOUT=${BUILD_TIMEOUT:-1800}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-120}
 
-if docker compose version >/dev/null 2>&1; then
-  compose=(docker compose)
-elif command -v docker-compose >/dev/null; then
-  compose=(docker-compose)
-else
-  echo "smoke: neither 'docker compose' nor 'docker-compose' is available" >&2
-  exit 1
-fi
-docker info >/dev/null 2>&1 || { echo "smoke: no Docker engine answers (docker info failed)" >&2; exit 1; }
-
 # Its own project and ports, so a stack the reader has running is left alone.
 export COMPOSE_PROJECT_NAME=m2m-smoke
-free_port() { node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+SMOKE="smoke"
+LOG_TAIL=60
+COMPOSE_FILES=()
+# shellcheck source=docker/smoke-lib.sh
+source docker/smoke-lib.sh
+
 ORDER_SERVICE_PORT=$(free_port)
 AUTH_SERVER_PORT=$(free_port)
 PICTURE_PORT=$(free_port)
@@ -35,43 +30,6 @@ ORDER_URL="http://127.0.0.1:${ORDER_SERVICE_PORT}"
 AUTH_URL="http://127.0.0.1:${AUTH_SERVER_PORT}"
 PICTURE_URL="http://127.0.0.1:${PICTURE_PORT}/"
 APPS=(auth-server payment-service order-service)
-
-passed=0
-started=$SECONDS
-step() { printf '\n── %s\n' "$*"; }
-ok() { passed=$((passed + 1)); printf '  ✓ %s\n' "$*"; }
-fail() {
-  printf '  ✗ %s\n' "$*" >&2
-  printf '\nsmoke: %d passed, 1 failed\n' "$passed" >&2
-  exit 1
-}
-dc() { timeout 300 "${compose[@]}" "$@"; }
-container() { "${compose[@]}" ps -q "$1"; }
-
-finish() {
-  local status=$?
-  if [ "$status" -ne 0 ]; then
-    echo "── logs (last 60 lines per service)" >&2
-    "${compose[@]}" logs --no-color --tail=60 >&2 || true
-  fi
-  timeout 120 "${compose[@]}" down --volumes --remove-orphans >/dev/null 2>&1 || true
-  printf 'smoke: took %ds\n' "$((SECONDS - started))"
-  exit "$status"
-}
-trap finish EXIT
-
-# Waits until each named service's container reports "healthy".
-wait_healthy() {
-  local deadline=$((SECONDS + HEALTH_TIMEOUT)) service state
-  for service in "$@"; do
-    while :; do
-      state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(container "$service")" 2>/dev/null || echo missing)
-      [ "$state" = healthy ] && break
-      [ "$SECONDS" -lt "$deadline" ] || fail "$service is not healthy after ${HEALTH_TIMEOUT}s (state: $state)"
-      sleep 1
-    done
-  done
-}
 
 # POST an order through the published port; print the settled order, fail unless paid.
 place_order() {
