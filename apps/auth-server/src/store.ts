@@ -32,6 +32,10 @@ const SCHEMA = `
     PRIMARY KEY (owner, id)
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS used_identifiers_by_expiry ON used_identifiers (owner, expires_at);
+  CREATE TABLE IF NOT EXISTS used_identifier_owners (
+    owner TEXT PRIMARY KEY,
+    held  INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
 `;
 
 /**
@@ -56,7 +60,12 @@ export function openAuthServerStore(file: string, options: AuthServerStoreOption
 
   const now = Date.now();
   db.prepare("DELETE FROM trusted_callers WHERE trusted_until <= ?").run(now);
-  db.prepare("DELETE FROM used_identifiers WHERE expires_at <= ?").run(now);
+  // how many rows each owner holds: counted here (a file may come from before the counts), then kept in step with the rows
+  db.transaction(() => {
+    db.prepare("DELETE FROM used_identifiers WHERE expires_at <= ?").run(now);
+    db.exec("DELETE FROM used_identifier_owners");
+    db.exec("INSERT INTO used_identifier_owners (owner, held) SELECT owner, count(*) FROM used_identifiers GROUP BY owner");
+  }).immediate();
 
   const trusted = new Map<string, Map<string, number>>();
   for (const row of db.prepare<[], { client_id: string; address: string; trusted_until: number }>("SELECT * FROM trusted_callers ORDER BY trusted_until").all()) {
@@ -72,21 +81,7 @@ export function openAuthServerStore(file: string, options: AuthServerStoreOption
     for (const evicted of remember(trusted, clientId, address, until, addressesPerClient)) dropTrust.run(clientId, evicted);
   });
 
-  const liveCount = db.prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM used_identifiers WHERE owner = ? AND expires_at > ?");
-  // a row of an identifier that has expired may be taken over: it is no longer a replay
-  const record = db.prepare(`
-    INSERT INTO used_identifiers (owner, id, expires_at) VALUES (?, ?, ?)
-    ON CONFLICT (owner, id) DO UPDATE SET expires_at = excluded.expires_at WHERE used_identifiers.expires_at <= ?`);
-  const prune = db.prepare("DELETE FROM used_identifiers WHERE expires_at <= ?");
-  let recordsSincePrune = 0;
-  const useTx = db.transaction((owner: string, id: string, expiresAt: number, at: number): boolean => {
-    if (++recordsSincePrune >= 1000) {
-      recordsSincePrune = 0;
-      prune.run(at);
-    }
-    if (liveCount.get(owner, at)!.n >= identifiersPerClient) throw new ReplayQuotaError("replay quota of this client used up");
-    return record.run(owner, id, expiresAt, at).changes === 1;
-  });
+  const identifiers = usedIdentifiersOn(db, identifiersPerClient);
 
   return {
     trustedCallers: {
@@ -101,13 +96,67 @@ export function openAuthServerStore(file: string, options: AuthServerStoreOption
     usedIdentifiers: {
       async use(owner, id, expiresAt, at) {
         // IMMEDIATE: the write lock is taken before the check, so two processes on one file cannot both record it
-        return useTx.immediate(owner, id, expiresAt, at);
+        return identifiers.immediate(owner, id, expiresAt, at);
       },
     },
     close() {
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Records one identifier, as {@link UsedIdentifiers.use} asks, in a
+ * transaction on `db`. Each owner's quota is checked against a count kept
+ * with the rows (`used_identifier_owners.held`: the rows it holds, live or
+ * expired but not yet deleted), so a request costs the same whether its
+ * owner holds ten identifiers or ten thousand. Only when the count reaches
+ * the quota are that owner's expired rows deleted and the count taken again;
+ * the quota refuses only live ones. Every 1000 records, every owner's
+ * expired rows go, and the counts with them.
+ */
+function usedIdentifiersOn(db: Database.Database, quota: number) {
+  const find = db.prepare<[string, string], { expires_at: number }>("SELECT expires_at FROM used_identifiers WHERE owner = ? AND id = ?");
+  // a row of an identifier that has expired may be taken over: it is no longer a replay, and the owner holds no more rows than before
+  const takeOver = db.prepare("UPDATE used_identifiers SET expires_at = ? WHERE owner = ? AND id = ?");
+  const insert = db.prepare("INSERT INTO used_identifiers (owner, id, expires_at) VALUES (?, ?, ?)");
+  const held = db.prepare<[string], { held: number }>("SELECT held FROM used_identifier_owners WHERE owner = ?");
+  const count = db.prepare(`
+    INSERT INTO used_identifier_owners (owner, held) VALUES (?, ?)
+    ON CONFLICT (owner) DO UPDATE SET held = held + excluded.held`);
+  const forgetOwner = db.prepare("DELETE FROM used_identifier_owners WHERE owner = ? AND held <= 0");
+  const pruneOwner = db.prepare("DELETE FROM used_identifiers WHERE owner = ? AND expires_at <= ?");
+  const prune = db.prepare<[number], { owner: string }>("DELETE FROM used_identifiers WHERE expires_at <= ? RETURNING owner");
+
+  const uncount = (owner: string, rows: number) => {
+    if (rows === 0) return;
+    count.run(owner, -rows);
+    forgetOwner.run(owner);
+  };
+  let recordsSincePrune = 0;
+  const pruneAll = (at: number) => {
+    recordsSincePrune = 0;
+    const deleted = new Map<string, number>();
+    for (const { owner } of prune.all(at)) deleted.set(owner, (deleted.get(owner) ?? 0) + 1);
+    for (const [owner, rows] of deleted) uncount(owner, rows);
+  };
+
+  return db.transaction((owner: string, id: string, expiresAt: number, at: number): boolean => {
+    if (++recordsSincePrune >= 1000) pruneAll(at);
+    const seen = find.get(owner, id);
+    if (seen !== undefined && seen.expires_at > at) return false;
+    if (seen !== undefined) {
+      takeOver.run(expiresAt, owner, id);
+      return true;
+    }
+    if ((held.get(owner)?.held ?? 0) >= quota) {
+      uncount(owner, pruneOwner.run(owner, at).changes);
+      if ((held.get(owner)?.held ?? 0) >= quota) throw new ReplayQuotaError("replay quota of this client used up");
+    }
+    insert.run(owner, id, expiresAt);
+    count.run(owner, 1);
+    return true;
+  });
 }
 
 /** Puts (client, address) last in the client's map; returns the addresses evicted beyond `limit`, oldest first. */

@@ -58,4 +58,24 @@ describe("the auth-server's store (SQLite)", () => {
     expect(await usedIdentifiers.use("signer", "jti-0", now + 60_000, now)).toBe(true);
     expect(await usedIdentifiers.use("flooder", "jti-6", now + 120_000, now + 60_000)).toBe(true);
   });
+
+  it("keeps each client's share across two connections to one file, a reopen and the periodic sweep of expired identifiers", async () => {
+    const file = join(tempDir(), "auth.db");
+    const now = Date.now();
+    const first = open(file, { identifiersPerClient: 5 }).usedIdentifiers;
+    const second = open(file, { identifiersPerClient: 5 }).usedIdentifiers;
+    for (let i = 0; i < 3; i++) expect(await first.use("flooder", `a-${i}`, now + 1_000, now)).toBe(true);
+    for (let i = 0; i < 2; i++) expect(await second.use("flooder", `b-${i}`, now + 60_000, now)).toBe(true);
+    await expect(first.use("flooder", "a-3", now + 60_000, now)).rejects.toThrow(ReplayQuotaError);
+    await expect(open(file, { identifiersPerClient: 5 }).usedIdentifiers.use("flooder", "c-0", now + 60_000, now)).rejects.toThrow(ReplayQuotaError);
+
+    // 1000 records by other clients: the sweep deletes the flooder's three expired identifiers, and its share follows
+    const later = now + 2_000;
+    for (let i = 0; i < 1000; i++) await second.use(`signer-${i}`, "jti", later + 60_000, later);
+    for (let i = 0; i < 3; i++) expect(await second.use("flooder", `d-${i}`, later + 60_000, later)).toBe(true);
+    await expect(first.use("flooder", "d-3", later + 60_000, later)).rejects.toThrow(ReplayQuotaError);
+    // the swept identifiers are not replays any more; the live ones still are
+    expect(await first.use("other", "a-0", later + 60_000, later)).toBe(true);
+    expect(await first.use("flooder", "b-0", later + 60_000, later)).toBe(false);
+  });
 });
