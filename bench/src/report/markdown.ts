@@ -6,6 +6,7 @@ import {
   DPOP_GUARDED,
   GUARDED,
   JWT_BEARER,
+  JWT_BEARER_DPOP,
   PAYMENT_SERVICE,
   PAYMENT_SERVICE_DPOP,
 } from "../scenarios/charge.js";
@@ -545,6 +546,7 @@ function dpop(r: BenchResults): string[] {
   }
   for (const [bearerName, dpopName, label] of [
     [GUARDED, DPOP_GUARDED, DPOP_GUARDED],
+    [JWT_BEARER, JWT_BEARER_DPOP, `${JWT_BEARER_DPOP} (informational)`],
     [
       PAYMENT_SERVICE,
       PAYMENT_SERVICE_DPOP,
@@ -565,7 +567,8 @@ function dpop(r: BenchResults): string[] {
       "At `/token` the proof names the token endpoint and binds the token to its key (`cnf.jkt`); the load generator makes a new key every 16 proofs, as many clients would " +
       "(auth-server records each proof's `jti` in its SQLite file and counts the live ones of its key, at most 10,000). " +
       "At `/charge` one DPoP-bound token is reused (a fresh one each round), each proof carrying its hash (`ath`) and the server's public URL and path (`htu`); " +
-      "the resource's `createDPoPVerifier` (mode `allowed`, `publicUrl` set; payment-service: `DPOP_MODE=allowed`, `PUBLIC_URL`) checks it and remembers its `jti`. " +
+      "the resource's `createDPoPVerifier` (mode `allowed`, `publicUrl` set; payment-service: `DPOP_MODE=allowed`, `PUBLIC_URL`) checks it and remembers its `jti`; " +
+      "express-oauth2-jwt-bearer, with `dpop: { enabled: true }`, checks it with jose as ours does, and keeps no `jti` (a replay is left to the application). " +
       "Ratios are to the row above, the same server and request without a proof, measured in the same rounds.",
     "",
     "| request | server | alg | req/s | p50 | p99 | vs without | CPU per request | req per CPU-second | vs without, by CPU | the proof costs |",

@@ -23,6 +23,8 @@ export const PAYMENT_SERVICE = "payment-service (the app)";
  * public URL and `/charge`); judged against {@link GUARDED}, the Bearer row.
  */
 export const DPOP_GUARDED = "same charge handler + our guard, DPoP-bound token and a new proof";
+/** Informational: express-oauth2-jwt-bearer with its DPoP support on (not required), the same DPoP requests. */
+export const JWT_BEARER_DPOP = "same charge handler + express-oauth2-jwt-bearer, DPoP enabled, DPoP-bound token and a new proof";
 /** Informational: the real app with `DPOP_MODE=allowed` and `PUBLIC_URL`, the same DPoP requests. */
 export const PAYMENT_SERVICE_DPOP = "payment-service (the app), DPOP_MODE=allowed, DPoP-bound token and a new proof";
 /** The signals on: the real app exporting its spans over OTLP (to a sink on loopback); PAYMENT_SERVICE is the same app with no exporter. */
@@ -53,7 +55,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
   try {
     const auth = await start("auth-server-charge", { kind: "auth-server", alg: "RS256" });
     const issuer = auth.url;
-    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced, guardedDPoP, paymentDPoP] = await Promise.all([
+    const [guarded, bare, jwtBearer, payment, guardedMetrics, traced, guardedDPoP, paymentDPoP, jwtBearerDPoP] = await Promise.all([
       start("charge-guarded", { kind: "charge-guarded", issuer }),
       start("charge-bare", { kind: "charge-bare" }),
       start("charge-jwt-bearer", { kind: "charge-jwt-bearer", issuer }),
@@ -62,6 +64,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
       start("payment-service-traced", { kind: "payment-service", issuer, traces: sink.url }),
       start("charge-guarded-dpop", { kind: "charge-guarded", issuer, dpopMode: "allowed" }),
       start("payment-service-dpop", { kind: "payment-service", issuer, dpopMode: "allowed" }),
+      start("charge-jwt-bearer-dpop", { kind: "charge-jwt-bearer", issuer, dpopMode: "allowed" }),
     ]);
     type Auth = "none" | "bearer" | "dpop";
     const servers: [string, ChildServer, Auth][] = [
@@ -70,6 +73,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
       [DPOP_GUARDED, guardedDPoP, "dpop"],
       [BARE, bare, "none"],
       [JWT_BEARER, jwtBearer, "bearer"],
+      [JWT_BEARER_DPOP, jwtBearerDPoP, "dpop"],
       [PAYMENT_SERVICE, payment, "bearer"],
       [PAYMENT_SERVICE_TRACED, traced, "bearer"],
       [PAYMENT_SERVICE_DPOP, paymentDPoP, "dpop"],

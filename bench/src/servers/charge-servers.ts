@@ -74,14 +74,24 @@ export async function startGuardedCharges(spec: ServerSpec): Promise<RunningServ
 /**
  * The stack people use instead: Auth0's express-oauth2-jwt-bearer with
  * `requiredScopes`, pointed at our issuer and its JWKS. `strict` makes it
- * check `typ: at+jwt` as RFC 9068 (and our verifier) do.
+ * check `typ: at+jwt` as RFC 9068 (and our verifier) do. With
+ * `spec.dpopMode`, its DPoP support is on (`htu` from the request's
+ * protocol and Host, which the bench sends as the server's address).
  */
 export async function startJwtBearerCharges(spec: ServerSpec): Promise<RunningServer> {
   const { auth, requiredScopes } = await loadPeer<typeof JwtBearer>("express-oauth2-jwt-bearer");
   const res = await fetch(`${required(spec.issuer)}/.well-known/oauth-authorization-server`);
   const metadata = (await res.json()) as { issuer: string; jwks_uri: string };
   const guard = [
-    auth({ issuer: metadata.issuer, jwksUri: metadata.jwks_uri, audience: PAYMENT_AUDIENCE, tokenSigningAlg: spec.alg ?? "RS256", strict: true }),
+    auth({
+      issuer: metadata.issuer,
+      jwksUri: metadata.jwks_uri,
+      audience: PAYMENT_AUDIENCE,
+      tokenSigningAlg: spec.alg ?? "RS256",
+      strict: true,
+      // with `spec.dpopMode`, its own DPoP support (RFC 9449), proofs checked with jose as ours are (it keeps no jti: a replay is the app's to refuse)
+      ...(spec.dpopMode === undefined || spec.dpopMode === "off" ? {} : { dpop: { enabled: true, required: spec.dpopMode === "required" } }),
+    }),
     requiredScopes(CHARGE_SCOPE),
   ];
   const clientOf: ClientOf = (req) => String((req as { auth?: { payload: { client_id?: unknown } } }).auth?.payload.client_id);

@@ -10,6 +10,8 @@ declare module "express-oauth2-jwt-bearer" {
     tokenSigningAlg?: string;
     /** Checks `typ: at+jwt` and the other RFC 9068 rules. */
     strict?: boolean;
+    /** DPoP (RFC 9449): proofs accepted when `enabled`, demanded when also `required`. */
+    dpop?: { enabled?: boolean; required?: boolean };
   }
 
   /** Sets `req.auth = { header, payload, token }` once the token is verified. */
