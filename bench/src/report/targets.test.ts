@@ -44,6 +44,18 @@ import {
   TOKEN_TWO,
 } from "../scenarios/stores.js";
 
+/** The machine RESULTS.md names, in the tests that render it. */
+const MACHINE = {
+  cpu: "x",
+  cores: 2,
+  memory: "1 GiB",
+  os: "Linux",
+  node: "v20",
+  loadAverage: "0",
+  pinning: "none",
+  date: "today",
+};
+
 function measurement(name: string, rps: number[], cpu: number[]): Measurement {
   const rounds = rps.map((r) => ({ rps: r, total: r * 3 } as LoadResult));
   return {
@@ -543,19 +555,9 @@ describe('the targets of the issue "Sender-constrained tokens: DPoP"', () => {
       servers: [],
       errors: [],
     };
-    const machine = {
-      cpu: "x",
-      cores: 2,
-      memory: "1 GiB",
-      os: "Linux",
-      node: "v20",
-      loadAverage: "0",
-      pinning: "none",
-      date: "today",
-    };
     const md = renderMarkdown(
       results,
-      machine,
+      MACHINE,
       parseArgs([], "RESULTS.md"),
       []
     );
@@ -603,19 +605,9 @@ describe("the token table", () => {
       servers: [],
       errors: [],
     };
-    const machine = {
-      cpu: "x",
-      cores: 2,
-      memory: "1 GiB",
-      os: "Linux",
-      node: "v20",
-      loadAverage: "0",
-      pinning: "none",
-      date: "today",
-    };
     const md = renderMarkdown(
       results,
-      machine,
+      MACHINE,
       parseArgs([], "RESULTS.md"),
       []
     );
@@ -708,21 +700,11 @@ describe("the targets table, as RESULTS.md prints it", () => {
   };
   const server = (label: string, kind: string, maxRss: number) =>
     ({ label, spec: { kind }, maxRss } as unknown as ChildServer);
-  const machine = {
-    cpu: "x",
-    cores: 2,
-    memory: "1 GiB",
-    os: "Linux",
-    node: "v20",
-    loadAverage: "0",
-    pinning: "none",
-    date: "today",
-  };
   /** The "## Targets" section of RESULTS.md for these results. */
   const targetsTable = (r: BenchResults) => {
     const lines = renderMarkdown(
       r,
-      machine,
+      MACHINE,
       parseArgs([], "RESULTS.md"),
       []
     ).split("\n");
