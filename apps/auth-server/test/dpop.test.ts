@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DEVELOPMENT_REGISTRY, hashSecret } from "@m2m/token-issuer";
 import { base64url, decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { proofKey, rawJws, signProof, type ProofKey } from "./dpop-proofs.js";
+import { proofKey, rawJws, signProof, type ProofKey, type ProofParts } from "../../../packages/token-verifier/src/testing/dpop-proofs.js";
 import { basic, ORDER_SERVICE, postForm, postFormFrom, send, startTestServer, tempDir, type Reply, type TestServer } from "./support.js";
 
 // RFC 9449 at the token endpoint: every check of §4.3 refuses on its own, with
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 /** `server`'s token endpoint as its metadata names it: what `htu` must say. */
 const endpoint = () => `${server.issuer.tokenEndpoint}`;
-const proof = (parts: Parameters<typeof signProof>[3] = {}, with_: ProofKey = key) => signProof(with_, endpoint(), server.clock.now, parts);
+const proof = (parts: ProofParts = {}, with_: ProofKey = key) => signProof({ key: with_, htu: endpoint(), nowMs: server.clock.now }, parts);
 const ask = (dpop: string | string[], authorization = ORDER_SERVICE) => postFormFrom("127.0.0.1", tokenUrl, grant, { authorization, dpop });
 
 /** The last `token.refused` line's reason, written for the operator; the client never sees it. */
@@ -276,7 +276,7 @@ describe("dpop_bound_access_tokens (RFC 9449 §5.2)", () => {
 
 describe("server nonces (RFC 9449 §8), required by default", () => {
   const nonceProof = async (nonce?: string, parts: { claims?: Record<string, unknown> } = {}) =>
-    signProof(key, nonceServer.issuer.tokenEndpoint, nonceServer.clock.now, { claims: { nonce, ...parts.claims } });
+    signProof({ key, htu: nonceServer.issuer.tokenEndpoint, nowMs: nonceServer.clock.now }, { claims: { nonce, ...parts.claims } });
   const askNonce = (dpop: string) => postFormFrom("127.0.0.1", `${nonceServer.url}/token`, grant, { authorization: ORDER_SERVICE, dpop });
 
   it("answers a proof without a nonce with 400 use_dpop_nonce and a DPoP-Nonce; the retry with it gets the token, and a fresh nonce", async () => {

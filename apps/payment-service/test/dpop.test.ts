@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { base64url } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { proofKey, rawJws, signProof, type ProofKey } from "./dpop-proofs.js";
+import { proofKey, rawJws, signProof, type ProofKey, type ProofParts } from "../../../packages/token-verifier/src/testing/dpop-proofs.js";
 import { AuthStub, newCharge, startService, type TestService } from "./support.js";
 
 // RFC 9449 at the resource server: a DPoP-bound token is taken only with the
@@ -54,9 +54,9 @@ function charge(on: TestService, headers: Record<string, string | string[]>, pat
 }
 
 const boundToken = (to: ProofKey = key, claims: Record<string, unknown> = {}) => auth.token({ cnf: { jkt: to.jkt }, ...claims });
-const proofFor = (token: string, parts: Parameters<typeof signProof>[4] = {}, signer: ProofKey = key, htu = HTU) => signProof(signer, htu, token, clock.now, parts);
+const proofFor = (token: string, parts: ProofParts = {}, signer: ProofKey = key, htu = HTU) => signProof({ key: signer, htu, accessToken: token, nowMs: clock.now }, parts);
 
-async function dpopCharge(parts: Parameters<typeof signProof>[4] = {}, options: { signer?: ProofKey; token?: string } = {}): Promise<Answer> {
+async function dpopCharge(parts: ProofParts = {}, options: { signer?: ProofKey; token?: string } = {}): Promise<Answer> {
   const token = options.token ?? (await boundToken());
   return charge(service, { authorization: `DPoP ${token}`, dpop: await proofFor(token, parts, options.signer) });
 }
@@ -105,7 +105,7 @@ describe("a DPoP-bound token with its proof (RFC 9449 §7)", () => {
     ["with an unreserved character percent-encoded", `${PUBLIC_URL}/%63harge`],
   ])("matches htu %s, after RFC 3986 normalisation", async (_name, htu) => {
     const token = await boundToken();
-    expect((await charge(service, { authorization: `DPoP ${token}`, dpop: await signProof(key, htu, token, clock.now) })).status).toBe(201);
+    expect((await charge(service, { authorization: `DPoP ${token}`, dpop: await signProof({ key, htu, accessToken: token, nowMs: clock.now }) })).status).toBe(201);
   });
 
   it("takes iat at both edges of the window: 30 s old, and 5 s ahead of the server's clock", async () => {
@@ -271,7 +271,7 @@ describe("DPOP_MODE", () => {
 
   it("required: charges with a DPoP-bound token and its proof", async () => {
     const token = await boundToken();
-    expect((await charge(required, { authorization: `DPoP ${token}`, dpop: await signProof(key, HTU, token, Date.now()) })).status).toBe(201);
+    expect((await charge(required, { authorization: `DPoP ${token}`, dpop: await signProof({ key, htu: HTU, accessToken: token, nowMs: Date.now() }) })).status).toBe(201);
   });
 
   it("allowed: a request without credentials still gets the Bearer challenge of the contract", async () => {
@@ -281,7 +281,7 @@ describe("DPOP_MODE", () => {
 
   it("off: the DPoP scheme is not taken, and a DPoP-bound token is refused as Bearer, with Bearer challenges", async () => {
     const token = await boundToken();
-    const dpop = await charge(off, { authorization: `DPoP ${token}`, dpop: await signProof(key, `${off.url}/charge`, token, Date.now()) });
+    const dpop = await charge(off, { authorization: `DPoP ${token}`, dpop: await signProof({ key, htu: `${off.url}/charge`, accessToken: token, nowMs: Date.now() }) });
     expect(dpop.status).toBe(401);
     expect(dpop.headers["www-authenticate"]).toBe('Bearer realm="payment-service"');
     const bearer = await charge(off, { authorization: `Bearer ${token}` });
@@ -304,14 +304,14 @@ describe("the origin htu is checked against, without PUBLIC_URL", () => {
 
   it("is http:// and the Host header, for development (as express-oauth2-jwt-bearer does)", async () => {
     const token = await boundToken();
-    const res = await charge(plain, { authorization: `DPoP ${token}`, host: "payments.local:8080", dpop: await signProof(key, "http://payments.local:8080/charge", token, Date.now()) });
+    const res = await charge(plain, { authorization: `DPoP ${token}`, host: "payments.local:8080", dpop: await signProof({ key, htu: "http://payments.local:8080/charge", accessToken: token, nowMs: Date.now() }) });
     expect(res.status).toBe(201);
   });
 
   it("ignores X-Forwarded-Proto and X-Forwarded-Host unless the proxy is trusted", async () => {
     const token = await boundToken();
     const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "payments.example" };
-    const proof = () => signProof(key, "https://payments.example/charge", token, Date.now());
+    const proof = () => signProof({ key, htu: "https://payments.example/charge", accessToken: token, nowMs: Date.now() });
     const untrusted = await charge(plain, { authorization: `DPoP ${token}`, ...forwarded, dpop: await proof() });
     expect(untrusted.status).toBe(401);
     expect(plain.events("token.rejected").at(-1)?.reason).toMatch(/htu does not match/);
@@ -330,7 +330,7 @@ describe("server nonces at the resource server (RFC 9449 §9)", () => {
   });
 
   const withNonce = async (token: string, nonce: string | undefined) =>
-    charge(nonced, { authorization: `DPoP ${token}`, dpop: await signProof(key, HTU, token, nonceClock.now, { claims: { nonce } }) });
+    charge(nonced, { authorization: `DPoP ${token}`, dpop: await signProof({ key, htu: HTU, accessToken: token, nowMs: nonceClock.now }, { claims: { nonce } }) });
 
   it("answers a proof without a nonce with 401 use_dpop_nonce and DPoP-Nonce; the retry with it charges, and carries a fresh one", async () => {
     const token = await boundToken();

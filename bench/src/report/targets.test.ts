@@ -6,9 +6,11 @@ import {
   BARE,
   DPOP_GUARDED,
   GUARDED,
+  GUARDED_METRICS,
   JWT_BEARER,
   PAYMENT_SERVICE,
   PAYMENT_SERVICE_DPOP,
+  PAYMENT_SERVICE_TRACED,
 } from "../scenarios/charge.js";
 import type { DPoPFloodPart, FloodSample } from "../scenarios/dpop-flood.js";
 import { summarize } from "../stats.js";
@@ -17,8 +19,12 @@ import {
   DPOP_TOKEN,
   EXPRESS_FLOOR,
   FLOOR,
+  TOKEN_ALGS,
+  TRACED,
+  TRACED_ALG,
   TRANSPORT,
 } from "../scenarios/token.js";
+import type { ChildServer } from "../servers/child-server.js";
 import { describeAnswers, renderMarkdown } from "./markdown.js";
 import {
   checkTargets,
@@ -37,6 +43,18 @@ import {
   TOKEN_SHARED,
   TOKEN_TWO,
 } from "../scenarios/stores.js";
+
+/** The machine RESULTS.md names, in the tests that render it. */
+const MACHINE = {
+  cpu: "x",
+  cores: 2,
+  memory: "1 GiB",
+  os: "Linux",
+  node: "v20",
+  loadAverage: "0",
+  pinning: "none",
+  date: "today",
+};
 
 function measurement(name: string, rps: number[], cpu: number[]): Measurement {
   const rounds = rps.map((r) => ({ rps: r, total: r * 3 } as LoadResult));
@@ -537,19 +555,9 @@ describe('the targets of the issue "Sender-constrained tokens: DPoP"', () => {
       servers: [],
       errors: [],
     };
-    const machine = {
-      cpu: "x",
-      cores: 2,
-      memory: "1 GiB",
-      os: "Linux",
-      node: "v20",
-      loadAverage: "0",
-      pinning: "none",
-      date: "today",
-    };
     const md = renderMarkdown(
       results,
-      machine,
+      MACHINE,
       parseArgs([], "RESULTS.md"),
       []
     );
@@ -597,19 +605,9 @@ describe("the token table", () => {
       servers: [],
       errors: [],
     };
-    const machine = {
-      cpu: "x",
-      cores: 2,
-      memory: "1 GiB",
-      os: "Linux",
-      node: "v20",
-      loadAverage: "0",
-      pinning: "none",
-      date: "today",
-    };
     const md = renderMarkdown(
       results,
-      machine,
+      MACHINE,
       parseArgs([], "RESULTS.md"),
       []
     );
@@ -685,5 +683,136 @@ describe("the command line", () => {
     expect(
       byName(stores(800, 1600), "two auth-server instances vs one")
     ).toMatchObject({ verdict: "n/a", measured: "0.90×" });
+  });
+});
+
+describe("the targets table, as RESULTS.md prints it", () => {
+  /** Three rounds of `name`, their numbers made from the name, so that no two ratios are alike. */
+  const made = (name: string): Measurement => {
+    let h = 0;
+    for (const c of name) h = (h * 31 + c.charCodeAt(0)) % 1000;
+    const rps = [900 + h, 850 + ((h * 7) % 300), 950 + ((h * 13) % 200)];
+    return measurement(
+      name,
+      rps,
+      rps.map((r, i) => 1e6 / r + i * 3)
+    );
+  };
+  const server = (label: string, kind: string, maxRss: number) =>
+    ({ label, spec: { kind }, maxRss } as unknown as ChildServer);
+  /** The "## Targets" section of RESULTS.md for these results. */
+  const targetsTable = (r: BenchResults) => {
+    const lines = renderMarkdown(
+      r,
+      MACHINE,
+      parseArgs([], "RESULTS.md"),
+      []
+    ).split("\n");
+    const start = lines.indexOf("## Targets");
+    const end = lines.findIndex((l, i) => i > start && l.startsWith("## "));
+    return lines.slice(start, end === -1 ? undefined : end).join("\n");
+  };
+
+  it("with every scenario measured", () => {
+    const all: BenchResults = {
+      crypto: TOKEN_ALGS.map((alg, i) => ({
+        alg,
+        joseSign: 4000 + i * 9000,
+        joseVerify: 0,
+        nodeSign: 0,
+        nodeVerify: 0,
+        nodeToken: 5000 + i * 11000,
+      })),
+      token: {
+        measurements: [
+          ...TOKEN_ALGS.flatMap((alg) => [
+            made(`ours ${alg}`),
+            made(`oidc-provider ${alg}`),
+            made(`${DPOP_TOKEN} ${alg}`),
+            made(`${DPOP_NONCE_TOKEN} ${alg}`),
+          ]),
+          made(`${TRACED} ${TRACED_ALG}`),
+        ],
+      },
+      charge: {
+        measurements: [
+          GUARDED,
+          BARE,
+          JWT_BEARER,
+          PAYMENT_SERVICE,
+          DPOP_GUARDED,
+          PAYMENT_SERVICE_DPOP,
+          GUARDED_METRICS,
+          PAYMENT_SERVICE_TRACED,
+        ].map(made),
+      },
+      stores: {
+        measurements: [
+          TOKEN_EMBEDDED,
+          TOKEN_SHARED,
+          TOKEN_POSTGRES,
+          TOKEN_REDIS,
+          TOKEN_TWO,
+          CHARGE_SQLITE,
+          CHARGE_POSTGRES,
+        ].map(made),
+      },
+      e2e: {
+        measurement: made("e2e"),
+        tokensIssued: { "order-service payment-service payments:charge": 2 },
+        tokenRequests: 2,
+        orders: 5000,
+        elapsedSeconds: 400,
+        tokenTtl: 300,
+        paid: 5000,
+        pending: 0,
+        failed: 0,
+        answered: 5000,
+      },
+      flood: {
+        samples: [],
+        segments: [],
+        tokensSent: 20000,
+        jwksFetches: 1,
+        maxRss: 120 * 1024 * 1024,
+        heapGrowth: 3 * 1024 * 1024,
+      },
+      servers: [
+        server("auth-server RS256", "auth-server", 90 * 1024 * 1024),
+        server("payment-service", "payment-service", 110 * 1024 * 1024),
+        server("oidc-provider RS256", "oidc-provider", 300 * 1024 * 1024),
+      ],
+      errors: [],
+    };
+    expect(targetsTable(all)).toMatchSnapshot();
+  });
+
+  it("with nothing measured", () => {
+    expect(targetsTable({ servers: [], errors: [] })).toMatchSnapshot();
+  });
+
+  it("with one side of some pairs, or what a note needs, missing", () => {
+    expect(
+      targetsTable({
+        token: {
+          measurements: [
+            made("ours RS256"),
+            made("oidc-provider RS256"),
+            made(`${DPOP_TOKEN} ES256`),
+            made(`${DPOP_NONCE_TOKEN} RS256`),
+            made(`${DPOP_NONCE_TOKEN} EdDSA`),
+            made(`${TRACED} ${TRACED_ALG}`),
+          ],
+        },
+        charge: {
+          measurements: [GUARDED, BARE, DPOP_GUARDED, PAYMENT_SERVICE_DPOP, PAYMENT_SERVICE_TRACED].map(made),
+        },
+        stores: {
+          measurements: [TOKEN_EMBEDDED, TOKEN_SHARED, TOKEN_TWO, CHARGE_SQLITE].map(made),
+        },
+        servers: [],
+        errors: [],
+      })
+    ).toMatchSnapshot();
   });
 });

@@ -138,15 +138,25 @@ export function joseShares(r: BenchResults): JoseShare[] {
   });
 }
 
+/** What a row puts after its CPU ratio, from the two measurements it compares. */
+type Note = (a: Measurement, b: Measurement) => string;
+
+/** ` (label+N µs (+P %))`: what `a` costs per request over `b`. */
+const costNote =
+  (label = ""): Note =>
+  (a, b) =>
+    ` (${label}${added(a, b)})`;
+
 /** Evaluates the issue's targets from ratios measured within this run. */
 export function checkTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  /** A judged ratio: `a` at least `min`× `b`, by throughput and by CPU; "not run" without both. */
   const ratioCheck = (
     target: string,
     a: Measurement | undefined,
     b: Measurement | undefined,
     min: number,
-    cpuNote = ""
+    note?: Note
   ) => {
     if (!a || !b) {
       checks.push({ target, measured: "—", verdict: "not run" });
@@ -159,7 +169,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       measured: x(ratio),
       verdict: verdict(ratio >= min),
       byCpu: {
-        measured: `${x(cost)}${cpuNote}`,
+        measured: `${x(cost)}${note?.(a, b) ?? ""}`,
         verdict: verdict(cost >= min),
       },
     });
@@ -173,26 +183,24 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
         ? {}
         : { byCpu: { measured: byCpu, verdict: "n/a" as const } }),
     });
+  /** An informational ratio, `a` against `b`, shown only where both were measured. */
+  const compare = (
+    target: string,
+    a: Measurement | undefined,
+    b: Measurement | undefined,
+    note?: Note
+  ) => {
+    if (a && b)
+      info(target, x(pairedRatio(a, b)), `${x(cpuRatio(a, b))}${note?.(a, b) ?? ""}`);
+  };
 
   const charge = r.charge?.measurements;
   const guarded = find(charge, GUARDED);
   const bare = find(charge, BARE);
   const jwtBearer = find(charge, JWT_BEARER);
   const payment = find(charge, PAYMENT_SERVICE);
-  ratioCheck(
-    "`POST /charge` with our guard ≥ 0.9× the same Express handler without auth",
-    guarded,
-    bare,
-    0.9,
-    guarded && bare ? ` (the guard: ${added(guarded, bare)})` : ""
-  );
-  if (guarded && jwtBearer) {
-    info(
-      "(informational, was ≥ 1.5×) `POST /charge` with our guard vs the same handler behind express-oauth2-jwt-bearer",
-      x(pairedRatio(guarded, jwtBearer)),
-      x(cpuRatio(guarded, jwtBearer))
-    );
-  }
+  ratioCheck("`POST /charge` with our guard ≥ 0.9× the same Express handler without auth", guarded, bare, 0.9, costNote("the guard: "));
+  compare("(informational, was ≥ 1.5×) `POST /charge` with our guard vs the same handler behind express-oauth2-jwt-bearer", guarded, jwtBearer);
   if (guarded && bare && jwtBearer) {
     info(
       "(informational) what each guard adds to the same handler, CPU per request",
@@ -212,67 +220,31 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       )} per request (${added(payment, guarded)})`
     );
   }
+
+  // the shared stores against the embedded ones, one instance each
   const stores = r.stores?.measurements;
   const embedded = find(stores, TOKEN_EMBEDDED);
   const shared = find(stores, TOKEN_SHARED);
   const pgOnly = find(stores, TOKEN_POSTGRES);
   const redisOnly = find(stores, TOKEN_REDIS);
-  ratioCheck(
-    "`POST /token` on PostgreSQL + Redis ≥ 0.8× on the embedded stores, one instance each",
-    shared,
-    embedded,
-    0.8,
-    shared && embedded && pgOnly && redisOnly
-      ? ` (the shared stores ${added(
-          shared,
-          embedded
-        )}: PostgreSQL alone ${added(pgOnly, embedded)}, Redis alone ${added(
-          redisOnly,
-          embedded
-        )})`
-      : ""
-  );
-  const sqlite = find(stores, CHARGE_SQLITE);
-  const pgLedger = find(stores, CHARGE_POSTGRES);
-  ratioCheck(
-    "`POST /charge` on PostgreSQL ≥ 0.8× on SQLite, one instance each",
-    pgLedger,
-    sqlite,
-    0.8,
-    pgLedger && sqlite ? ` (PostgreSQL ${added(pgLedger, sqlite)})` : ""
-  );
-  const two = find(stores, TOKEN_TWO);
-  if (two && shared) {
-    info(
-      "(informational) two auth-server instances vs one, on PostgreSQL + Redis, both sides on the same one server core",
-      x(pairedRatio(two, shared)),
-      `${x(
-        cpuRatio(two, shared)
-      )}: equal CPU on both sides, so this is the cost of running two, not scale-out`
-    );
-  }
+  const eachStore: Note = (a, b) =>
+    pgOnly && redisOnly
+      ? ` (the shared stores ${added(a, b)}: PostgreSQL alone ${added(pgOnly, b)}, Redis alone ${added(redisOnly, b)})`
+      : "";
+  ratioCheck("`POST /token` on PostgreSQL + Redis ≥ 0.8× on the embedded stores, one instance each", shared, embedded, 0.8, eachStore);
+  ratioCheck("`POST /charge` on PostgreSQL ≥ 0.8× on SQLite, one instance each", find(stores, CHARGE_POSTGRES), find(stores, CHARGE_SQLITE), 0.8, costNote("PostgreSQL "));
+  compare("(informational) two auth-server instances vs one, on PostgreSQL + Redis, both sides on the same one server core", find(stores, TOKEN_TWO), shared, () => ": equal CPU on both sides, so this is the cost of running two, not scale-out");
 
   const token = r.token?.measurements;
   const shares = joseShares(r);
   const rs256 = shares.find((s) => s.alg === "RS256");
-  ratioCheck(
-    "`POST /token` RS256 (client_secret_basic) ≥ 1.0× oidc-provider",
-    find(token, "ours RS256"),
-    find(token, "oidc-provider RS256"),
-    1.0,
+  const beyondSignature: Note = () =>
     rs256
-      ? `; ours ${us(rs256.requestUs)} per token, ${us(
-          rs256.requestUs - rs256.joseUs
-        )} beyond jose's RS256 signature (${us(rs256.joseUs)}, scenario 5)`
-      : ""
-  );
+      ? `; ours ${us(rs256.requestUs)} per token, ${us(rs256.requestUs - rs256.joseUs)} beyond jose's RS256 signature (${us(rs256.joseUs)}, scenario 5)`
+      : "";
+  ratioCheck("`POST /token` RS256 (client_secret_basic) ≥ 1.0× oidc-provider", find(token, "ours RS256"), find(token, "oidc-provider RS256"), 1.0, beyondSignature);
   for (const alg of ["ES256", "EdDSA"]) {
-    ratioCheck(
-      `\`POST /token\` ${alg} ≥ 1.5× oidc-provider`,
-      find(token, `ours ${alg}`),
-      find(token, `oidc-provider ${alg}`),
-      1.5
-    );
+    ratioCheck(`\`POST /token\` ${alg} ≥ 1.5× oidc-provider`, find(token, `ours ${alg}`), find(token, `oidc-provider ${alg}`), 1.5);
   }
   const joseTarget =
     "jose's cost over node:crypto's `sign` ≤ 10 % of `/token` (CPU per request; above it a node:crypto signer may stay)";
@@ -292,79 +264,22 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   } else checks.push({ target: joseTarget, measured: "—", verdict: "not run" });
 
   // DPoP (RFC 9449): each request with a proof against the same request without, measured in the same rounds
-  const dpopGuarded = find(charge, DPOP_GUARDED);
-  ratioCheck(
-    `\`POST /charge\` with a DPoP-bound token and a new proof ≥ ${DPOP_CHARGE_MIN}× the same request with a Bearer token (our guard, mode allowed)`,
-    dpopGuarded,
-    guarded,
-    DPOP_CHARGE_MIN,
-    dpopGuarded && guarded ? ` (the proof: ${added(dpopGuarded, guarded)})` : ""
-  );
-  const paymentDPoP = find(charge, PAYMENT_SERVICE_DPOP);
-  if (paymentDPoP && payment) {
-    info(
-      "(informational) the real payment-service, `DPOP_MODE=allowed`: DPoP-bound token and proof vs Bearer",
-      x(pairedRatio(paymentDPoP, payment)),
-      `${x(cpuRatio(paymentDPoP, payment))} (the proof: ${added(
-        paymentDPoP,
-        payment
-      )})`
-    );
-  }
-
+  const proofCost = costNote("the proof: ");
+  ratioCheck(`\`POST /charge\` with a DPoP-bound token and a new proof ≥ ${DPOP_CHARGE_MIN}× the same request with a Bearer token (our guard, mode allowed)`, find(charge, DPOP_GUARDED), guarded, DPOP_CHARGE_MIN, proofCost);
+  compare("(informational) the real payment-service, `DPOP_MODE=allowed`: DPoP-bound token and proof vs Bearer", find(charge, PAYMENT_SERVICE_DPOP), payment, proofCost);
   for (const alg of TOKEN_ALGS) {
-    const dpop = find(token, `${DPOP_TOKEN} ${alg}`);
-    const bearer = find(token, `ours ${alg}`);
-    ratioCheck(
-      `\`POST /token\` ${alg} with a DPoP proof (ES256, nonces off) ≥ ${DPOP_TOKEN_MIN}× the same request without`,
-      dpop,
-      bearer,
-      DPOP_TOKEN_MIN,
-      dpop && bearer ? ` (the proof: ${added(dpop, bearer)})` : ""
-    );
+    ratioCheck(`\`POST /token\` ${alg} with a DPoP proof (ES256, nonces off) ≥ ${DPOP_TOKEN_MIN}× the same request without`, find(token, `${DPOP_TOKEN} ${alg}`), find(token, `ours ${alg}`), DPOP_TOKEN_MIN, proofCost);
   }
   for (const m of token ?? []) {
     if (!m.name.startsWith(DPOP_NONCE_TOKEN)) continue;
     const alg = m.name.split(" ").at(-1)!;
-    const bearer = find(token, `ours ${alg}`);
-    if (bearer)
-      info(
-        `(informational) \`POST /token\` ${alg} with a DPoP proof and nonces required (the app's default) vs without a proof`,
-        x(pairedRatio(m, bearer)),
-        `${x(cpuRatio(m, bearer))} (proof and nonce: ${added(m, bearer)})`
-      );
+    compare(`(informational) \`POST /token\` ${alg} with a DPoP proof and nonces required (the app's default) vs without a proof`, m, find(token, `ours ${alg}`), costNote("proof and nonce: "));
   }
 
   // the signals, on and off, in this run: metrics counting every request, and traces exported over OTLP
-  ratioCheck(
-    "`POST /charge`: our guarded handler counting into /metrics ≥ 0.97× the same without (no exporter in either: the spans are the API's no-ops)",
-    find(charge, GUARDED_METRICS),
-    guarded,
-    0.97
-  );
-  const paymentTraced = find(charge, PAYMENT_SERVICE_TRACED);
-  if (payment && paymentTraced) {
-    info(
-      "(informational) `POST /charge`: payment-service exporting its traces vs the same with no exporter",
-      x(pairedRatio(paymentTraced, payment)),
-      `${x(cpuRatio(paymentTraced, payment))} (${added(
-        paymentTraced,
-        payment
-      )})`
-    );
-  }
-  const tokenTraced = find(token, `${TRACED} ${TRACED_ALG}`);
-  const tokenPlain = find(token, `ours ${TRACED_ALG}`);
-  if (tokenTraced && tokenPlain) {
-    info(
-      `(informational) \`POST /token\` ${TRACED_ALG}: auth-server exporting its traces vs the same with no exporter`,
-      x(pairedRatio(tokenTraced, tokenPlain)),
-      `${x(cpuRatio(tokenTraced, tokenPlain))} (${added(
-        tokenTraced,
-        tokenPlain
-      )})`
-    );
-  }
+  ratioCheck("`POST /charge`: our guarded handler counting into /metrics ≥ 0.97× the same without (no exporter in either: the spans are the API's no-ops)", find(charge, GUARDED_METRICS), guarded, 0.97);
+  compare("(informational) `POST /charge`: payment-service exporting its traces vs the same with no exporter", find(charge, PAYMENT_SERVICE_TRACED), payment, costNote());
+  compare(`(informational) \`POST /token\` ${TRACED_ALG}: auth-server exporting its traces vs the same with no exporter`, find(token, `${TRACED} ${TRACED_ALG}`), find(token, `ours ${TRACED_ALG}`), costNote());
 
   const e2eTarget =
     "end to end: ≤ 1 token request per token lifetime per (client, audience, scope)";

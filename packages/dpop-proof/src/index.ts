@@ -5,7 +5,8 @@
  * RFC 3986 §6.2.2 normalisation), the `iat` window, and stateless server
  * nonces (§8) that every instance sharing a secret accepts. What only one
  * side does (remembering `jti`s, `ath`, the key binding of a token) is left
- * to it: token-issuer and token-verifier build on this.
+ * to it: token-issuer and token-verifier build on this. Both also refuse a
+ * JOSE header or claims set that names a member twice, with the scan here.
  *
  * @packageDocumentation
  */
@@ -18,3 +19,5 @@ export { DPoPNonces } from "./dpop-nonce.js";
 export type { DPoPNonceOptions } from "./dpop-nonce.js";
 /** The form in which `htu` is compared with the request URI. */
 export { normalizeHtu } from "./htu.js";
+/** A JOSE header or JWT Claims Set as both sides read it: UTF-8 JSON, an object, no member name twice (RFC 7515 §5.2, RFC 7519 §4). */
+export { hasDuplicateMemberNames, parseJsonObject } from "./json.js";

@@ -5,7 +5,6 @@ import { checkAlgorithms } from "./algorithms.js";
 import { authorizationFields, headerFields } from "./bearer.js";
 import { checkRequiredClaims, checkTimes, type AccessTokenClaims } from "./claims.js";
 import { bearerChallenge, InvalidTokenError, TemporarilyUnavailableError } from "./errors.js";
-import { hasDuplicateMemberNames, parseJsonObject } from "./json.js";
 import { verifyCompactJws } from "./jws.js";
 import { TokenCache } from "./token-cache.js";
 
@@ -124,14 +123,6 @@ describe("the small parts", () => {
   it("authorizationFields finds every Authorization field in raw headers, in any case, and no other header", () => {
     expect(authorizationFields(["Host", "x", "authorization", "Bearer a", "X-Authorization", "no", "AUTHORIZATION", "Bearer b", "Authorizatio", "no"])).toEqual(["Bearer a", "Bearer b"]);
     expect(headerFields(["DPoP", "a", "dpop", "b", "x-dpop", "c"], "dpop")).toEqual(["a", "b"]);
-  });
-
-  it("parseJsonObject takes text as well as bytes, and refuses bytes that are not UTF-8", () => {
-    expect(parseJsonObject('{"a":1}')).toEqual({ a: 1 });
-    expect(parseJsonObject(Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff]), Buffer.from('"}')]))).toBeUndefined();
-    expect(hasDuplicateMemberNames('{"a":{"b":1},"c":{"b":2}}')).toBe(false);
-    expect(hasDuplicateMemberNames('{"a":["a","a"],"b":1}')).toBe(false);
-    expect(hasDuplicateMemberNames('{"a\\"":1,"a\\"":2}')).toBe(true);
   });
 
   it("verifyCompactJws passes a fault of the key lookup through as it is: a server fault, not a bad token", async () => {

@@ -1,8 +1,8 @@
 import { Buffer } from "node:buffer";
 import { compactVerify, errors, type CompactJWSHeaderParameters, type CompactVerifyGetKey } from "jose";
+import { parseJsonObject } from "@m2m/dpop-proof";
 import { checkCanonicalEncoding } from "./encoding.js";
 import { BearerError, InvalidTokenError } from "./errors.js";
-import { parseJsonObject } from "./json.js";
 
 /** Finds the key a protected header names (a jose key resolver); throws a `BearerError` when there is none. */
 export type KeyResolver = CompactVerifyGetKey;

@@ -14,7 +14,6 @@ import { extractBearerToken } from "./bearer.js";
 import { discoverJwksUri } from "./discovery.js";
 import { BearerError, InvalidTokenError } from "./errors.js";
 import { KeySourceError } from "./fetch-json.js";
-import { parseJsonObject } from "./json.js";
 import { verifyCompactJws } from "./jws.js";
 import { buildKeySet } from "./key-set.js";
 import { createVerifier } from "./verifier.js";
@@ -104,32 +103,6 @@ describe("verifyCompactJws: the token", () => {
         expect("error" in result && result.error).toBeInstanceOf(InvalidTokenError);
       }),
       { numRuns: ASYNC_RUNS },
-    );
-  }, PROPERTY_TIMEOUT);
-});
-
-describe("parseJsonObject: a header or a claims set", () => {
-  it("gives back any JSON object as it was, and nothing for any other JSON value", () => {
-    fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
-        const parsed = parseJsonObject(Buffer.from(JSON.stringify(value)));
-        if (typeof value === "object" && value !== null && !Array.isArray(value)) expect(parsed).toEqual(JSON.parse(JSON.stringify(value)));
-        else expect(parsed).toBeUndefined();
-      }),
-      { numRuns: RUNS },
-    );
-  }, PROPERTY_TIMEOUT);
-
-  it("refuses an object with any member name given a second time, however deep, written plainly or escaped", () => {
-    fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }), fc.jsonValue(), fc.boolean(), fc.nat(), (object, again, escaped, depth) => {
-        const name = Object.keys(object)[0]!;
-        const spelled = escaped ? `"${[...name].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")}"` : JSON.stringify(name);
-        let text = `${JSON.stringify(object).slice(0, -1)},${spelled}:${JSON.stringify(again)}}`;
-        for (let i = 0; i < depth % 3; i++) text = `{"wrap":[${text}]}`;
-        expect(parseJsonObject(Buffer.from(text))).toBeUndefined();
-      }),
-      { numRuns: RUNS },
     );
   }, PROPERTY_TIMEOUT);
 });

@@ -1,10 +1,13 @@
 /**
- * DPoP proofs (RFC 9449 §4.2) as a client makes them, for the verifier's
- * DPoP tests: a key pair made in the test, and a proof for a request and a
- * token that is correct unless the test says which part to break.
+ * DPoP proofs (RFC 9449 §4.2) as a client makes them, for the DPoP tests of
+ * the verifier and of both apps (auth-server's and payment-service's tests
+ * import this file by its path: the package's build and tarball leave
+ * `src/testing/` out, so no export names it): a key pair made in the test,
+ * and a proof for a request (and a token) that is correct unless the test
+ * says which part to break.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 
 /** A client's DPoP key pair. */
 export interface ProofKey {
@@ -25,7 +28,7 @@ export async function proofKey(alg = "ES256"): Promise<ProofKey> {
 export interface ProofParts {
   /** Header members over the defaults (`typ`, `alg`, `jwk`); `undefined` removes one. */
   header?: Record<string, unknown>;
-  /** Claims over the defaults (`jti`, `htm`, `htu`, `iat` now, `ath` of the token); `undefined` removes one. */
+  /** Claims over the defaults (`jti`, `htm`, `htu`, `iat` now, `ath` of the token if there is one); `undefined` removes one. */
   claims?: Record<string, unknown>;
 }
 
@@ -34,7 +37,8 @@ export interface ProofFor {
   key: ProofKey;
   method?: string;
   htu: string;
-  accessToken: string;
+  /** The access token the proof goes with (RFC 9449 §7: `ath`); none for a token request (§5). */
+  accessToken?: string;
   /** Milliseconds since the epoch. */
   nowMs: number;
 }
@@ -44,8 +48,20 @@ export const ath = (accessToken: string): string => createHash("sha256").update(
 
 export function signProof({ key, method = "POST", htu, accessToken, nowMs }: ProofFor, parts: ProofParts = {}): Promise<string> {
   const header = dropUndefined({ typ: "dpop+jwt", alg: key.alg, jwk: key.jwk, ...parts.header });
-  const claims = dropUndefined({ jti: randomUUID(), htm: method, htu, iat: Math.floor(nowMs / 1000), ath: ath(accessToken), ...parts.claims });
+  const claims = dropUndefined({
+    jti: randomUUID(),
+    htm: method,
+    htu,
+    iat: Math.floor(nowMs / 1000),
+    ath: accessToken === undefined ? undefined : ath(accessToken),
+    ...parts.claims,
+  });
   return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
+}
+
+/** A JWS whose parts are these, with any signature bytes: for `alg: none`, HS256 and tampering. */
+export function rawJws(header: Record<string, unknown>, claims: Record<string, unknown>, signature = ""): string {
+  return `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
 }
 
 function dropUndefined(value: Record<string, unknown>): Record<string, unknown> {
