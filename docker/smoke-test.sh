@@ -56,6 +56,37 @@ place_order() {
   ' "$ORDER_URL"
 }
 
+# The order id in place_order's output.
+order_id() { node -p 'JSON.parse(process.argv[1]).order.id' "$1"; }
+
+# Starts the three apps and waits until each is healthy.
+start_apps() {
+  dc up -d --no-build "${APPS[@]}" || fail "the stack did not start"
+  wait_healthy "${APPS[@]}"
+}
+
+# Runs the demo container and shows its output, kept in $demo_output; fails if a step of it failed.
+run_demo() {
+  local status=0
+  demo_output=$(dc run --rm -T demo) || status=$?
+  printf '%s\n' "$demo_output"
+  [ "$status" -eq 0 ] || fail "the demo reported a failure (exit $status)"
+}
+
+# GETs the picture through its published port; prints what it lacks, and fails unless it shows every text given.
+picture_shows() {
+  node --input-type=module -e '
+    // the apps send their spans every half second: give the last ones a moment
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const res = await fetch(process.argv[1], { signal: AbortSignal.timeout(10000) });
+    const page = await res.text();
+    const wanted = process.argv.slice(2);
+    const missing = wanted.filter((text) => !page.includes(text));
+    console.log(JSON.stringify({ status: res.status, shown: wanted.length - missing.length, missing }));
+    process.exit(res.status === 200 && missing.length === 0 ? 0 : 1);
+  ' "$PICTURE_URL" "$@"
+}
+
 jwks_kids() {
   node -e 'fetch(process.argv[1] + "/.well-known/jwks.json").then((r) => r.json()).then((jwks) => console.log(jwks.keys.map((k) => k.kid).sort().join(",")))' "$AUTH_URL"
 }
@@ -70,8 +101,7 @@ rm -f "$build_log"
 ok "built in $((SECONDS - started))s"
 
 step "start the stack"
-dc up -d --no-build "${APPS[@]}" || fail "the stack did not start"
-wait_healthy "${APPS[@]}"
+start_apps
 ok "auth-server, payment-service and order-service are healthy"
 
 step "what is published"
@@ -81,7 +111,7 @@ ok "order-service on $ORDER_URL; payment-service only inside the network"
 
 step "an order through the published port"
 result=$(place_order) || fail "the order was not paid: $result"
-first_order=$(node -p 'JSON.parse(process.argv[1]).order.id' "$result")
+first_order=$(order_id "$result")
 ok "paid: $result"
 
 step "payment-service refuses a charge without a valid token (from inside the network)"
@@ -105,20 +135,13 @@ refusals=$(dc run --rm -T --no-deps demo node --input-type=module -e '
 ok "401 without a token, 401 invalid_token for an unsigned one: $refusals"
 
 step "the demo"
-dc run --rm -T demo || fail "the demo reported a failure"
+run_demo
 ok "the demo ran every step"
 
 step "the picture of the orders, drawn from the apps' traces"
 "${compose[@]}" logs --no-color picture | grep -qF "$PICTURE_URL" || fail "the picture service did not print $PICTURE_URL"
-picture=$(node --input-type=module -e '
-  // the apps send their spans every half second: give the last ones a moment
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const res = await fetch(process.argv[1], { signal: AbortSignal.timeout(10000) });
-  const page = await res.text();
-  const shown = ["POST /orders", "token cache: miss", "Checks at auth-server", "Checks at payment-service", "charge succeeded"].filter((text) => page.includes(text));
-  console.log(JSON.stringify({ status: res.status, shown }));
-  process.exit(res.status === 200 && shown.length === 5 ? 0 : 1);
-' "$PICTURE_URL") || fail "the picture does not show the orders: $picture"
+picture=$(picture_shows "POST /orders" "token cache: miss" "Checks at auth-server" "Checks at payment-service" "charge succeeded") ||
+  fail "the picture does not show the orders: $picture"
 ok "$PICTURE_URL shows the orders' steps: $picture"
 
 step "a restart keeps the signing keys and the orders"
