@@ -3,11 +3,12 @@
 #
 # Builds the images, starts the stack (its own project, its own volumes, free
 # loopback ports), waits for health, then checks: an order placed through the
-# published port is paid; payment-service is not published and, from inside
-# the network, refuses a charge without a token or with a forged one; the demo
-# passes; a restart keeps the signing keys and the orders (volumes); SIGTERM
-# stops every app cleanly. Everything is brought down with its volumes at the
-# end, pass or fail. Exits non-zero on the first failure. Every wait is bounded.
+# published port is paid, with a Bearer token; payment-service is not
+# published and, from inside the network, refuses a charge without a token or
+# with a forged one; the demo passes; a restart keeps the signing keys and the
+# orders (volumes); SIGTERM stops every app cleanly. Everything is brought
+# down with its volumes at the end, pass or fail. Exits non-zero on the first
+# failure. Every wait is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,8 @@ ORDER_URL="http://127.0.0.1:${ORDER_SERVICE_PORT}"
 AUTH_URL="http://127.0.0.1:${AUTH_SERVER_PORT}"
 PICTURE_URL="http://127.0.0.1:${PICTURE_PORT}/"
 APPS=(auth-server payment-service order-service)
+# the first pass is the default stack, whatever the caller's shell holds
+export DPOP=false
 
 # POST an order through the published port; print the settled order, fail unless paid.
 place_order() {
@@ -58,6 +61,26 @@ place_order() {
 
 # The order id in place_order's output.
 order_id() { node -p 'JSON.parse(process.argv[1]).order.id' "$1"; }
+
+# How payment-service took the charge of order $1, read from the apps' logs
+# (req_id ties charge.created to its token.verified); prints what it found and
+# fails unless the scheme is $2. A DPoP charge must have been verified with a
+# proof by the very key auth-server bound order-service's token to (cnf.jkt).
+charged_with() {
+  "${compose[@]}" logs --no-color auth-server payment-service | node -e '
+    const [orderId, expected] = process.argv.slice(1);
+    const lines = require("node:fs").readFileSync(0, "utf8").split("\n").flatMap((line) => {
+      try { return [JSON.parse(line.slice(line.indexOf("{")))]; } catch { return []; }
+    });
+    const charge = lines.find((l) => l.msg === "charge.created" && l.order_id === orderId);
+    const verified = charge && lines.find((l) => l.msg === "token.verified" && l.req_id === charge.req_id);
+    const jkt = verified?.dpop?.jkt;
+    const bound = lines.some((l) => l.msg === "token.issued" && l.client_id === "order-service" && jkt !== undefined && l.claims?.cnf?.jkt === jkt);
+    const seen = { charge: charge?.charge_id ?? null, scheme: verified ? (jkt ? "DPoP" : "Bearer") : null, ...(jkt ? { jkt, issued_bound_to_it: bound } : {}) };
+    console.log(JSON.stringify(seen));
+    process.exit(seen.scheme === expected && (expected !== "DPoP" || bound) ? 0 : 1);
+  ' "$1" "$2"
+}
 
 # Starts the three apps and waits until each is healthy.
 start_apps() {
@@ -112,7 +135,8 @@ ok "order-service on $ORDER_URL; payment-service only inside the network"
 step "an order through the published port"
 result=$(place_order) || fail "the order was not paid: $result"
 first_order=$(order_id "$result")
-ok "paid: $result"
+charge=$(charged_with "$first_order" Bearer) || fail "the charge of order $first_order was not made with a Bearer token: $charge"
+ok "paid, with a Bearer token: $result $charge"
 
 step "payment-service refuses a charge without a valid token (from inside the network)"
 refusals=$(dc run --rm -T --no-deps demo node --input-type=module -e '
