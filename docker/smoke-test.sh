@@ -6,9 +6,17 @@
 # published port is paid, with a Bearer token; payment-service is not
 # published and, from inside the network, refuses a charge without a token or
 # with a forged one; the demo passes; a restart keeps the signing keys and the
-# orders (volumes); SIGTERM stops every app cleanly. Everything is brought
-# down with its volumes at the end, pass or fail. Exits non-zero on the first
-# failure. Every wait is bounded.
+# orders (volumes); SIGTERM stops every app cleanly.
+#
+# Then the DPoP pass, with the one documented setting, DPOP=true, on the same
+# images and volumes (`up` recreates order-service with CLIENT_DPOP=true): an
+# order placed through the published port is paid, its charge verified at
+# payment-service with a proof by the key auth-server bound the token to; the
+# demo shows a stolen DPoP-bound token refused without its key and with
+# another; the picture shows the proof checked.
+#
+# Everything is brought down with its volumes at the end, pass or fail. Exits
+# non-zero on the first failure. Every wait is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,7 +90,7 @@ charged_with() {
   ' "$1" "$2"
 }
 
-# Starts the three apps and waits until each is healthy.
+# Starts the three apps (as DPOP is exported) and waits until each is healthy.
 start_apps() {
   dc up -d --no-build "${APPS[@]}" || fail "the stack did not start"
   wait_healthy "${APPS[@]}"
@@ -188,5 +196,37 @@ for service in "${APPS[@]}"; do
   [ "$code" = 0 ] || fail "$service exited with code $code on SIGTERM (137 means it had to be killed)"
 done
 ok "all three exited 0, in ${stop_took}s"
+
+# The DPoP pass: DPOP=true, as the README documents it, on the stopped stack.
+export DPOP=true
+
+step "DPOP=true: the stack again (order-service recreated with CLIENT_DPOP=true)"
+start_apps
+ok "auth-server, payment-service and order-service are healthy"
+
+step "DPOP=true: an order through the published port, charged with a DPoP-bound token"
+result=$(place_order) || fail "the order was not paid: $result"
+order=$(order_id "$result")
+charge=$(charged_with "$order" DPoP) || fail "the charge of order $order was not made with order-service's DPoP-bound token: $charge"
+ok "paid, the token verified at payment-service with a proof by the key auth-server bound it to: $charge"
+
+step "DPOP=true: the demo, and a stolen DPoP-bound token refused without its key and with another"
+run_demo
+stolen=(
+  'token_type DPoP, cnf {"jkt":'
+  'with its key, reporting-service reads the charge: 200'
+  'a thief, as a Bearer token → 401  WWW-Authenticate: DPoP realm="payment-service", error="invalid_token"'
+  "a thief, with a proof of the thief's own key → 401  WWW-Authenticate: DPoP realm=\"payment-service\", error=\"invalid_token\""
+  'a thief, with the copied proof → 401  WWW-Authenticate: DPoP realm="payment-service", error="invalid_dpop_proof"'
+)
+for line in "${stolen[@]}"; do
+  grep -qF -- "$line" <<<"$demo_output" || fail "the demo did not show: $line"
+done
+ok "the owner read the charge with its key; the thief got 401 as Bearer, with its own key, and with the copied proof"
+
+step "DPOP=true: the picture shows the proof checked at payment-service"
+picture=$(picture_shows "DPoP proof signed by the token" "DPoP proof htm, htu and ath match this request") ||
+  fail "the picture does not show the DPoP checks: $picture"
+ok "$PICTURE_URL shows them: $picture"
 
 printf '\nsmoke: %d passed, 0 failed\n' "$passed"
