@@ -76,12 +76,13 @@ async function placeOrder() {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(order),
   });
-  step("(1)", "order-service → auth-server: POST /token, grant_type=client_credentials, as client order-service");
+  // DPOP=true reaches order-service too (CLIENT_DPOP): what it sends is told as it is
+  step("(1)", `order-service → auth-server: POST /token, grant_type=client_credentials, as client order-service${DPOP ? ", with a DPoP proof of its key" : ""}`);
   detail("(its secret comes from a Compose secret file; a cached token is reused until it nears expiry)");
-  step("(2)", "auth-server checks the client, its secret, the scope charge:customer and the audience payment-service");
-  step("(3)", "auth-server signs a JWT access token (typ at+jwt) with its current key");
-  step("(4)", "order-service → payment-service: POST /charge, Authorization: Bearer <token>, Idempotency-Key: <order id>");
-  step("(5)", "payment-service verifies signature, typ, iss, aud, exp and scope before it charges");
+  step("(2)", `auth-server checks the client, its secret${DPOP ? ", the proof" : ""}, the scope charge:customer and the audience payment-service`);
+  step("(3)", `auth-server signs a JWT access token (typ at+jwt) with its current key${DPOP ? ", bound to order-service's key (cnf.jkt)" : ""}`);
+  step("(4)", `order-service → payment-service: POST /charge, ${DPOP ? "Authorization: DPoP <token>, DPoP: <a new proof>" : "Authorization: Bearer <token>"}, Idempotency-Key: <order id>`);
+  step("(5)", `payment-service verifies signature, typ, iss, aud, exp${DPOP ? ", the proof by the token's key" : ""} and scope before it charges`);
 
   let current = res;
   const id = typeof res.body === "object" && res.body ? res.body.id : undefined;
