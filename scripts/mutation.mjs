@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // npm run test:mutation: StrykerJS (vitest runner) over token-verifier, then
-// over token-issuer's client authentication, policy and access-token code
-// (each package's stryker.config.mjs says what). Writes Stryker's HTML and
+// over token-issuer's client authentication, policy and access-token code,
+// then over dpop-proof (each package's stryker.config.mjs says what). Writes Stryker's HTML and
 // JSON reports under reports/mutation/<package>/, and reports/mutation/summary.md:
 // the score of each target, the time it took, and every mutant that
 // survived. Exits non-zero when a target is under its threshold.
 //
-//   npm run test:mutation                      both targets
+//   npm run test:mutation                      every target
 //   npm run test:mutation -- token-issuer      one
 //   npm run test:mutation -- --force           every mutant again
 //   npm run test:mutation -- token-verifier --force --mutate=src/guard.ts,src/express.ts
@@ -27,6 +27,7 @@ const ROOT = join(fileURLToPath(import.meta.url), "..", "..");
 const TARGETS = [
   { name: "token-verifier", dir: "packages/token-verifier", threshold: 90 },
   { name: "token-issuer", dir: "packages/token-issuer", threshold: 85 },
+  { name: "dpop-proof", dir: "packages/dpop-proof", threshold: 90 },
 ];
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const strykerFlags = process.argv.slice(2).filter((arg) => arg.startsWith("--"));

@@ -1,3 +1,4 @@
+import { createSecretKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { DPoPNonces } from "./dpop-nonce.js";
 
@@ -31,7 +32,40 @@ describe("DPoPNonces (RFC 9449 §8)", () => {
     expect(new DPoPNonces({ clock: at(T) }).accepts(nonce)).toBe(false);
   });
 
-  it("refuses a short secret", () => {
+  it("refuses a short secret: 16 bytes at least", () => {
     expect(() => new DPoPNonces({ secret: "short", clock: at(T) })).toThrow(/16 bytes/);
+    expect(() => new DPoPNonces({ secret: "x".repeat(15), clock: at(T) })).toThrow(/16 bytes/);
+    expect(new DPoPNonces({ secret: "x".repeat(16), clock: at(T) }).current()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("takes the secret as text, bytes or a KeyObject: the same key gives the same nonces", () => {
+    const bytes = new TextEncoder().encode("a secret of 32 bytes, more or less");
+    const nonce = new DPoPNonces({ secret: "a secret of 32 bytes, more or less", clock: at(T) }).current();
+    expect(new DPoPNonces({ secret: bytes, clock: at(T) }).current()).toBe(nonce);
+    expect(new DPoPNonces({ secret: createSecretKey(bytes), clock: at(T) }).current()).toBe(nonce);
+  });
+
+  it.each([0, -60, 1.5, Number.NaN, Number.POSITIVE_INFINITY])("refuses a stepSeconds of %s", (stepSeconds) => {
+    expect(() => new DPoPNonces({ stepSeconds, clock: at(T) })).toThrow("stepSeconds must be a positive integer");
+  });
+
+  it("a nonce of a 10-second step is good until the end of the next step", () => {
+    const nonce = new DPoPNonces({ secret: "a secret of 32 bytes, more or less", stepSeconds: 10, clock: at(T) }).current();
+    const at10 = (ms: number) => new DPoPNonces({ secret: "a secret of 32 bytes, more or less", stepSeconds: 10, clock: at(ms) });
+    expect(at10(T + 19_999).accepts(nonce)).toBe(true);
+    expect(at10(T + 20_000).accepts(nonce)).toBe(false);
+    expect(at10(T - 10_000).accepts(nonce)).toBe(true);
+    expect(at10(T - 10_001).accepts(nonce)).toBe(false);
+  });
+
+  it("accepts a nonce only as it was handed out: not another base64url spelling of the same bytes", () => {
+    const nonces = new DPoPNonces({ clock: at(T) });
+    const nonce = nonces.current();
+    // 32 bytes leave 2 spare bits in the last of 43 characters: setting one decodes to the same bytes
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const sameBytes = nonce.slice(0, -1) + alphabet[alphabet.indexOf(nonce.at(-1)!) + 1];
+    expect(Buffer.from(sameBytes, "base64url").equals(Buffer.from(nonce, "base64url"))).toBe(true);
+    expect(nonces.accepts(nonce)).toBe(true);
+    for (const variant of [`${nonce}=`, `${nonce} `, sameBytes]) expect(nonces.accepts(variant), variant).toBe(false);
   });
 });

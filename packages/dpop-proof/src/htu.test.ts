@@ -21,7 +21,12 @@ describe("normalizeHtu (RFC 9449 §4.3 check 9)", () => {
     expect(normalizeHtu("http://as.example")).toBe("http://as.example/");
   });
 
-  it.each(["/token", "as.example/token", "ftp://as.example/token", "https://user:pw@as.example/token", "https://", ""])(
+  it("decodes every unreserved character, in either case of hex digit, and only those", () => {
+    expect(normalizeHtu("https://as.example/%41%5a%61%7A%30%39%2D%2E%5F%7e")).toBe("https://as.example/AZaz09-._~");
+    expect(normalizeHtu("https://as.example/%2f%3a%40%21%25")).toBe("https://as.example/%2F%3A%40%21%25");
+  });
+
+  it.each(["/token", "as.example/token", "ftp://as.example/token", "https://user:pw@as.example/token", "https://user@as.example/token", "https://:pw@as.example/token", "https://", ""])(
     "matches nothing for %j: not an absolute http(s) URI without user information",
     (htu) => {
       expect(normalizeHtu(htu)).toBeUndefined();
