@@ -9,10 +9,11 @@
 // path: rerun with `fc.assert(…, { seed, path })` to replay it.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
+import { base64url, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkProof, NonceNeeded, ProofCheckFailed, type ProofExpectations } from "./dpop-checks.js";
+import { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
 import { DPoPNonces } from "./dpop-nonce.js";
+import { expectations, testProofKey, type TestProofKey } from "./testing/proof-key.js";
 
 // PROPERTY_RUNS_SCALE shrinks every run count, as in the other packages' property tests
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
@@ -23,33 +24,18 @@ const PROPERTY_TIMEOUT = 120_000;
 const NOW = Date.UTC(2026, 0, 1, 12);
 const HTU = "https://payments.example/charge";
 const ALGORITHMS = new Set(["RS256", "PS256", "ES256", "EdDSA"]);
-const expected = (overrides: Partial<ProofExpectations> = {}): ProofExpectations => ({
-  algorithms: ALGORITHMS,
-  method: "POST",
-  uri: HTU,
-  nonces: undefined,
-  now: NOW,
-  maxAgeSeconds: 30,
-  leewaySeconds: 5,
-  ...overrides,
-});
+const expected = expectations({ algorithms: ALGORITHMS, uri: HTU, now: NOW });
 
-let privateKey: CryptoKey;
+let key: TestProofKey;
 let jwk: JWK;
 let jkt: string;
 beforeAll(async () => {
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  privateKey = pair.privateKey;
-  jwk = await exportJWK(pair.publicKey);
-  jkt = await calculateJwkThumbprint(jwk);
+  key = await testProofKey();
+  ({ jwk, jkt } = key);
 });
 
 /** A compact JWS of these exact JSON texts, signed with the test's ES256 key (whatever the header says). */
-async function signed(headerJson: string, claimsJson: string): Promise<string> {
-  const input = `${base64url.encode(headerJson)}.${base64url.encode(claimsJson)}`;
-  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, new TextEncoder().encode(input));
-  return `${input}.${base64url.encode(new Uint8Array(signature))}`;
-}
+const signed = (headerJson: string, claimsJson: string): Promise<string> => key.sign(headerJson, claimsJson);
 
 /** What checkProof did: accepted, or the error it threw. */
 async function outcome(fields: readonly string[], expectations = expected()): Promise<{ jkt: string } | { error: unknown }> {

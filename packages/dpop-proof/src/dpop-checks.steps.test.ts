@@ -2,33 +2,23 @@
 // reason, and each bound on the side where a proof is still accepted. The
 // proofs are signed from exact JSON texts, so a header or claims set can be
 // anything, valid JSON or not.
-import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
+import { base64url, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkProof, NonceNeeded, ProofCheckFailed, type ProofExpectations } from "./dpop-checks.js";
+import { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
 import { DPoPNonces } from "./dpop-nonce.js";
+import { expectations, testProofKey, type TestProofKey } from "./testing/proof-key.js";
 
 // in the past: a check that used the machine's clock instead of `now` would judge `exp` otherwise
 const NOW = Date.UTC(2020, 0, 1, 12);
 const HTU = "https://payments.example/charge";
-const expected = (overrides: Partial<ProofExpectations> = {}): ProofExpectations => ({
-  algorithms: new Set(["ES256", "EdDSA"]),
-  method: "POST",
-  uri: HTU,
-  nonces: undefined,
-  now: NOW,
-  maxAgeSeconds: 30,
-  leewaySeconds: 5,
-  ...overrides,
-});
+const expected = expectations({ algorithms: new Set(["ES256", "EdDSA"]), uri: HTU, now: NOW });
 
-let privateKey: CryptoKey;
+let key: TestProofKey;
 let jwk: JWK;
 let jkt: string;
 beforeAll(async () => {
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  privateKey = pair.privateKey;
-  jwk = await exportJWK(pair.publicKey);
-  jkt = await calculateJwkThumbprint(jwk);
+  key = await testProofKey();
+  ({ jwk, jkt } = key);
 });
 
 const claims = (extra: Record<string, unknown> = {}) => ({ jti: "a-proof", htm: "POST", htu: HTU, iat: NOW / 1000, ...extra });
@@ -38,10 +28,8 @@ const text = (value: unknown) => (typeof value === "string" ? value : JSON.strin
 const SIGNATURE_LENGTH = 86;
 
 /** A compact JWS of these JSON texts (or values), signed with the test's ES256 key whatever the header says. */
-async function signed(headerJson: unknown = header(), claimsJson: unknown = claims()): Promise<string> {
-  const input = `${base64url.encode(text(headerJson))}.${base64url.encode(text(claimsJson))}`;
-  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, new TextEncoder().encode(input));
-  return `${input}.${base64url.encode(new Uint8Array(signature))}`;
+function signed(headerJson: unknown = header(), claimsJson: unknown = claims()): Promise<string> {
+  return key.sign(text(headerJson), text(claimsJson));
 }
 
 /** The reason checkProof gives for refusing, or "accepted". */
