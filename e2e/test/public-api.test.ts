@@ -9,7 +9,7 @@ import { ROOT } from "../../scripts/stack.mjs";
  * so here: this is the list a user of the package reads.
  */
 const PUBLIC_API: Record<string, string[]> = {
-  "@m2m/dpop-proof": ["DPoPNonces", "NonceNeeded", "ProofCheckFailed", "checkProof", "normalizeHtu"],
+  "@m2m/dpop-proof": ["DPoPNonces", "NonceNeeded", "ProofCheckFailed", "checkProof", "hasDuplicateMemberNames", "normalizeHtu", "parseJsonObject"],
   "@m2m/token-issuer": [
     "ClientRegistry",
     "DEVELOPMENT_REGISTRY",
@@ -47,6 +47,7 @@ const PUBLIC_API: Record<string, string[]> = {
   "@m2m/token-issuer/express": ["oauthRouter"],
   "@m2m/store-kit": ["MigrationError", "databaseUrlFrom", "inTransaction", "migrate", "openPostgres", "openRedis", "redactUrl", "redisUrlFrom", "whenConnected"],
   "@m2m/store-kit/testing": ["freePort", "startPostgres", "startRedis", "storeServersMissing"],
+  "@m2m/test-support": ["ath", "proofKey", "rawJws", "signProof"],
   "@m2m/token-verifier": [
     "BearerError",
     "BearerGuard",

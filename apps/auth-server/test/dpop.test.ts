@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DEVELOPMENT_REGISTRY, hashSecret } from "@m2m/token-issuer";
 import { base64url, decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { proofKey, rawJws, signProof, type ProofKey, type ProofParts } from "../../../packages/token-verifier/src/testing/dpop-proofs.js";
+import { proofKey, rawJws, signProof, type ProofKey, type ProofParts } from "@m2m/test-support";
 import { basic, ORDER_SERVICE, postForm, postFormFrom, send, startTestServer, tempDir, type Reply, type TestServer } from "./support.js";
 
 // RFC 9449 at the token endpoint: every check of §4.3 refuses on its own, with

@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { base64url } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { proofKey, rawJws, signProof, type ProofKey, type ProofParts } from "../../../packages/token-verifier/src/testing/dpop-proofs.js";
+import { proofKey, rawJws, signProof, type ProofKey, type ProofParts } from "@m2m/test-support";
 import { AuthStub, newCharge, startService, type TestService } from "./support.js";
 
 // RFC 9449 at the resource server: a DPoP-bound token is taken only with the

@@ -1,10 +1,8 @@
 /**
  * DPoP proofs (RFC 9449 §4.2) as a client makes them, for the DPoP tests of
- * the verifier and of both apps (auth-server's and payment-service's tests
- * import this file by its path: the package's build and tarball leave
- * `src/testing/` out, so no export names it): a key pair made in the test,
- * and a proof for a request (and a token) that is correct unless the test
- * says which part to break.
+ * the verifier and of both apps: a key pair made in the test, and a proof
+ * for a request (and a token) that is correct unless the test says which
+ * part to break.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";

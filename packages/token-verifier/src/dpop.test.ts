@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ASYMMETRIC_ALGORITHMS } from "./algorithms.js";
 import { createDPoPVerifier, DPOP_MODES, type DPoPOptions, type DPoPRequest } from "./dpop.js";
 import { InvalidDPoPProofError, InvalidTokenError, TemporarilyUnavailableError, UseDPoPNonceError } from "./errors.js";
-import { proofKey, signProof, type ProofKey, type ProofParts } from "./testing/dpop-proofs.js";
+import { proofKey, signProof, type ProofKey, type ProofParts } from "@m2m/test-support";
 
 // The resource server's DPoP checks (RFC 9449 §4.3, §7) in this package:
 // what createDPoPVerifier takes as configuration, what it passes to the

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDPoPVerifier, type DPoPVerifier } from "./dpop.js";
 import { requireAccessToken } from "./express.js";
 import { createVerifier, type TokenVerifier } from "./index.js";
-import { proofKey, signProof, type ProofKey, type ProofParts } from "./testing/dpop-proofs.js";
+import { proofKey, signProof, type ProofKey, type ProofParts } from "@m2m/test-support";
 import { FakeClock, FakeIssuer } from "./testing/fake-issuer.js";
 
 // requireAccessToken with DPoP (RFC 9449 §7), over HTTP on 127.0.0.1: which

@@ -4,7 +4,7 @@ import { createDPoPVerifier, type DPoPOptions } from "./dpop.js";
 import { BearerError, InvalidDPoPProofError, UnauthorizedError, UseDPoPNonceError } from "./errors.js";
 import { BearerGuard, createVerifier, InsufficientScopeError, InvalidTokenError, type TokenVerifiedEvent, type TokenVerifier, type VerifiedAccessToken } from "./index.js";
 import { requiredScopes } from "./guard.js";
-import { proofKey, signProof, type ProofKey } from "./testing/dpop-proofs.js";
+import { proofKey, signProof, type ProofKey } from "@m2m/test-support";
 import { hasScopes, requiredScopeTokens, scopeTokens } from "./scope.js";
 
 // The guard and the verifier's own configuration checks, framework-free,
