@@ -47,7 +47,7 @@ const PUBLIC_API: Record<string, string[]> = {
   "@m2m/token-issuer/express": ["oauthRouter"],
   "@m2m/store-kit": ["MigrationError", "databaseUrlFrom", "inTransaction", "migrate", "openPostgres", "openRedis", "redactUrl", "redisUrlFrom", "whenConnected"],
   "@m2m/store-kit/testing": ["freePort", "startPostgres", "startRedis", "storeServersMissing"],
-  "@m2m/test-support": ["ath", "proofKey", "rawJws", "signProof"],
+  "@m2m/test-support": ["ath", "otherSpellings", "proofKey", "rawJws", "signProof"],
   "@m2m/token-verifier": [
     "BearerError",
     "BearerGuard",

@@ -4,7 +4,8 @@ import Database from "better-sqlite3";
 import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEDGER_FILE } from "../src/server.js";
-import { AuthStub, newCharge, otherSpellings, postCharge, send, startService, type TestService } from "./support.js";
+import { otherSpellings } from "@m2m/test-support";
+import { AuthStub, newCharge, postCharge, send, startService, type TestService } from "./support.js";
 
 // docs/wire-contract.md, payment-service, POST /charge: every row, through HTTP, with a
 // real SQLite ledger in a temp DATA_DIR.

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVerifier, InvalidTokenError, type TokenVerifier, type VerifierOptions } from "./index.js";
-import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, otherSpellings, unsecuredToken } from "./testing/fake-issuer.js";
+import { otherSpellings } from "@m2m/test-support";
+import { FakeClock, FakeIssuer, hmacWithPublicKey, makeKey, unsecuredToken } from "./testing/fake-issuer.js";
 
 let issuer: FakeIssuer;
 const clock = new FakeClock();
