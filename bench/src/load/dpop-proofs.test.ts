@@ -21,11 +21,20 @@ describe("the DPoP proofs the load generator sends", () => {
     expect(decodeJwt(proof)).toMatchObject({ htm: "POST", htu, ath: createHash("sha256").update(accessToken).digest("base64url") });
   });
 
-  it("names the key by its RFC 7638 thumbprint, as cnf.jkt does", async () => {
-    const key = generateProofKey();
+  it("pass them with an RSA key too, as RS256 proofs", async () => {
+    const key = generateProofKey("RS256");
+    const accessToken = "header.payload.signature";
+    const verifier = createDPoPVerifier({ mode: "allowed", publicUrl: "http://127.0.0.1:4002" });
+    const proof = proofMaker({ htm: "POST", htu, key: key.privateJwk, accessToken })();
+    expect(decodeProtectedHeader(proof)).toMatchObject({ alg: "RS256", jwk: { kty: "RSA" } });
+    await expect(verifier.verify([proof], { method: "POST", url: htu, accessToken, jkt: key.jkt })).resolves.toMatchObject({ jkt: key.jkt, alg: "RS256" });
+  });
+
+  it.each(["ES256", "RS256"] as const)("names the %s key by its RFC 7638 thumbprint, as cnf.jkt does", async (alg) => {
+    const key = generateProofKey(alg);
     const { jwk } = decodeProtectedHeader(proofMaker({ htm: "POST", htu, key: key.privateJwk })()) as { jwk: JWK };
     expect(await calculateJwkThumbprint(jwk, "sha256")).toBe(key.jkt);
-    expect(jwk).not.toHaveProperty("d");
+    for (const member of ["d", "p", "q", "dp", "dq", "qi"]) expect(jwk).not.toHaveProperty(member);
   });
 
   it("without a key, signs with a new key every proofsPerKey proofs, and carries the nonce it is given", () => {

@@ -1,9 +1,10 @@
 /**
  * DPoP proofs (RFC 9449 §4.2) made where the load is generated, never in the
- * measured server: ES256, signed synchronously with node:crypto (about 30 µs
- * of the load core's time per proof), each with a new `jti` and `iat` now,
- * so a proof is always inside the server's `iat` window however long a run
- * lasts. Used by the load worker and by the bench's probes alike.
+ * measured server: ES256 (or RS256 with an RSA key), signed synchronously with
+ * node:crypto (about 30 µs of the load core's time per ES256 proof, about a
+ * millisecond per RS256 one), each with a new `jti` and `iat` now, so a proof
+ * is always inside the server's `iat` window however long a run lasts. Used
+ * by the load worker and by the bench's probes alike.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from "node:crypto";
 
@@ -13,10 +14,11 @@ export interface DPoPProofSpec {
   /** The URI the proofs name, query-less: the token endpoint, or the resource's public URL and path. */
   htu: string;
   /**
-   * The private P-256 JWK to sign with (at a resource server: the key the
-   * token is bound to). Unset: the load generator makes a new key every
-   * `proofsPerKey` proofs, as many clients would (at the token endpoint any
-   * key will do, and auth-server counts and caps the live `jti`s of each key).
+   * The private JWK to sign with, P-256 (ES256) or RSA (RS256) (at a
+   * resource server: the key the token is bound to). Unset: the load
+   * generator makes a new P-256 key every `proofsPerKey` proofs, as many
+   * clients would (at the token endpoint any key will do, and auth-server
+   * counts and caps the live `jti`s of each key).
    */
   key?: JsonWebKey;
   /** With no `key`: how many proofs each generated key signs (default 16). */
@@ -27,35 +29,38 @@ export interface DPoPProofSpec {
   nonce?: string;
 }
 
-/** A P-256 key pair for proofs: the private JWK (to hand to the load generator) and the RFC 7638 thumbprint (`cnf.jkt`). */
+/** A key pair for proofs: the private JWK (to hand to the load generator) and the RFC 7638 thumbprint (`cnf.jkt`). */
 export interface ProofKey {
   privateJwk: JsonWebKey;
   jkt: string;
 }
 
-export function generateProofKey(): ProofKey {
-  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+/** A new proof key: P-256 for ES256 proofs (what order-service makes by default), or RSA 2048 for RS256 ones. */
+export function generateProofKey(alg: "ES256" | "RS256" = "ES256"): ProofKey {
+  const { privateKey } = alg === "RS256" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
   return { privateJwk: privateKey.export({ format: "jwk" }), jkt: thumbprint(publicJwkOf(privateKey)) };
 }
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-/** The public members of a P-256 key, in the order RFC 7638 hashes them. */
-function publicJwkOf(key: KeyObject): { crv: string; kty: string; x: string; y: string } {
-  const { crv, kty, x, y } = createPublicKey(key).export({ format: "jwk" });
-  return { crv: crv!, kty: kty!, x: x!, y: y! };
+/** The required public members of a P-256 or RSA key, in the order RFC 7638 hashes them. */
+function publicJwkOf(key: KeyObject): Record<string, string> {
+  const { crv, e, kty, n, x, y } = createPublicKey(key).export({ format: "jwk" });
+  return kty === "RSA" ? { e: e!, kty, n: n! } : { crv: crv!, kty: kty!, x: x!, y: y! };
 }
 
-function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
+function thumbprint(jwk: Record<string, string>): string {
   return createHash("sha256").update(JSON.stringify(jwk)).digest("base64url");
 }
 
 /** One signer: a key, its proofs' header made once. */
 function signer(privateKey: KeyObject): (claims: object) => string {
-  const header = b64({ typ: "dpop+jwt", alg: "ES256", jwk: publicJwkOf(privateKey) });
+  const rsa = privateKey.asymmetricKeyType === "rsa";
+  const header = b64({ typ: "dpop+jwt", alg: rsa ? "RS256" : "ES256", jwk: publicJwkOf(privateKey) });
   return (claims) => {
     const input = `${header}.${b64(claims)}`;
-    return `${input}.${sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+    const signature = sign("sha256", Buffer.from(input), rsa ? privateKey : { key: privateKey, dsaEncoding: "ieee-p1363" });
+    return `${input}.${signature.toString("base64url")}`;
   };
 }
 

@@ -4,6 +4,7 @@ import { cpuRatio, pairedRatio, type Measurement } from "../rounds.js";
 import {
   BARE,
   DPOP_GUARDED,
+  DPOP_GUARDED_RS256,
   GUARDED,
   JWT_BEARER,
   JWT_BEARER_DPOP,
@@ -544,8 +545,10 @@ function dpop(r: BenchResults): string[] {
       bearer
     );
   }
+  const shownBearer = new Set<string>();
   for (const [bearerName, dpopName, label] of [
     [GUARDED, DPOP_GUARDED, DPOP_GUARDED],
+    [GUARDED, DPOP_GUARDED_RS256, `${DPOP_GUARDED_RS256} (informational)`],
     [JWT_BEARER, JWT_BEARER_DPOP, `${JWT_BEARER_DPOP} (informational)`],
     [
       PAYMENT_SERVICE,
@@ -556,20 +559,22 @@ function dpop(r: BenchResults): string[] {
     const withProof = find(charge, dpopName);
     if (!withProof) continue;
     const bearer = find(charge, bearerName);
-    add("`POST /charge`", bearerName, "", bearer, bearer);
+    // the Bearer row once, above the first of its DPoP rows
+    if (!shownBearer.has(bearerName)) add("`POST /charge`", bearerName, "", bearer, bearer);
+    shownBearer.add(bearerName);
     add("`POST /charge`", label, "", withProof, bearer);
   }
   if (rows.length === 0) return [];
   return [
     "## DPoP (RFC 9449): the same requests with a proof",
     "",
-    "Every DPoP request carries a new ES256 proof (a new `jti`, `iat` now), made in the load generator with node:crypto, never in the measured server. " +
+    "Every DPoP request carries a new ES256 proof (a new `jti`, `iat` now; one informational row RS256, its token bound to an RSA key), made in the load generator with node:crypto, never in the measured server. " +
       "At `/token` the proof names the token endpoint and binds the token to its key (`cnf.jkt`); the load generator makes a new key every 16 proofs, as many clients would " +
       "(auth-server records each proof's `jti` in its SQLite file and counts the live ones of its key, at most 10,000). " +
       "At `/charge` one DPoP-bound token is reused (a fresh one each round), each proof carrying its hash (`ath`) and the server's public URL and path (`htu`); " +
       "the resource's `createDPoPVerifier` (mode `allowed`, `publicUrl` set; payment-service: `DPOP_MODE=allowed`, `PUBLIC_URL`) checks it and remembers its `jti`; " +
       "express-oauth2-jwt-bearer, with `dpop: { enabled: true }`, checks it with jose as ours does, and keeps no `jti` (a replay is left to the application). " +
-      "Ratios are to the row above, the same server and request without a proof, measured in the same rounds.",
+      "Ratios are to the Bearer row above, the same server and request without a proof, measured in the same rounds.",
     "",
     "| request | server | alg | req/s | p50 | p99 | vs without | CPU per request | req per CPU-second | vs without, by CPU | the proof costs |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

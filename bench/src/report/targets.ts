@@ -3,9 +3,11 @@ import { median } from "../stats.js";
 import {
   BARE,
   DPOP_GUARDED,
+  DPOP_GUARDED_RS256,
   GUARDED,
   GUARDED_METRICS,
   JWT_BEARER,
+  JWT_BEARER_DPOP,
   PAYMENT_SERVICE,
   PAYMENT_SERVICE_DPOP,
   PAYMENT_SERVICE_TRACED,
@@ -267,6 +269,8 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   const proofCost = costNote("the proof: ");
   ratioCheck(`\`POST /charge\` with a DPoP-bound token and a new proof ≥ ${DPOP_CHARGE_MIN}× the same request with a Bearer token (our guard, mode allowed)`, find(charge, DPOP_GUARDED), guarded, DPOP_CHARGE_MIN, proofCost);
   compare("(informational) the real payment-service, `DPOP_MODE=allowed`: DPoP-bound token and proof vs Bearer", find(charge, PAYMENT_SERVICE_DPOP), payment, proofCost);
+  compare("(informational) the same with an RS256 proof (the token bound to an RSA key): an RSA verification, as the token's own", find(charge, DPOP_GUARDED_RS256), guarded, proofCost);
+  compare("(informational) express-oauth2-jwt-bearer, DPoP enabled: DPoP-bound token and proof vs Bearer (its proof checked with jose too; no replay cache)", find(charge, JWT_BEARER_DPOP), find(charge, JWT_BEARER), proofCost);
   for (const alg of TOKEN_ALGS) {
     ratioCheck(`\`POST /token\` ${alg} with a DPoP proof (ES256, nonces off) ≥ ${DPOP_TOKEN_MIN}× the same request without`, find(token, `${DPOP_TOKEN} ${alg}`), find(token, `ours ${alg}`), DPOP_TOKEN_MIN, proofCost);
   }

@@ -1,6 +1,8 @@
 import type { BenchContext } from "../context.js";
 import { chargeBody, expectStatus, fetchDPoPToken, fetchToken, waitForReady } from "../http.js";
 import { generateProofKey, proofMaker } from "../load/dpop-proofs.js";
+
+type ProofAlg = "ES256" | "RS256";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
 import { startTraceSink } from "../servers/trace-sink.js";
@@ -23,6 +25,14 @@ export const PAYMENT_SERVICE = "payment-service (the app)";
  * public URL and `/charge`); judged against {@link GUARDED}, the Bearer row.
  */
 export const DPOP_GUARDED = "same charge handler + our guard, DPoP-bound token and a new proof";
+/**
+ * Informational: the same server as {@link DPOP_GUARDED}, the token bound to
+ * an RSA key and each proof RS256 (a client may configure such a key,
+ * `CLIENT_DPOP_KEY_FILE`): an RSA verification costs a fraction of an ECDSA
+ * one, so this is a proof that is "one more signature check" of the kind the
+ * token's own (RS256) is.
+ */
+export const DPOP_GUARDED_RS256 = "same charge handler + our guard, DPoP-bound token and a new RS256 proof";
 /** Informational: express-oauth2-jwt-bearer with its DPoP support on (not required), the same DPoP requests. */
 export const JWT_BEARER_DPOP = "same charge handler + express-oauth2-jwt-bearer, DPoP enabled, DPoP-bound token and a new proof";
 /** Informational: the real app with `DPOP_MODE=allowed` and `PUBLIC_URL`, the same DPoP requests. */
@@ -66,25 +76,31 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
       start("payment-service-dpop", { kind: "payment-service", issuer, dpopMode: "allowed" }),
       start("charge-jwt-bearer-dpop", { kind: "charge-jwt-bearer", issuer, dpopMode: "allowed" }),
     ]);
-    type Auth = "none" | "bearer" | "dpop";
+    // "bearer", or DPoP with proofs of this alg
+    type Auth = "none" | "bearer" | ProofAlg;
     const servers: [string, ChildServer, Auth][] = [
       [GUARDED, guarded, "bearer"],
       [GUARDED_METRICS, guardedMetrics, "bearer"],
-      [DPOP_GUARDED, guardedDPoP, "dpop"],
+      [DPOP_GUARDED, guardedDPoP, "ES256"],
+      [DPOP_GUARDED_RS256, guardedDPoP, "RS256"],
       [BARE, bare, "none"],
       [JWT_BEARER, jwtBearer, "bearer"],
-      [JWT_BEARER_DPOP, jwtBearerDPoP, "dpop"],
+      [JWT_BEARER_DPOP, jwtBearerDPoP, "ES256"],
       [PAYMENT_SERVICE, payment, "bearer"],
       [PAYMENT_SERVICE_TRACED, traced, "bearer"],
-      [PAYMENT_SERVICE_DPOP, paymentDPoP, "dpop"],
+      [PAYMENT_SERVICE_DPOP, paymentDPoP, "ES256"],
     ];
-    // one DPoP key for the run, as one order-service process has; the load generator signs its proofs with it
-    const key = generateProofKey();
+    // one DPoP key per alg for the run, as one order-service process has one; the load generator signs its proofs with it
+    const keys = { ES256: generateProofKey("ES256"), RS256: generateProofKey("RS256") };
+    const dpopTokens = { ES256: "", RS256: "" };
+    const newDPoPToken = async (alg: ProofAlg) => {
+      dpopTokens[alg] = (await fetchDPoPToken(issuer, keys[alg].privateJwk)).access_token;
+    };
     let token = (await fetchToken(issuer)).access_token;
-    let dpopToken = (await fetchDPoPToken(issuer, key.privateJwk)).access_token;
-    const dpopHeaders = (url: string) => ({
-      authorization: `DPoP ${dpopToken}`,
-      dpop: proofMaker({ htm: "POST", htu: `${url}/charge`, key: key.privateJwk, accessToken: dpopToken })(),
+    await Promise.all([newDPoPToken("ES256"), newDPoPToken("RS256")]);
+    const dpopHeaders = (url: string, alg: ProofAlg) => ({
+      authorization: `DPoP ${dpopTokens[alg]}`,
+      dpop: proofMaker({ htm: "POST", htu: `${url}/charge`, key: keys[alg].privateJwk, accessToken: dpopTokens[alg] })(),
     });
     for (const [i, [, server, auth]] of servers.entries()) {
       await waitForReady(server.url);
@@ -93,10 +109,10 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
         expectStatus(`${server.url}/charge`, { method: "POST", headers: { ...headers, ...more }, body: chargeBody(`probe-${i}`) }, statuses);
       // without a token a protected server must refuse: otherwise it is not measuring auth at all
       if (auth !== "none") await probe({}, [401]);
-      if (auth === "dpop") {
+      if (auth !== "none" && auth !== "bearer") {
         // and a DPoP-bound token without its proof too: otherwise it is not checking the proof
-        await probe({ authorization: `Bearer ${dpopToken}` }, [401]);
-        await probe(dpopHeaders(server.url), [201]);
+        await probe({ authorization: `Bearer ${dpopTokens[auth]}` }, [401]);
+        await probe(dpopHeaders(server.url, auth), [201]);
       } else await probe(auth === "bearer" ? { authorization: `Bearer ${token}` } : {}, [201]);
     }
     const targets: Target[] = servers.map(([name, server, auth]) => ({
@@ -105,19 +121,20 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
       job: async () => {
         // a fresh token per round for the servers that verify it: its first use is a real signature check
         if (auth === "bearer") token = (await fetchToken(issuer)).access_token;
-        if (auth === "dpop") dpopToken = (await fetchDPoPToken(issuer, key.privateJwk)).access_token;
+        const alg = auth === "none" || auth === "bearer" ? undefined : auth;
+        if (alg) await newDPoPToken(alg);
         return {
           title: name,
           url: server.url,
           method: "POST",
           path: "/charge",
           // the same request to every server, token included (a DPoP-bound one with its proof for the DPoP rows): only what each does with it differs
-          headers: { "content-type": "application/json", authorization: auth === "dpop" ? `DPoP ${dpopToken}` : `Bearer ${token}` },
+          headers: { "content-type": "application/json", authorization: alg ? `DPoP ${dpopTokens[alg]}` : `Bearer ${token}` },
           body: chargeBody("{id}"),
           uniqueBody: true,
           uniqueHeader: "idempotency-key",
           // with DPoP, a new proof per request, made in the load generator, for this token and this server's public URL
-          ...(auth === "dpop" ? { dpop: { htm: "POST", htu: `${server.url}/charge`, key: key.privateJwk, accessToken: dpopToken } } : {}),
+          ...(alg ? { dpop: { htm: "POST", htu: `${server.url}/charge`, key: keys[alg].privateJwk, accessToken: dpopTokens[alg] } } : {}),
           expect: [201],
         };
       },
