@@ -9,11 +9,11 @@
 // path: rerun with `fc.assert(…, { seed, path })` to replay it.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { base64url, type JWK } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { base64url } from "jose";
+import { describe, expect, it } from "vitest";
 import { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
 import { DPoPNonces } from "./dpop-nonce.js";
-import { expectations, testProofKey, type TestProofKey } from "./testing/proof-key.js";
+import { expectations, testProofKey } from "./testing/proof-key.js";
 
 // PROPERTY_RUNS_SCALE shrinks every run count, as in the other packages' property tests
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? 1);
@@ -26,13 +26,8 @@ const HTU = "https://payments.example/charge";
 const ALGORITHMS = new Set(["RS256", "PS256", "ES256", "EdDSA"]);
 const expected = expectations({ algorithms: ALGORITHMS, uri: HTU, now: NOW });
 
-let key: TestProofKey;
-let jwk: JWK;
-let jkt: string;
-beforeAll(async () => {
-  key = await testProofKey();
-  ({ jwk, jkt } = key);
-});
+const key = await testProofKey();
+const { jwk, jkt } = key;
 
 /** A compact JWS of these exact JSON texts, signed with the test's ES256 key (whatever the header says). */
 const signed = (headerJson: string, claimsJson: string): Promise<string> => key.sign(headerJson, claimsJson);

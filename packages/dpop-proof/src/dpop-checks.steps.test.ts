@@ -2,24 +2,19 @@
 // reason, and each bound on the side where a proof is still accepted. The
 // proofs are signed from exact JSON texts, so a header or claims set can be
 // anything, valid JSON or not.
-import { base64url, type JWK } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { base64url } from "jose";
+import { describe, expect, it } from "vitest";
 import { checkProof, NonceNeeded, ProofCheckFailed } from "./dpop-checks.js";
 import { DPoPNonces } from "./dpop-nonce.js";
-import { expectations, testProofKey, type TestProofKey } from "./testing/proof-key.js";
+import { expectations, testProofKey } from "./testing/proof-key.js";
 
 // in the past: a check that used the machine's clock instead of `now` would judge `exp` otherwise
 const NOW = Date.UTC(2020, 0, 1, 12);
 const HTU = "https://payments.example/charge";
 const expected = expectations({ algorithms: new Set(["ES256", "EdDSA"]), uri: HTU, now: NOW });
 
-let key: TestProofKey;
-let jwk: JWK;
-let jkt: string;
-beforeAll(async () => {
-  key = await testProofKey();
-  ({ jwk, jkt } = key);
-});
+const key = await testProofKey();
+const { jwk, jkt } = key;
 
 const claims = (extra: Record<string, unknown> = {}) => ({ jti: "a-proof", htm: "POST", htu: HTU, iat: NOW / 1000, ...extra });
 const header = (extra: Record<string, unknown> = {}) => ({ typ: "dpop+jwt", alg: "ES256", jwk, ...extra });
