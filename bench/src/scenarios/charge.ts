@@ -1,11 +1,16 @@
 import type { BenchContext } from "../context.js";
 import { chargeBody, expectStatus, fetchDPoPToken, fetchToken, waitForReady } from "../http.js";
 import { generateProofKey, proofMaker } from "../load/dpop-proofs.js";
-
-type ProofAlg = "ES256" | "RS256";
 import { measure, type Measurement, type Target } from "../rounds.js";
 import type { ChildServer } from "../servers/child-server.js";
 import { startTraceSink } from "../servers/trace-sink.js";
+
+/** The algs of the DPoP rows' proofs. */
+type ProofAlg = "ES256" | "RS256";
+/** How a row's requests carry their token: none, Bearer, or DPoP with proofs of this alg. */
+type Auth = "none" | "bearer" | ProofAlg;
+/** The alg of a DPoP row's proofs; undefined for the others. */
+const proofAlgOf = (auth: Auth): ProofAlg | undefined => (auth === "none" || auth === "bearer" ? undefined : auth);
 
 export interface ChargeResults {
   measurements: Measurement[];
@@ -76,8 +81,6 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
       start("payment-service-dpop", { kind: "payment-service", issuer, dpopMode: "allowed" }),
       start("charge-jwt-bearer-dpop", { kind: "charge-jwt-bearer", issuer, dpopMode: "allowed" }),
     ]);
-    // "bearer", or DPoP with proofs of this alg
-    type Auth = "none" | "bearer" | ProofAlg;
     const servers: [string, ChildServer, Auth][] = [
       [GUARDED, guarded, "bearer"],
       [GUARDED_METRICS, guardedMetrics, "bearer"],
@@ -109,10 +112,11 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
         expectStatus(`${server.url}/charge`, { method: "POST", headers: { ...headers, ...more }, body: chargeBody(`probe-${i}`) }, statuses);
       // without a token a protected server must refuse: otherwise it is not measuring auth at all
       if (auth !== "none") await probe({}, [401]);
-      if (auth !== "none" && auth !== "bearer") {
+      const alg = proofAlgOf(auth);
+      if (alg) {
         // and a DPoP-bound token without its proof too: otherwise it is not checking the proof
-        await probe({ authorization: `Bearer ${dpopTokens[auth]}` }, [401]);
-        await probe(dpopHeaders(server.url, auth), [201]);
+        await probe({ authorization: `Bearer ${dpopTokens[alg]}` }, [401]);
+        await probe(dpopHeaders(server.url, alg), [201]);
       } else await probe(auth === "bearer" ? { authorization: `Bearer ${token}` } : {}, [201]);
     }
     const targets: Target[] = servers.map(([name, server, auth]) => ({
@@ -121,7 +125,7 @@ export async function runCharge(ctx: BenchContext): Promise<ChargeResults> {
       job: async () => {
         // a fresh token per round for the servers that verify it: its first use is a real signature check
         if (auth === "bearer") token = (await fetchToken(issuer)).access_token;
-        const alg = auth === "none" || auth === "bearer" ? undefined : auth;
+        const alg = proofAlgOf(auth);
         if (alg) await newDPoPToken(alg);
         return {
           title: name,
