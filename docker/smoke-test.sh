@@ -90,6 +90,17 @@ charged_with() {
   ' "$1" "$2"
 }
 
+# Places an order through the published port; fails unless it is paid and
+# payment-service took its charge with scheme $1 (Bearer, or DPoP by the key
+# the token is bound to). Sets $order, and $paid: what both checks saw.
+order_paid_with() {
+  local result charge
+  result=$(place_order) || fail "the order was not paid: $result"
+  order=$(order_id "$result")
+  charge=$(charged_with "$order" "$1") || fail "the charge of order $order was not made as $1 should be: $charge"
+  paid="$result $charge"
+}
+
 # Starts the three apps (as DPOP is exported) and waits until each is healthy.
 start_apps() {
   dc up -d --no-build "${APPS[@]}" || fail "the stack did not start"
@@ -141,10 +152,9 @@ step "what is published"
 ok "order-service on $ORDER_URL; payment-service only inside the network"
 
 step "an order through the published port"
-result=$(place_order) || fail "the order was not paid: $result"
-first_order=$(order_id "$result")
-charge=$(charged_with "$first_order" Bearer) || fail "the charge of order $first_order was not made with a Bearer token: $charge"
-ok "paid, with a Bearer token: $result $charge"
+order_paid_with Bearer
+first_order=$order
+ok "paid, with a Bearer token: $paid"
 
 step "payment-service refuses a charge without a valid token (from inside the network)"
 refusals=$(dc run --rm -T --no-deps demo node --input-type=module -e '
@@ -205,10 +215,8 @@ start_apps
 ok "auth-server, payment-service and order-service are healthy"
 
 step "DPOP=true: an order through the published port, charged with a DPoP-bound token"
-result=$(place_order) || fail "the order was not paid: $result"
-order=$(order_id "$result")
-charge=$(charged_with "$order" DPoP) || fail "the charge of order $order was not made with order-service's DPoP-bound token: $charge"
-ok "paid, the token verified at payment-service with a proof by the key auth-server bound it to: $charge"
+order_paid_with DPoP
+ok "paid, the token verified at payment-service with a proof by the key auth-server bound it to: $paid"
 
 step "DPOP=true: the demo, and a stolen DPoP-bound token refused without its key and with another"
 run_demo
